@@ -1,0 +1,491 @@
+// Package config is fsbridge's configuration: one typed struct with
+// defaults, read from YAML and overridden by FSBRIDGE_* environment
+// variables, validated all at once (every problem reported together).
+// Secrets are typed so they never print, and can come from files.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole configuration. The zero value is not valid; start
+// from Default.
+type Config struct {
+	// Listen is the address the bridge serves on.
+	Listen string `yaml:"listen"`
+	// BaseURL is the bridge's public URL (https://host), used in SCIM
+	// meta.location and Location headers. Empty: derived from each request.
+	BaseURL string `yaml:"base_url"`
+	// TLS serves HTTPS when both files are given.
+	TLS TLS `yaml:"tls"`
+
+	Freshservice Freshservice `yaml:"freshservice"`
+	SCIM         SCIM         `yaml:"scim"`
+	Store        Store        `yaml:"store"`
+	Mirror       Mirror       `yaml:"mirror"`
+	Reconcile    Reconcile    `yaml:"reconcile"`
+	Log          Log          `yaml:"log"`
+	Rules        Rules        `yaml:"rules"`
+
+	// DryRun makes every Freshservice write a logged plan instead; reads
+	// are real.
+	DryRun bool `yaml:"dry_run"`
+}
+
+// TLS names the certificate and key files for HTTPS (TLS 1.2 or later).
+type TLS struct {
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// Freshservice is how to reach the account and how much of its API budget
+// the bridge may spend.
+type Freshservice struct {
+	// URL is https://<account>.freshservice.com (or the simulator's URL).
+	URL string `yaml:"url"`
+	// Domain is a shorthand for URL: "acme" or "acme.freshservice.com".
+	Domain     string `yaml:"domain"`
+	APIKey     Secret `yaml:"api_key"`
+	APIKeyFile string `yaml:"api_key_file"`
+	// Plan is starter, growth, pro or enterprise; it sets the per-minute
+	// limits of each rate-limit bucket unless Limits overrides them.
+	Plan   string     `yaml:"plan"`
+	Limits LimitsYAML `yaml:"limits"`
+	// Share is the fraction of the account's budget the bridge may spend;
+	// other integrations share the rest.
+	Share float64 `yaml:"share"`
+	// Window is the rate-limit window: one minute for Freshservice.
+	Window time.Duration `yaml:"window"`
+	// MaxWait is the longest a SCIM request waits for budget before the IdP
+	// is answered 429 with Retry-After.
+	MaxWait time.Duration `yaml:"max_wait"`
+	// Timeout bounds one HTTP call to Freshservice.
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// LimitsYAML overrides the plan's per-minute limits.
+type LimitsYAML struct {
+	Overall        int `yaml:"overall"`
+	ListAgents     int `yaml:"list_agents"`
+	ListRequesters int `yaml:"list_requesters"`
+}
+
+// SCIM is the IdP-facing side.
+type SCIM struct {
+	// Tokens are the bearer tokens IdPs may use; several allow rotation.
+	Tokens []Token `yaml:"tokens"`
+	// Basic, when set, also accepts HTTP Basic with these credentials.
+	Basic *Basic `yaml:"basic"`
+	// MaxBodyBytes caps request bodies; larger ones get 413.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// AdoptExisting lets a POST take over an active Freshservice user with
+	// the same email that the bridge does not manage yet; false answers
+	// 409 uniqueness instead.
+	AdoptExisting bool `yaml:"adopt_existing"`
+	// ForgetOnDelete makes SCIM DELETE erase the user in Freshservice for
+	// good (which also deletes their tickets). Off: DELETE deactivates.
+	ForgetOnDelete bool `yaml:"forget_on_delete"`
+	// RequestTimeout bounds one SCIM request; IdPs give up after 60 s.
+	RequestTimeout time.Duration `yaml:"request_timeout"`
+	// ClientRateLimit caps requests per second per token (0 = no cap).
+	ClientRateLimit float64 `yaml:"client_rate_limit"`
+}
+
+// Token is one accepted bearer token, given as the token, a file holding
+// it, or its SHA-256.
+type Token struct {
+	// Name identifies the IdP client in logs and the audit trail.
+	Name      string `yaml:"name"`
+	Token     Secret `yaml:"token"`
+	TokenFile string `yaml:"token_file"`
+	// SHA256 is the hex SHA-256 of the token.
+	SHA256 string `yaml:"sha256"`
+}
+
+// Basic is an accepted HTTP Basic credential.
+type Basic struct {
+	Username     string `yaml:"username"`
+	Password     Secret `yaml:"password"`
+	PasswordFile string `yaml:"password_file"`
+}
+
+// Store selects the durable store.
+type Store struct {
+	// Driver is sqlite (default) or postgres.
+	Driver string `yaml:"driver"`
+	// Path is the SQLite database file.
+	Path string `yaml:"path"`
+	// DSN is the PostgreSQL connection string.
+	DSN     Secret `yaml:"dsn"`
+	DSNFile string `yaml:"dsn_file"`
+}
+
+// Mirror paces the background walk that refreshes the directory mirror.
+type Mirror struct {
+	// RefreshInterval is the time between the starts of two walks; changes
+	// made directly in Freshservice show within about this long.
+	RefreshInterval time.Duration `yaml:"refresh_interval"`
+	// Share is the fraction of the bridge's budget a walk may use.
+	Share float64 `yaml:"share"`
+}
+
+// Reconcile paces the background pass that finishes interrupted plans.
+type Reconcile struct {
+	Interval time.Duration `yaml:"interval"`
+	// MaxBackoff caps the wait between attempts on one failing user.
+	MaxBackoff time.Duration `yaml:"max_backoff"`
+}
+
+// Log configures logging (zerolog JSON).
+type Log struct {
+	Level string `yaml:"level"`
+	// Format is json (default) or console.
+	Format string `yaml:"format"`
+}
+
+// Default returns the defaults every setting starts from.
+func Default() Config {
+	return Config{
+		Listen: "127.0.0.1:8080",
+		Freshservice: Freshservice{
+			Plan: "growth", Share: 0.8, Window: time.Minute, MaxWait: 10 * time.Second, Timeout: 30 * time.Second,
+		},
+		SCIM: SCIM{
+			MaxBodyBytes: 1 << 20, AdoptExisting: true, RequestTimeout: 50 * time.Second,
+		},
+		Store:     Store{Driver: "sqlite", Path: "fsbridge.db"},
+		Mirror:    Mirror{RefreshInterval: 15 * time.Minute, Share: 0.25},
+		Reconcile: Reconcile{Interval: 30 * time.Second, MaxBackoff: 30 * time.Minute},
+		Log:       Log{Level: "info", Format: "json"},
+		Rules:     Rules{},
+	}
+}
+
+// Load reads a YAML file (unknown keys are errors), applies FSBRIDGE_*
+// environment overrides from environ, reads secret files, and validates.
+// path may be empty to configure from the environment alone.
+func Load(path string, environ []string) (Config, error) {
+	cfg := Default()
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return cfg, fmt.Errorf("config: %w", err)
+		}
+		if err := Parse(data, &cfg); err != nil {
+			return cfg, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	if err := ApplyEnv(&cfg, environ); err != nil {
+		return cfg, fmt.Errorf("config: %w", err)
+	}
+	if err := cfg.Resolve(); err != nil {
+		return cfg, fmt.Errorf("config: %w", err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}
+
+// Parse decodes YAML over cfg; keys it does not know are errors, so a typo
+// does not silently fall back to a default.
+func Parse(data []byte, cfg *Config) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
+}
+
+// ApplyEnv overrides settings from FSBRIDGE_* variables: the YAML path in
+// upper case joined by underscores, e.g. FSBRIDGE_FRESHSERVICE_API_KEY or
+// FSBRIDGE_MIRROR_REFRESH_INTERVAL. FSBRIDGE_SCIM_TOKEN adds a bearer
+// token named "env". Lists and rules come from YAML only.
+func ApplyEnv(cfg *Config, environ []string) error {
+	vars := map[string]string{}
+	for _, kv := range environ {
+		k, v, ok := strings.Cut(kv, "=")
+		if ok && strings.HasPrefix(k, "FSBRIDGE_") {
+			vars[k] = v
+		}
+	}
+	if tok, ok := vars["FSBRIDGE_SCIM_TOKEN"]; ok {
+		delete(vars, "FSBRIDGE_SCIM_TOKEN")
+		if tok != "" {
+			cfg.SCIM.Tokens = append(cfg.SCIM.Tokens, Token{Name: "env", Token: Secret(tok)})
+		}
+	}
+	var problems []string
+	setEnv(reflect.ValueOf(cfg).Elem(), "FSBRIDGE", vars, &problems)
+	var unknown []string
+	for k := range vars {
+		unknown = append(unknown, k)
+	}
+	sort.Strings(unknown)
+	for _, k := range unknown {
+		problems = append(problems, fmt.Sprintf("%s: no such setting", k))
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+func setEnv(v reflect.Value, prefix string, vars map[string]string, problems *[]string) {
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := strings.Split(f.Tag.Get("yaml"), ",")[0]
+		if tag == "" || tag == "-" {
+			continue
+		}
+		name := prefix + "_" + strings.ToUpper(tag)
+		fv := v.Field(i)
+		if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeOf(time.Duration(0)) {
+			setEnv(fv, name, vars, problems)
+			continue
+		}
+		raw, ok := vars[name]
+		if !ok {
+			continue
+		}
+		delete(vars, name)
+		if err := setScalar(fv, raw); err != nil {
+			*problems = append(*problems, fmt.Sprintf("%s: %v", name, err))
+		}
+	}
+}
+
+func setScalar(v reflect.Value, raw string) error {
+	switch v.Interface().(type) {
+	case time.Duration:
+		d, err := time.ParseDuration(raw)
+		if err != nil {
+			return err
+		}
+		v.SetInt(int64(d))
+		return nil
+	}
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(raw)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
+			return err
+		}
+		v.SetBool(b)
+	case reflect.Int, reflect.Int64:
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil {
+			return err
+		}
+		v.SetInt(n)
+	case reflect.Float64:
+		f, err := strconv.ParseFloat(raw, 64)
+		if err != nil {
+			return err
+		}
+		v.SetFloat(f)
+	default:
+		return fmt.Errorf("cannot be set from the environment; use the YAML file")
+	}
+	return nil
+}
+
+// Resolve reads the secret files and fills derived values (the URL from a
+// domain). It is separate from Validate so tests can build configs in code.
+func (c *Config) Resolve() error {
+	var problems []string
+	read := func(dst *Secret, path, what string) {
+		if path == "" {
+			return
+		}
+		s, err := readSecretFile(path)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s: %v", what, err))
+			return
+		}
+		*dst = s
+	}
+	read(&c.Freshservice.APIKey, c.Freshservice.APIKeyFile, "freshservice.api_key_file")
+	read(&c.Store.DSN, c.Store.DSNFile, "store.dsn_file")
+	for i := range c.SCIM.Tokens {
+		read(&c.SCIM.Tokens[i].Token, c.SCIM.Tokens[i].TokenFile, fmt.Sprintf("scim.tokens[%d].token_file", i))
+	}
+	if c.SCIM.Basic != nil {
+		read(&c.SCIM.Basic.Password, c.SCIM.Basic.PasswordFile, "scim.basic.password_file")
+	}
+	if c.Freshservice.URL == "" && c.Freshservice.Domain != "" {
+		d := strings.TrimSpace(c.Freshservice.Domain)
+		if !strings.Contains(d, ".") {
+			d += ".freshservice.com"
+		}
+		c.Freshservice.URL = "https://" + d
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// ValidationError lists every problem found in a configuration.
+type ValidationError struct{ Problems []string }
+
+func (e *ValidationError) Error() string {
+	return "invalid configuration:\n  - " + strings.Join(e.Problems, "\n  - ")
+}
+
+// Validate checks every setting and reports all problems at once.
+func (c *Config) Validate() error {
+	var p []string
+	add := func(format string, args ...any) { p = append(p, fmt.Sprintf(format, args...)) }
+
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		add("listen: %q is not host:port", c.Listen)
+	}
+	if c.BaseURL != "" {
+		if u, err := url.Parse(c.BaseURL); err != nil || u.Scheme == "" || u.Host == "" {
+			add("base_url: %q is not an absolute URL", c.BaseURL)
+		}
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		add("tls: give both cert_file and key_file, or neither")
+	}
+
+	fs := c.Freshservice
+	if fs.URL == "" {
+		add("freshservice.url (or freshservice.domain): required")
+	} else if u, err := url.Parse(fs.URL); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		add("freshservice.url: %q is not an http(s) URL", fs.URL)
+	} else if u.User != nil {
+		add("freshservice.url: must not carry credentials; use freshservice.api_key")
+	}
+	if fs.APIKey == "" {
+		add("freshservice.api_key (or api_key_file, or FSBRIDGE_FRESHSERVICE_API_KEY): required")
+	}
+	switch fs.Plan {
+	case "starter", "growth", "pro", "enterprise":
+	default:
+		if fs.Limits.Overall == 0 {
+			add("freshservice.plan: %q is not starter, growth, pro or enterprise (or set freshservice.limits)", fs.Plan)
+		}
+	}
+	if fs.Limits.Overall < 0 || fs.Limits.ListAgents < 0 || fs.Limits.ListRequesters < 0 {
+		add("freshservice.limits: must not be negative")
+	}
+	if fs.Share <= 0 || fs.Share > 1 {
+		add("freshservice.share: %v is not in (0, 1]", fs.Share)
+	}
+	if fs.Window <= 0 {
+		add("freshservice.window: must be positive")
+	}
+	if fs.MaxWait < 0 || fs.Timeout <= 0 {
+		add("freshservice.max_wait and timeout: must be positive")
+	}
+
+	if len(c.SCIM.Tokens) == 0 && c.SCIM.Basic == nil {
+		add("scim.tokens: at least one bearer token (or FSBRIDGE_SCIM_TOKEN) is required")
+	}
+	names := map[string]bool{}
+	for i, t := range c.SCIM.Tokens {
+		set := 0
+		for _, v := range []bool{t.Token != "", t.SHA256 != ""} {
+			if v {
+				set++
+			}
+		}
+		if set != 1 {
+			add("scim.tokens[%d]: give exactly one of token, token_file or sha256", i)
+		}
+		if t.SHA256 != "" {
+			if _, err := ParseTokenHash(t.SHA256); err != nil {
+				add("scim.tokens[%d].sha256: %v", i, err)
+			}
+		}
+		if t.Token != "" && len(t.Token) < 16 {
+			add("scim.tokens[%d]: a token shorter than 16 characters is too easy to guess", i)
+		}
+		name := t.Name
+		if name == "" {
+			name = fmt.Sprintf("token%d", i+1)
+		}
+		if names[name] {
+			add("scim.tokens[%d].name: %q used twice", i, name)
+		}
+		names[name] = true
+	}
+	if b := c.SCIM.Basic; b != nil && (b.Username == "" || b.Password == "") {
+		add("scim.basic: username and password are required")
+	}
+	if c.SCIM.MaxBodyBytes < 1024 {
+		add("scim.max_body_bytes: %d is too small", c.SCIM.MaxBodyBytes)
+	}
+	if c.SCIM.RequestTimeout <= 0 {
+		add("scim.request_timeout: must be positive")
+	}
+	if c.SCIM.ClientRateLimit < 0 {
+		add("scim.client_rate_limit: must not be negative")
+	}
+
+	switch c.Store.Driver {
+	case "sqlite":
+		if c.Store.Path == "" {
+			add("store.path: required for sqlite")
+		}
+	case "postgres":
+		if c.Store.DSN == "" {
+			add("store.dsn (or dsn_file, or FSBRIDGE_STORE_DSN): required for postgres")
+		}
+	default:
+		add("store.driver: %q is not sqlite or postgres", c.Store.Driver)
+	}
+	if c.Mirror.RefreshInterval < time.Second {
+		add("mirror.refresh_interval: must be at least 1s")
+	}
+	if c.Mirror.Share <= 0 || c.Mirror.Share > 1 {
+		add("mirror.share: %v is not in (0, 1]", c.Mirror.Share)
+	}
+	if c.Reconcile.Interval <= 0 || c.Reconcile.MaxBackoff <= 0 {
+		add("reconcile.interval and max_backoff: must be positive")
+	}
+	switch c.Log.Level {
+	case "trace", "debug", "info", "warn", "error":
+	default:
+		add("log.level: %q is not trace, debug, info, warn or error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "json", "console":
+	default:
+		add("log.format: %q is not json or console", c.Log.Format)
+	}
+	p = append(p, c.Rules.validate()...)
+	if len(p) > 0 {
+		return &ValidationError{Problems: p}
+	}
+	return nil
+}
+
+// Dump renders the configuration as YAML with every secret shown as
+// <secret>, for `fsbridge check` and support requests.
+func (c Config) Dump() string {
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	_ = enc.Encode(c)
+	return b.String()
+}
