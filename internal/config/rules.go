@@ -18,6 +18,11 @@ type Rules struct {
 	RoleGroups []RoleGroup `yaml:"role_groups"`
 	// AgentGroups map SCIM groups to Freshservice agent groups.
 	AgentGroups []AgentGroupMap `yaml:"agent_groups"`
+	// DefaultAgentRule names the role group rule applied to users the IdP
+	// marks as agents (fsbridge extension userType "agent" or isAgent true)
+	// without naming a role that matches a rule. Empty: such users are
+	// refused with 400.
+	DefaultAgentRule string `yaml:"default_agent_rule"`
 }
 
 // Match selects SCIM groups (by displayName or externalId) or values of the
@@ -150,6 +155,9 @@ func (r Rules) validate() []string {
 		default:
 			add("%s.on_leave: %q is not demote, keep or deactivate", where, rg.OnLeave)
 		}
+	}
+	if r.DefaultAgentRule != "" && !names[strings.ToLower(r.DefaultAgentRule)] {
+		add("rules.default_agent_rule: %q is not the name of a role group rule", r.DefaultAgentRule)
 	}
 	for i, ag := range r.AgentGroups {
 		where := fmt.Sprintf("rules.agent_groups[%d]", i)

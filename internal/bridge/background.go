@@ -1,0 +1,273 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fsbridge/fsbridge/freshservice"
+	"github.com/fsbridge/fsbridge/internal/store"
+	"github.com/fsbridge/fsbridge/mapping"
+)
+
+// Run keeps the bridge converging until ctx ends: it walks Freshservice to
+// refresh the mirror every RefreshInterval (at once if the mirror has never
+// been walked), and re-runs the plans of users and groups left unfinished.
+func (b *Bridge) Run(ctx context.Context) {
+	b.runMu.Lock()
+	defer b.runMu.Unlock()
+	walkDue := b.dir.WalkedAt().Add(b.opts.RefreshInterval)
+	tick := time.NewTicker(b.opts.ReconcileInterval)
+	defer tick.Stop()
+	for {
+		if !time.Now().Before(walkDue) {
+			start := time.Now()
+			if err := b.Walk(ctx); err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				b.stats.WalkErrors.Add(1)
+				b.log.Warn().Err(err).Msg("mirror walk failed; retrying at the next interval")
+			}
+			walkDue = start.Add(b.opts.RefreshInterval)
+		}
+		b.ReconcilePass(ctx)
+		wait := time.Until(walkDue)
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case <-b.wake:
+		case <-time.After(max(wait, 0)):
+		}
+	}
+}
+
+// Walk reads every user through both views (requesters with agents, then
+// agents) into the mirror, pacing itself to RefreshShare of the list
+// buckets, and drops users Freshservice no longer has.
+func (b *Bridge) Walk(ctx context.Context) error {
+	start := time.Now()
+	pace := b.pagePace()
+	seen := map[int64]bool{}
+	var batch []store.MirrorEntry
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := b.store.PutMirror(ctx, batch)
+		batch = batch[:0]
+		return err
+	}
+	take := func(u *freshservice.User) {
+		seen[u.ID] = true
+		if e, ok := b.dir.Get(u.ID); ok && e.User != nil && e.User.UpdatedAt.After(u.UpdatedAt) {
+			return // a write-through newer than this page
+		}
+		b.dir.PutUser(u)
+		if e, ok := b.dir.Get(u.ID); ok && e.User != nil {
+			batch = append(batch, store.MirrorEntry{ID: u.ID, Data: encode(e.User)})
+		}
+	}
+	walk := func(fetch func(page int) ([]*freshservice.User, *freshservice.Response, error)) error {
+		for page := 1; ; {
+			users, resp, err := fetch(page)
+			if err != nil {
+				return err
+			}
+			for _, u := range users {
+				take(u)
+			}
+			if len(batch) >= 500 {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+			if resp == nil || resp.NextPage <= page || len(users) == 0 {
+				return nil
+			}
+			page = resp.NextPage
+			if err := sleepCtx(ctx, pace); err != nil {
+				return err
+			}
+		}
+	}
+	err := walk(func(page int) ([]*freshservice.User, *freshservice.Response, error) {
+		return b.fs.Requesters.List(ctx, &freshservice.RequesterListOptions{IncludeAgents: true, ListOptions: freshservice.ListOptions{Page: page}})
+	})
+	if err == nil {
+		err = walk(func(page int) ([]*freshservice.User, *freshservice.Response, error) {
+			return b.fs.Agents.List(ctx, &freshservice.AgentListOptions{ListOptions: freshservice.ListOptions{Page: page}})
+		})
+	}
+	if ferr := flush(); err == nil {
+		err = ferr
+	}
+	if err != nil {
+		return fmt.Errorf("walking users: %w", err)
+	}
+	// Users the walk did not see may have been erased in Freshservice, or
+	// created after their page was read: one GET tells.
+	for _, u := range b.dir.Users() {
+		if seen[u.ID] {
+			continue
+		}
+		if err := b.refreshUser(ctx, u.ID); err != nil && !errors.Is(err, freshservice.ErrNotFound) {
+			return fmt.Errorf("checking user %d: %w", u.ID, err)
+		}
+	}
+	if cat, err := LoadCatalog(ctx, b.fs); err == nil {
+		b.catalog.Store(cat)
+	} else {
+		b.log.Warn().Err(err).Msg("refreshing the catalog failed")
+	}
+	b.dir.SetWalkedAt(start)
+	_ = b.store.SetMeta(ctx, metaWalkedAt, start.UTC().Format(time.RFC3339Nano))
+	b.stats.Walks.Add(1)
+	b.log.Info().Int("users", len(seen)).Dur("took", time.Since(start)).Msg("mirror walk finished")
+	return nil
+}
+
+// pagePace is the pause between pages that keeps a walk within its share
+// of the smaller list bucket.
+func (b *Bridge) pagePace() time.Duration {
+	stats, _ := b.fs.Budget().Stats()
+	limit := 0
+	for _, s := range stats {
+		if s.Bucket != freshservice.BucketOverall && (limit == 0 || s.Limit < limit) {
+			limit = s.Limit
+		}
+	}
+	perWindow := float64(limit) * b.opts.RefreshShare
+	if perWindow < 1 {
+		perWindow = 1
+	}
+	return time.Duration(float64(b.fs.Budget().Window()) / perWindow)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// ReconcilePass re-runs the plans of dirty users and groups whose backoff
+// has passed, and finishes creates whose outcome is unknown.
+func (b *Bridge) ReconcilePass(ctx context.Context) {
+	if b.opts.DryRun {
+		return
+	}
+	now := time.Now()
+	gids, err := b.store.DirtyGroups(ctx, now, 50)
+	if err != nil {
+		b.log.Warn().Err(err).Msg("listing unfinished groups failed")
+	}
+	for _, gid := range gids {
+		b.reconcileGroup(ctx, gid)
+	}
+	ids, err := b.store.DirtyUsers(ctx, now, 200)
+	if err != nil {
+		b.log.Warn().Err(err).Msg("listing unfinished users failed")
+	}
+	b.stats.PlansDeferred.Store(int64(len(ids)))
+	for _, id := range ids {
+		if ctx.Err() != nil {
+			return
+		}
+		if err := b.reconcileUser(ctx, id); err != nil {
+			b.log.Warn().Int64("fs_id", id).Err(err).Msg("re-running the plan failed; retrying later")
+		}
+	}
+	b.finishIntents(ctx)
+}
+
+// reconcileGroup re-applies a dirty group's membership.
+func (b *Bridge) reconcileGroup(ctx context.Context, id string) {
+	unlock, err := b.lock(ctx, "group:"+id)
+	if err != nil {
+		return
+	}
+	defer unlock()
+	g, err := b.store.GetGroup(ctx, id)
+	if err != nil {
+		return
+	}
+	if _, err := b.ensureGroupObject(ctx, &g); err != nil {
+		b.log.Warn().Str("group", id).Err(err).Msg("group object not ready")
+		return
+	}
+	if err := b.applyMembers(ctx, g, nil, g.Members); err != nil {
+		_, _ = b.store.UpdateGroup(ctx, id, func(s *store.Group) error {
+			s.Attempts++
+			s.LastError = toSCIMError(err).Detail
+			s.NextAttempt = time.Now().Add(b.backoff(s.Attempts))
+			return nil
+		})
+	}
+}
+
+// finishIntents settles creates whose answer was lost: if Freshservice has
+// the user, it is recorded as ours; otherwise the create is made.
+func (b *Bridge) finishIntents(ctx context.Context) {
+	intents, err := b.store.ListIntents(ctx)
+	if err != nil {
+		return
+	}
+	for _, in := range intents {
+		if time.Since(in.Created) < b.opts.ReconcileInterval {
+			continue // a request may still be working on it
+		}
+		doc := decodeDoc(in.Doc)
+		if doc == nil {
+			_ = b.store.DeleteIntent(ctx, in.Key)
+			continue
+		}
+		func() {
+			unlock, err := b.lock(ctx, "create:"+in.Key)
+			if err != nil {
+				return
+			}
+			defer unlock()
+			if _, err := b.store.GetIntent(ctx, in.Key); err != nil {
+				return // settled meanwhile
+			}
+			found, err := b.lookupEmail(ctx, in.Key)
+			if err != nil {
+				return
+			}
+			if found != nil {
+				e, _ := b.dir.Get(found.ID)
+				if _, err := b.claim(ctx, e, doc, true); err != nil {
+					b.log.Warn().Str("email", redactEmail(in.Key)).Err(err).Msg("settling an interrupted create failed")
+				}
+				return
+			}
+			if _, err := b.createNew(ctx, in.Key, doc); err != nil {
+				b.log.Warn().Str("email", redactEmail(in.Key)).Err(err).Msg("finishing an interrupted create failed")
+			}
+		}()
+	}
+}
+
+// redactEmail keeps logs useful without spelling out addresses.
+func redactEmail(e string) string {
+	at := strings.LastIndex(e, "@")
+	if at <= 1 {
+		return "***"
+	}
+	return e[:1] + "***" + e[at:]
+}
+
+var _ = strconv.Itoa
+var _ = mapping.KindAgent

@@ -1,0 +1,316 @@
+// Package bridge holds the use cases behind /Users and /Groups: it loads
+// the desired state, applies the SCIM operation to it, saves it, asks
+// mapping for the plan that brings Freshservice there, runs the plan
+// through the client, and writes the result through to the directory
+// mirror and the store (DESIGN D3). It is the only package that sees both
+// the SCIM and the Freshservice side.
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/fsbridge/fsbridge/freshservice"
+	"github.com/fsbridge/fsbridge/internal/config"
+	"github.com/fsbridge/fsbridge/internal/directory"
+	"github.com/fsbridge/fsbridge/internal/store"
+	"github.com/fsbridge/fsbridge/mapping"
+	"github.com/fsbridge/fsbridge/scim"
+)
+
+// Options configure a Bridge.
+type Options struct {
+	Client    *freshservice.Client
+	Store     store.Store
+	Directory *directory.Directory
+	Rules     config.Rules
+	// AdoptExisting lets a POST take over an active Freshservice user that
+	// the bridge does not manage yet.
+	AdoptExisting bool
+	// ForgetOnDelete erases users on SCIM DELETE instead of deactivating.
+	ForgetOnDelete bool
+	// DryRun turns every Freshservice write into a logged, audited plan.
+	DryRun bool
+	Log    zerolog.Logger
+	// RefreshInterval is the time between mirror walks; RefreshShare the
+	// part of the budget a walk may use.
+	RefreshInterval time.Duration
+	RefreshShare    float64
+	// ReconcileInterval paces the pass that finishes interrupted plans;
+	// MaxBackoff caps the wait between attempts on one failing user.
+	ReconcileInterval time.Duration
+	MaxBackoff        time.Duration
+	// NoMirror makes every lookup ask Freshservice, as a bridge without a
+	// mirror would: a baseline for measuring what the mirror saves.
+	NoMirror bool
+}
+
+// Bridge serves SCIM users and groups over one Freshservice account.
+type Bridge struct {
+	opts  Options
+	fs    *freshservice.Client
+	store store.Store
+	dir   *directory.Directory
+	log   zerolog.Logger
+
+	catalog atomic.Pointer[Catalog]
+	rules   atomic.Pointer[RuleSet]
+	ruleCfg atomic.Pointer[config.Rules]
+
+	// ready is closed once the directory is loaded.
+	loaded atomic.Bool
+
+	stats Stats
+	wake  chan struct{} // pokes the reconcile pass
+	runMu sync.Mutex
+}
+
+// Stats are counters the status page and metrics read.
+type Stats struct {
+	Failures      atomic.Int64
+	PlansRun      atomic.Int64
+	PlansDeferred atomic.Int64
+	Walks         atomic.Int64
+	WalkErrors    atomic.Int64
+}
+
+// New builds the bridge: it loads the account's catalog (roles, agent
+// groups, requester groups, departments, locations) and resolves every name
+// in the rules, failing with one error that lists every unknown name.
+func New(ctx context.Context, opts Options) (*Bridge, error) {
+	if opts.Client == nil || opts.Store == nil {
+		return nil, errors.New("bridge: client and store are required")
+	}
+	if opts.Directory == nil {
+		opts.Directory = directory.New()
+	}
+	if opts.RefreshInterval <= 0 {
+		opts.RefreshInterval = 15 * time.Minute
+	}
+	if opts.RefreshShare <= 0 || opts.RefreshShare > 1 {
+		opts.RefreshShare = 0.25
+	}
+	if opts.ReconcileInterval <= 0 {
+		opts.ReconcileInterval = 30 * time.Second
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = 30 * time.Minute
+	}
+	b := &Bridge{
+		opts: opts, fs: opts.Client, store: opts.Store, dir: opts.Directory, log: opts.Log,
+		wake: make(chan struct{}, 1),
+	}
+	cat, err := LoadCatalog(ctx, b.fs)
+	if err != nil {
+		return nil, fmt.Errorf("bridge: reading the Freshservice catalog: %w", err)
+	}
+	b.catalog.Store(cat)
+	if err := b.SetRules(ctx, opts.Rules); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// SetRules resolves rules against the catalog and makes them current; on
+// error the current rules stay. It may create agent groups the rules ask
+// to create.
+func (b *Bridge) SetRules(ctx context.Context, rules config.Rules) error {
+	rs, err := b.resolveRules(ctx, rules)
+	if err != nil {
+		return err
+	}
+	b.rules.Store(rs)
+	r := rules
+	b.ruleCfg.Store(&r)
+	return nil
+}
+
+// Rules returns the resolved rules in force.
+func (b *Bridge) Rules() *RuleSet { return b.rules.Load() }
+
+// Catalog returns the account's catalog as last read.
+func (b *Bridge) Catalog() *Catalog { return b.catalog.Load() }
+
+// Directory returns the mirror.
+func (b *Bridge) Directory() *directory.Directory { return b.dir }
+
+// Counters returns the bridge's counters.
+func (b *Bridge) Counters() *Stats { return &b.stats }
+
+// Load fills the directory from the store: the mirror snapshot and the
+// desired state. It makes no Freshservice call. If the store holds no
+// snapshot (first start) the caller should run a walk before serving reads
+// of users it has not created.
+func (b *Bridge) Load(ctx context.Context) error {
+	n := 0
+	err := b.store.ForEachMirror(ctx, func(e store.MirrorEntry) error {
+		var u freshservice.User
+		if err := jsonUnmarshal(e.Data, &u); err != nil {
+			b.log.Warn().Int64("fs_id", e.ID).Err(err).Msg("skipping unreadable mirror entry")
+			return nil
+		}
+		b.dir.PutUser(&u)
+		n++
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("bridge: loading the mirror: %w", err)
+	}
+	err = b.store.ForEachUser(ctx, func(u store.User) error {
+		b.dir.PutDesired(u)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("bridge: loading users: %w", err)
+	}
+	if v, err := b.store.GetMeta(ctx, metaWalkedAt); err == nil {
+		if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+			b.dir.SetWalkedAt(t)
+		}
+	}
+	b.loaded.Store(true)
+	b.log.Info().Int("mirror_users", n).Msg("directory loaded from the store")
+	return nil
+}
+
+// Loaded reports whether Load has completed.
+func (b *Bridge) Loaded() bool { return b.loaded.Load() }
+
+const metaWalkedAt = "mirror.walked_at"
+
+// Catalog is what the bridge knows of the account besides users.
+type Catalog struct {
+	mapping.Catalog
+	Roles           map[int64]string
+	AgentGroups     map[int64]string
+	RequesterGroups map[int64]*freshservice.RequesterGroup
+	LoadedAt        time.Time
+}
+
+// LoadCatalog reads roles, agent groups, requester groups, departments and
+// locations: a handful of list calls.
+func LoadCatalog(ctx context.Context, fs *freshservice.Client) (*Catalog, error) {
+	c := &Catalog{
+		Catalog:         mapping.Catalog{Departments: map[int64]string{}, Locations: map[int64]string{}},
+		Roles:           map[int64]string{},
+		AgentGroups:     map[int64]string{},
+		RequesterGroups: map[int64]*freshservice.RequesterGroup{},
+		LoadedAt:        time.Now(),
+	}
+	for r, err := range fs.Roles.All(ctx) {
+		if err != nil {
+			return nil, fmt.Errorf("roles: %w", err)
+		}
+		c.Roles[r.ID] = r.Name
+	}
+	for g, err := range fs.Groups.All(ctx) {
+		if err != nil {
+			return nil, fmt.Errorf("agent groups: %w", err)
+		}
+		c.AgentGroups[g.ID] = g.Name
+	}
+	for g, err := range fs.RequesterGroups.All(ctx) {
+		if err != nil {
+			return nil, fmt.Errorf("requester groups: %w", err)
+		}
+		c.RequesterGroups[g.ID] = g
+	}
+	for d, err := range fs.Departments.All(ctx) {
+		if err != nil {
+			return nil, fmt.Errorf("departments: %w", err)
+		}
+		c.Departments[d.ID] = d.Name
+	}
+	for l, err := range fs.Locations.All(ctx) {
+		if err != nil {
+			return nil, fmt.Errorf("locations: %w", err)
+		}
+		c.Locations[l.ID] = l.Name
+	}
+	return c, nil
+}
+
+// clone copies the catalog's maps, so a changed copy can replace it.
+func (c *Catalog) clone() *Catalog {
+	n := &Catalog{
+		Catalog:         mapping.Catalog{Departments: map[int64]string{}, Locations: map[int64]string{}},
+		Roles:           map[int64]string{},
+		AgentGroups:     map[int64]string{},
+		RequesterGroups: map[int64]*freshservice.RequesterGroup{},
+		LoadedAt:        c.LoadedAt,
+	}
+	for k, v := range c.Departments {
+		n.Departments[k] = v
+	}
+	for k, v := range c.Locations {
+		n.Locations[k] = v
+	}
+	for k, v := range c.Roles {
+		n.Roles[k] = v
+	}
+	for k, v := range c.AgentGroups {
+		n.AgentGroups[k] = v
+	}
+	for k, v := range c.RequesterGroups {
+		n.RequesterGroups[k] = v
+	}
+	return n
+}
+
+// byName finds an id by name, ignoring case; the lowest id wins.
+func byName(m map[int64]string, name string) (int64, bool) {
+	var ids []int64
+	for id, n := range m {
+		if strings.EqualFold(strings.TrimSpace(n), strings.TrimSpace(name)) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return 0, false
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	return ids[0], true
+}
+
+func names(m map[int64]string) []string {
+	out := make([]string, 0, len(m))
+	for _, n := range m {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Users returns the SCIM backend for /Users.
+func (b *Bridge) Users() scim.Backend { return (*users)(b) }
+
+// Groups returns the SCIM backend for /Groups.
+func (b *Bridge) Groups() scim.Backend { return (*groups)(b) }
+
+// lock takes a store lock; names are "user:<id>", "create:<email>",
+// "group:<scim id>", "agentgroup:<fs id>". The order is always create, then
+// group, then user, then agentgroup, so no two requests wait on each other
+// in a circle.
+func (b *Bridge) lock(ctx context.Context, key string) (func(), error) {
+	unlock, err := b.store.Lock(ctx, key)
+	if err != nil {
+		return nil, scim.AsError(fmt.Errorf("waiting for %s: %w", key, err))
+	}
+	return unlock, nil
+}
+
+// poke asks the background pass to run soon.
+func (b *Bridge) poke() {
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+}

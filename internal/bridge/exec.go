@@ -1,0 +1,501 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/fsbridge/fsbridge/freshservice"
+	"github.com/fsbridge/fsbridge/internal/reqctx"
+	"github.com/fsbridge/fsbridge/internal/store"
+	"github.com/fsbridge/fsbridge/mapping"
+	"github.com/fsbridge/fsbridge/scim"
+)
+
+// errDryRun ends a plan in dry-run mode after it was logged.
+var errDryRun = errors.New("dry run: plan logged, not sent")
+
+// stepError is a failed step: which one, and why.
+type stepError struct {
+	step mapping.Step
+	err  error
+}
+
+func (e *stepError) Error() string { return fmt.Sprintf("%s: %v", e.step.Kind, e.err) }
+func (e *stepError) Unwrap() error { return e.err }
+
+// execution carries the state of one plan run.
+type execution struct {
+	b       *Bridge
+	scimID  string
+	cur     *freshservice.User // the user as the plan changes it
+	applied *mapping.Applied
+	created *freshservice.User
+	// pendingAgent is a convert_to_agent result held back from the mirror
+	// until the PUT that gives the agent its roles and groups has run, so
+	// no concurrent group change sees a half-made agent.
+	pendingAgent *freshservice.User
+}
+
+// execute runs the plan step by step, writing every result through to the
+// directory and the store. It holds the locks of every agent group the
+// plan touches. On error it returns a *stepError; what ran before it stays
+// done and is recorded, so planning again continues where it stopped.
+func (b *Bridge) execute(ctx context.Context, plan mapping.Plan, cur *freshservice.User, applied *mapping.Applied, scimID string) (*freshservice.User, error) {
+	if len(plan) == 0 {
+		return cur, nil
+	}
+	for _, g := range plan.AgentGroups() {
+		unlock, err := b.lock(ctx, "agentgroup:"+strconv.FormatInt(g, 10))
+		if err != nil {
+			return cur, err
+		}
+		defer unlock()
+	}
+	x := &execution{b: b, scimID: scimID, cur: cur, applied: applied}
+	if cur != nil {
+		c := *cur
+		x.cur = &c
+	}
+	defer func() {
+		if x.pendingAgent != nil {
+			// The plan stopped between convert and the PUT after it: record
+			// what Freshservice now holds, so the next plan finishes it.
+			b.writeThrough(ctx, x.pendingAgent)
+		}
+	}()
+	b.stats.PlansRun.Add(1)
+	for _, step := range plan {
+		if x.cur != nil && step.UserID == 0 {
+			step.UserID = x.cur.ID
+		}
+		if b.opts.DryRun {
+			b.audit(ctx, step, scimID, "planned", step.String())
+			b.log.Info().Str("request_id", reqctx.RequestID(ctx)).Str("plan", step.String()).Msg("dry run: not sent")
+			continue
+		}
+		if err := x.run(ctx, step); err != nil {
+			b.audit(ctx, step, scimID, "error", describeFailure(step, err))
+			b.stats.Failures.Add(1)
+			return x.cur, &stepError{step: step, err: err}
+		}
+		b.audit(ctx, step, scimID, "ok", step.String())
+	}
+	if b.opts.DryRun {
+		return x.cur, errDryRun
+	}
+	return x.cur, nil
+}
+
+func (x *execution) run(ctx context.Context, s mapping.Step) error {
+	b := x.b
+	fs := b.fs
+	id := s.UserID
+	switch s.Kind {
+	case mapping.StepCreateRequester:
+		u, _, err := fs.Requesters.Create(ctx, s.Requester)
+		if err != nil {
+			return err
+		}
+		x.cur, x.created = u, u
+		b.writeThrough(ctx, u)
+	case mapping.StepCreateAgent:
+		u, _, err := fs.Agents.Create(ctx, s.Agent)
+		if err != nil {
+			return err
+		}
+		x.cur, x.created = u, u
+		x.applied.Promoted = true
+		b.writeThrough(ctx, u)
+	case mapping.StepUpdateRequester:
+		u, _, err := fs.Requesters.Update(ctx, id, s.Requester)
+		if err != nil {
+			return err
+		}
+		x.cur = b.writeThrough(ctx, u)
+	case mapping.StepUpdateAgent:
+		u, _, err := fs.Agents.Update(ctx, id, s.Agent)
+		if err != nil {
+			return err
+		}
+		x.pendingAgent = nil
+		x.applied.PromotionPending = false
+		x.cur = b.writeThrough(ctx, u)
+	case mapping.StepReactivateRequester:
+		u, _, err := fs.Requesters.Reactivate(ctx, id)
+		if err != nil {
+			return err
+		}
+		x.applied.RequesterGroups = nil // dropped at deactivation
+		x.cur = b.writeThrough(ctx, orUpdated(u, x.cur, func(c *freshservice.User) { c.Active = true }))
+	case mapping.StepReactivateAgent:
+		u, _, err := fs.Agents.Reactivate(ctx, id)
+		if err != nil {
+			return err
+		}
+		x.cur = b.writeThrough(ctx, orUpdated(u, x.cur, func(c *freshservice.User) { c.Active = true }))
+	case mapping.StepDeactivateRequester:
+		if _, err := fs.Requesters.Deactivate(ctx, id); err != nil && !alreadyInactive(err, x.cur) {
+			return err
+		}
+		x.applied.RequesterGroups = nil // Freshservice drops them (§3.6)
+		x.cur = b.writeThrough(ctx, orUpdated(nil, x.cur, func(c *freshservice.User) { c.Active = false }))
+	case mapping.StepDeactivateAgent:
+		u, _, err := fs.Agents.Deactivate(ctx, id)
+		if err != nil && !alreadyInactive(err, x.cur) {
+			return err
+		}
+		x.cur = b.writeThrough(ctx, orUpdated(u, x.cur, func(c *freshservice.User) { c.Active = false }))
+	case mapping.StepForgetRequester, mapping.StepForgetAgent:
+		var err error
+		if s.Kind == mapping.StepForgetAgent {
+			_, err = fs.Agents.Forget(ctx, id)
+		} else {
+			_, err = fs.Requesters.Forget(ctx, id)
+		}
+		if err != nil && !errors.Is(err, freshservice.ErrNotFound) {
+			return err
+		}
+		b.dir.RemoveUser(id)
+		_ = b.store.DeleteMirror(ctx, []int64{id})
+		x.cur = nil
+	case mapping.StepConvertToAgent:
+		u, _, err := fs.Requesters.ConvertToAgent(ctx, id)
+		if err != nil {
+			return err
+		}
+		x.applied.Promoted = true
+		x.applied.PromotionPending = true
+		x.applied.RequesterGroups = nil
+		merged := mergeUser(x.cur, u)
+		x.pendingAgent = merged
+		x.cur = merged
+		b.saveApplied(ctx, id, *x.applied)
+	case mapping.StepConvertToRequester:
+		u, _, err := fs.Agents.ConvertToRequester(ctx, id)
+		if err != nil {
+			return err
+		}
+		x.applied.Promoted = false
+		x.applied.PromotionPending = false
+		x.applied.Rules = nil
+		x.applied.RequesterGroups = nil
+		x.cur = b.writeThrough(ctx, orUpdated(u, x.cur, func(c *freshservice.User) {
+			c.IsAgent, c.Occasional, c.Roles, c.MemberOf, c.ObserverOf = false, false, nil, nil, nil
+		}))
+		b.saveApplied(ctx, id, *x.applied)
+	case mapping.StepAddRequesterGroup:
+		if _, err := fs.RequesterGroups.AddMember(ctx, s.GroupID, id); err != nil {
+			return err
+		}
+		x.applied.RequesterGroups = dedupe(append(x.applied.RequesterGroups, s.GroupID))
+	case mapping.StepRemoveRequesterGroup:
+		if _, err := fs.RequesterGroups.RemoveMember(ctx, s.GroupID, id); err != nil && !errors.Is(err, freshservice.ErrNotFound) {
+			return err
+		}
+		x.applied.RequesterGroups = slices.DeleteFunc(slices.Clone(x.applied.RequesterGroups), func(g int64) bool { return g == s.GroupID })
+	case mapping.StepJoinAgentGroup, mapping.StepLeaveAgentGroup:
+		join := s.Kind == mapping.StepJoinAgentGroup
+		if err := b.changeAgentGroup(ctx, s.GroupID, s.Observer, map[int64]bool{id: join}); err != nil {
+			return err
+		}
+		x.cur = b.writeThrough(ctx, orUpdated(nil, x.cur, func(c *freshservice.User) {
+			list := &c.MemberOf
+			if s.Observer {
+				list = &c.ObserverOf
+			}
+			*list = slices.DeleteFunc(slices.Clone(*list), func(g int64) bool { return g == s.GroupID })
+			if join {
+				*list = append(*list, s.GroupID)
+			}
+		}))
+	default:
+		return fmt.Errorf("unknown step %s", s.Kind)
+	}
+	return nil
+}
+
+// alreadyInactive tolerates the answer to a deactivation retried after a
+// lost response: the user is already inactive.
+func alreadyInactive(err error, cur *freshservice.User) bool {
+	return errors.Is(err, freshservice.ErrNotFound) && cur != nil
+}
+
+// orUpdated returns u when Freshservice sent the user back, otherwise a copy
+// of cur changed by edit.
+func orUpdated(u, cur *freshservice.User, edit func(*freshservice.User)) *freshservice.User {
+	if u != nil {
+		return mergeUser(cur, u)
+	}
+	if cur == nil {
+		return nil
+	}
+	c := *cur
+	edit(&c)
+	return &c
+}
+
+func mergeUser(old, in *freshservice.User) *freshservice.User {
+	if in == nil {
+		return old
+	}
+	n := *in
+	if old == nil {
+		return &n
+	}
+	switch in.View {
+	case freshservice.ViewAgent:
+		if n.SecondaryEmails == nil {
+			n.SecondaryEmails = old.SecondaryEmails
+		}
+		if old.View == freshservice.ViewRequester {
+			n.View = freshservice.ViewRequester
+		}
+	case freshservice.ViewRequester:
+		if in.IsAgent && old.IsAgent {
+			n.Occasional, n.Roles, n.MemberOf, n.ObserverOf = old.Occasional, old.Roles, old.MemberOf, old.ObserverOf
+		}
+	}
+	return &n
+}
+
+// writeThrough records a user Freshservice returned in the directory and
+// the store's mirror snapshot, and returns the merged user.
+func (b *Bridge) writeThrough(ctx context.Context, u *freshservice.User) *freshservice.User {
+	if u == nil {
+		return nil
+	}
+	b.dir.PutUser(u)
+	e, _ := b.dir.Get(u.ID)
+	merged := e.User
+	if merged == nil {
+		merged = u
+	}
+	if err := b.store.PutMirror(ctx, []store.MirrorEntry{{ID: merged.ID, Data: encode(merged)}}); err != nil {
+		b.log.Warn().Err(err).Int64("fs_id", merged.ID).Msg("saving the mirror entry failed; the next walk rewrites it")
+	}
+	return merged
+}
+
+func (b *Bridge) saveApplied(ctx context.Context, id int64, a mapping.Applied) {
+	_, err := b.store.UpdateUser(ctx, id, func(u *store.User) error {
+		u.Applied = encode(a)
+		return nil
+	})
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		b.log.Warn().Err(err).Int64("fs_id", id).Msg("saving applied state failed")
+	}
+}
+
+// changeAgentGroup adds or removes users from an agent group's members (or
+// observers) by read-modify-write of the whole list, the only way
+// Freshservice offers (§5). The caller holds the group's lock.
+func (b *Bridge) changeAgentGroup(ctx context.Context, groupID int64, observer bool, change map[int64]bool) error {
+	g, _, err := b.fs.Groups.Get(ctx, groupID)
+	if err != nil {
+		return err
+	}
+	list := g.Members
+	if observer {
+		list = g.Observers
+	}
+	in := map[int64]bool{}
+	for _, id := range list {
+		in[id] = true
+	}
+	changed := false
+	for id, join := range change {
+		if in[id] != join {
+			in[id] = join
+			changed = true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	var out []int64
+	for id, ok := range in {
+		if ok {
+			out = append(out, id)
+		}
+	}
+	out = dedupe(out)
+	f := &freshservice.GroupFields{Members: &out}
+	if observer {
+		f = &freshservice.GroupFields{Observers: &out}
+	}
+	_, _, err = b.fs.Groups.Update(ctx, groupID, f)
+	return err
+}
+
+// audit records one step in the audit trail.
+func (b *Bridge) audit(ctx context.Context, s mapping.Step, scimID, outcome, detail string) {
+	ev := store.AuditEvent{
+		Time:      time.Now(),
+		RequestID: reqctx.RequestID(ctx),
+		Client:    reqctx.Client(ctx),
+		Operation: operationOf(s.Kind),
+		SCIMID:    scimID,
+		FSID:      s.UserID,
+		Outcome:   outcome,
+		Detail:    detail,
+	}
+	if s.Kind == mapping.StepAddRequesterGroup || s.Kind == mapping.StepRemoveRequesterGroup ||
+		s.Kind == mapping.StepJoinAgentGroup || s.Kind == mapping.StepLeaveAgentGroup {
+		ev.Detail = fmt.Sprintf("user %d: %s", s.UserID, detail)
+	}
+	if _, err := b.store.AppendAudit(ctx, ev); err != nil {
+		b.log.Warn().Err(err).Msg("writing the audit trail failed")
+	}
+}
+
+func (b *Bridge) auditEvent(ctx context.Context, op, scimID string, fsid int64, outcome, detail string) {
+	_, err := b.store.AppendAudit(ctx, store.AuditEvent{
+		Time: time.Now(), RequestID: reqctx.RequestID(ctx), Client: reqctx.Client(ctx),
+		Operation: op, SCIMID: scimID, FSID: fsid, Outcome: outcome, Detail: detail,
+	})
+	if err != nil {
+		b.log.Warn().Err(err).Msg("writing the audit trail failed")
+	}
+}
+
+func operationOf(k mapping.StepKind) string {
+	switch k {
+	case mapping.StepCreateRequester:
+		return "user.create"
+	case mapping.StepCreateAgent:
+		return "user.create_agent"
+	case mapping.StepUpdateRequester, mapping.StepUpdateAgent:
+		return "user.update"
+	case mapping.StepReactivateRequester, mapping.StepReactivateAgent:
+		return "user.reactivate"
+	case mapping.StepDeactivateRequester, mapping.StepDeactivateAgent:
+		return "user.deactivate"
+	case mapping.StepForgetRequester, mapping.StepForgetAgent:
+		return "user.forget"
+	case mapping.StepConvertToAgent:
+		return "user.promote"
+	case mapping.StepConvertToRequester:
+		return "user.demote"
+	case mapping.StepAddRequesterGroup:
+		return "group.add_member"
+	case mapping.StepRemoveRequesterGroup:
+		return "group.remove_member"
+	case mapping.StepJoinAgentGroup:
+		return "agent_group.add_member"
+	case mapping.StepLeaveAgentGroup:
+		return "agent_group.remove_member"
+	}
+	return string(k)
+}
+
+// describeFailure says in plain words what failed, with Freshservice's
+// field and code when it gave them.
+func describeFailure(s mapping.Step, err error) string {
+	m, p := stepCall(s)
+	return fmt.Sprintf("%s %s failed: %s", m, p, plainError(err))
+}
+
+func stepCall(s mapping.Step) (string, string) { return s.Call() }
+
+// plainError describes a client error without upstream text.
+func plainError(err error) string {
+	var er *freshservice.ErrorResponse
+	var rl *freshservice.RateLimitError
+	switch {
+	case errors.As(err, &er):
+		s := fmt.Sprintf("Freshservice answered %d %s", er.Status, http.StatusText(er.Status))
+		if er.Code != "" {
+			s += " (" + er.Code + ")"
+		}
+		for _, fe := range er.Errors {
+			s += fmt.Sprintf("; field %s: %s", fe.Field, fe.Code)
+		}
+		return s
+	case errors.As(err, &rl):
+		return fmt.Sprintf("no API budget left (bucket %s), retry after %s", rl.Bucket, rl.RetryAfter.Round(time.Second))
+	}
+	switch freshservice.Classify(err) {
+	case freshservice.ReasonTransport:
+		return "Freshservice did not answer (connection failed or dropped)"
+	case freshservice.ReasonCanceled:
+		return "the request ran out of time"
+	case freshservice.ReasonDecode:
+		return "Freshservice sent an unreadable answer"
+	}
+	return "internal error"
+}
+
+// toSCIMError turns an error of the bridge into the SCIM error the IdP
+// gets: fixed, useful wording, the Freshservice field and code when there
+// is one, never an upstream body (DESIGN D8).
+func toSCIMError(err error) *scim.Error {
+	var se *scim.Error
+	if errors.As(err, &se) {
+		return se
+	}
+	var step mapping.Step
+	var ste *stepError
+	what := "the Freshservice call"
+	if errors.As(err, &ste) {
+		step = ste.step
+		m, p := stepCall(step)
+		what = m + " " + p
+	}
+	var er *freshservice.ErrorResponse
+	var rl *freshservice.RateLimitError
+	switch {
+	case errors.As(err, &rl):
+		ra := rl.RetryAfter
+		if ra < time.Second {
+			ra = time.Second
+		}
+		return &scim.Error{Status: http.StatusTooManyRequests, Detail: "Freshservice's API budget is used up for now; retry after the time given", RetryAfter: ra, Err: err}
+	case errors.As(err, &er):
+		switch {
+		case er.HasCode("duplicate_value"):
+			field := "email"
+			for _, fe := range er.Errors {
+				if fe.Code == "duplicate_value" {
+					field = fe.Field
+				}
+			}
+			return &scim.Error{Status: http.StatusConflict, ScimType: scim.TypeUniqueness, Detail: fmt.Sprintf("Freshservice already has a user with this %s (duplicate_value)", field), Err: err}
+		case er.Status == http.StatusUnauthorized:
+			return &scim.Error{Status: http.StatusServiceUnavailable, Detail: "Freshservice refused the bridge's API key; the administrator must fix the bridge's configuration", RetryAfter: time.Minute, Err: err}
+		case er.Status == http.StatusForbidden && (step.Kind == mapping.StepCreateAgent || step.Kind == mapping.StepUpdateAgent || step.Kind == mapping.StepConvertToAgent || step.Kind == mapping.StepReactivateAgent):
+			return &scim.Error{Status: http.StatusForbidden, Detail: "Freshservice refused to make this user an agent: no agent seat is left, or the API key's agent may not manage agents", Err: err}
+		case er.Status == http.StatusForbidden:
+			return &scim.Error{Status: http.StatusServiceUnavailable, Detail: "Freshservice refused " + what + ": the API key's agent lacks a permission or the plan lacks a feature", RetryAfter: time.Minute, Err: err}
+		case er.Status == http.StatusNotFound:
+			return &scim.Error{Status: http.StatusNotFound, Detail: "Freshservice no longer has this object (" + what + " answered 404)", Err: err}
+		case er.Status >= 500:
+			return &scim.Error{Status: http.StatusServiceUnavailable, Detail: "Freshservice failed (" + what + "); the change is saved and will be retried", RetryAfter: 30 * time.Second, Err: err}
+		default:
+			detail := "Freshservice rejected " + what
+			for _, fe := range er.Errors {
+				detail += fmt.Sprintf("; field %s: %s", fe.Field, fe.Code)
+			}
+			if er.Code != "" {
+				detail += " (" + er.Code + ")"
+			}
+			return &scim.Error{Status: http.StatusBadRequest, ScimType: scim.TypeInvalidValue, Detail: detail, Err: err}
+		}
+	}
+	switch freshservice.Classify(err) {
+	case freshservice.ReasonTransport, freshservice.ReasonCanceled, freshservice.ReasonDecode:
+		return &scim.Error{Status: http.StatusServiceUnavailable, Detail: "Freshservice did not answer in time (" + what + "); the change is saved and will be retried", RetryAfter: 30 * time.Second, Err: err}
+	}
+	return scim.AsError(err)
+}
+
+// permanent reports whether an error will not go away by retrying: the
+// request itself is wrong for Freshservice.
+func permanent(err error) bool {
+	se := toSCIMError(err)
+	return se.Status >= 400 && se.Status < 500 && se.Status != http.StatusTooManyRequests && se.Status != http.StatusNotFound
+}

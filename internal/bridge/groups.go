@@ -1,0 +1,628 @@
+package bridge
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	escim "github.com/elimity-com/scim"
+	"github.com/scim2/filter-parser/v2"
+
+	"github.com/fsbridge/fsbridge/freshservice"
+	"github.com/fsbridge/fsbridge/internal/store"
+	"github.com/fsbridge/fsbridge/mapping"
+	"github.com/fsbridge/fsbridge/scim"
+)
+
+// groups serves /Groups.
+type groups Bridge
+
+var _ scim.Backend = (*groups)(nil)
+
+var groupSchema = scim.GroupSchema()
+
+func (g *groups) b() *Bridge { return (*Bridge)(g) }
+
+// groupApplied is what the bridge did in Freshservice for a group.
+type groupApplied struct {
+	Kind GroupKind `json:"kind"`
+	// Created is set when the bridge created the requester group, so that
+	// deleting the SCIM group may delete it.
+	Created bool `json:"created,omitempty"`
+}
+
+func newGroupID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = (b[6] & 0x0f) | 0x40
+	b[8] = (b[8] & 0x3f) | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// memberIDs reads the members attribute: user ids, which must be users the
+// bridge can see.
+func (b *Bridge) memberIDs(doc mapping.Doc) ([]int64, *scim.Error) {
+	var ids []int64
+	for k, v := range doc {
+		if !strings.EqualFold(k, "members") {
+			continue
+		}
+		list, _ := v.([]any)
+		for _, m := range list {
+			mm, ok := m.(map[string]any)
+			if !ok {
+				continue
+			}
+			val, _ := mm["value"].(string)
+			if typ, _ := mm["type"].(string); strings.EqualFold(typ, "Group") {
+				return nil, scim.Errorf(http.StatusBadRequest, scim.TypeInvalidValue, "nested groups are not supported (member %q is a group)", val)
+			}
+			id, ok := parseUserID(val)
+			if !ok {
+				return nil, scim.Errorf(http.StatusBadRequest, scim.TypeInvalidValue, "member %q is not a user id", val)
+			}
+			if e, found := b.dir.Get(id); !found || !e.Visible() {
+				return nil, scim.Errorf(http.StatusBadRequest, scim.TypeInvalidValue, "member %q is not a known user", val)
+			}
+			ids = append(ids, id)
+		}
+	}
+	return dedupe(ids), nil
+}
+
+// groupDoc is the stored document of a group: everything but members and
+// the read-only attributes.
+func groupDoc(doc mapping.Doc) mapping.Doc {
+	out := mapping.DeepCopy(doc)
+	for k := range out {
+		switch strings.ToLower(k) {
+		case "id", "meta", "schemas", "members":
+			delete(out, k)
+		}
+	}
+	return out
+}
+
+func (b *Bridge) renderGroup(g store.Group, withMembers bool) scim.Resource {
+	doc := decodeDoc(g.Doc)
+	if doc == nil {
+		doc = mapping.Doc{}
+	}
+	doc["displayName"] = g.DisplayName
+	delete(doc, "externalId")
+	if withMembers {
+		members := make([]any, 0, len(g.Members))
+		for _, id := range g.Members {
+			m := map[string]any{"value": strconv.FormatInt(id, 10), "type": "User", "$ref": "Users/" + strconv.FormatInt(id, 10)}
+			if e, ok := b.dir.Get(id); ok && e.Visible() {
+				m["display"] = e.UserName()
+			}
+			members = append(members, m)
+		}
+		doc["members"] = members
+	}
+	res := scim.Resource{ID: g.ID, ExternalID: g.ExternalID, Attributes: doc, Created: g.Created, Modified: g.Modified}
+	res.Version = `W/"` + strconv.FormatInt(g.Version, 10) + `"`
+	return res
+}
+
+// Get returns a group with its members.
+func (gs *groups) Get(ctx context.Context, id string) (scim.Resource, error) {
+	b := gs.b()
+	g, err := b.store.GetGroup(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return scim.Resource{}, scim.NotFound("Group", id)
+	}
+	if err != nil {
+		return scim.Resource{}, scim.AsError(err)
+	}
+	return b.renderGroup(g, true), nil
+}
+
+// List supports every filter; displayName equality uses the store's index.
+func (gs *groups) List(ctx context.Context, q scim.ListQuery) (scim.Page, error) {
+	b := gs.b()
+	var all []store.Group
+	if name, ok := displayNameEquality(q.Filter); ok {
+		g, err := b.store.GetGroupByDisplayName(ctx, name)
+		if err == nil {
+			all = append(all, g)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return scim.Page{}, scim.AsError(err)
+		}
+	} else {
+		err := b.store.ForEachGroup(ctx, func(g store.Group) error {
+			all = append(all, g)
+			return nil
+		})
+		if err != nil {
+			return scim.Page{}, scim.AsError(err)
+		}
+	}
+	withMembers := !q.ExcludeMembers || (q.Filter != nil && mentions(q.Filter, "members"))
+	var matched []store.Group
+	for _, g := range all {
+		if q.Filter != nil {
+			res := b.renderGroup(g, withMembers || mentions(q.Filter, "members"))
+			doc := res.Attributes
+			doc["id"] = g.ID
+			if g.ExternalID != "" {
+				doc["externalId"] = g.ExternalID
+			}
+			if !scim.Match(doc, q.Filter, groupSchema) {
+				continue
+			}
+		}
+		matched = append(matched, g)
+	}
+	page := scim.Page{Total: len(matched), Resources: []scim.Resource{}}
+	for i := max(q.StartIndex-1, 0); i < len(matched) && len(page.Resources) < q.Count; i++ {
+		page.Resources = append(page.Resources, b.renderGroup(matched[i], !q.ExcludeMembers))
+	}
+	return page, nil
+}
+
+func displayNameEquality(expr filter.Expression) (string, bool) {
+	switch e := expr.(type) {
+	case *filter.AttributeExpression:
+		if e.Operator == filter.EQ && strings.EqualFold(e.AttributePath.AttributeName, "displayName") && e.AttributePath.SubAttribute == nil {
+			return scim.FilterString(e.CompareValue)
+		}
+	case *filter.LogicalExpression:
+		if e.Operator == filter.AND {
+			if v, ok := displayNameEquality(e.Left); ok {
+				return v, true
+			}
+			return displayNameEquality(e.Right)
+		}
+	}
+	return "", false
+}
+
+// Create makes the group: a requester group (found by name or created), an
+// agent group named by the rules, or a role group with no Freshservice
+// object; then applies its members.
+func (gs *groups) Create(ctx context.Context, attrs map[string]any) (scim.Resource, error) {
+	b := gs.b()
+	doc := mapping.Doc(attrs)
+	name := strOf(doc, "displayName")
+	if name == "" {
+		return scim.Resource{}, scim.Errorf(http.StatusBadRequest, scim.TypeInvalidValue, "displayName is required")
+	}
+	members, serr := b.memberIDs(doc)
+	if serr != nil {
+		return scim.Resource{}, serr
+	}
+	unlock, err := b.lock(ctx, "groupname:"+strings.ToLower(name))
+	if err != nil {
+		return scim.Resource{}, err
+	}
+	defer unlock()
+	if _, err := b.store.GetGroupByDisplayName(ctx, name); err == nil {
+		return scim.Resource{}, scim.Errorf(http.StatusConflict, scim.TypeUniqueness, "a group named %q already exists", name)
+	}
+	g := store.Group{
+		ID: newGroupID(), DisplayName: name, ExternalID: strOf(doc, "externalId"),
+		Doc: encode(groupDoc(doc)), Members: members, Created: time.Now(), Modified: time.Now(), Dirty: true,
+	}
+	if serr := b.checkGroupSeats(ctx, g, nil, members); serr != nil {
+		return scim.Resource{}, serr
+	}
+	unlockG, err := b.lock(ctx, "group:"+g.ID)
+	if err != nil {
+		return scim.Resource{}, err
+	}
+	defer unlockG()
+	applied, err := b.ensureGroupObject(ctx, &g)
+	if err != nil {
+		return scim.Resource{}, toSCIMError(err)
+	}
+	g.Applied = encode(applied)
+	saved, err := b.store.CreateGroup(ctx, g)
+	if errors.Is(err, store.ErrAlreadyExists) {
+		return scim.Resource{}, scim.Errorf(http.StatusConflict, scim.TypeUniqueness, "a group named %q already exists", name)
+	}
+	if err != nil {
+		return scim.Resource{}, scim.AsError(err)
+	}
+	b.auditEvent(ctx, "group.create", saved.ID, saved.FSID, "ok", fmt.Sprintf("%s %q", applied.Kind, saved.DisplayName))
+	if err := b.applyMembers(ctx, saved, nil, members); err != nil {
+		return scim.Resource{}, toSCIMError(err)
+	}
+	return b.renderGroup(saved, true), nil
+}
+
+// ensureGroupObject finds or creates the Freshservice object behind a group
+// of the kind the rules give it, and sets g.FSID.
+func (b *Bridge) ensureGroupObject(ctx context.Context, g *store.Group) (groupApplied, error) {
+	rs := b.rules.Load()
+	kind, _, amap := rs.GroupKindOf(g.DisplayName, g.ExternalID)
+	prev := groupApplied{}
+	if len(g.Applied) > 0 {
+		_ = json.Unmarshal(g.Applied, &prev)
+	}
+	applied := groupApplied{Kind: kind}
+	if prev.Kind == kind && g.FSID != 0 {
+		applied.Created = prev.Created
+		return applied, nil
+	}
+	switch kind {
+	case KindRoleGroup:
+		g.FSID = 0
+	case KindAgentGroup:
+		id := amap.GroupID
+		if id == 0 {
+			id, _ = byName(b.catalog.Load().AgentGroups, g.DisplayName)
+		}
+		if id == 0 {
+			return applied, scim.Errorf(http.StatusBadRequest, scim.TypeInvalidValue, "no Freshservice agent group named %q; create it, or set create: true in the agent group rule", g.DisplayName)
+		}
+		g.FSID = id
+	default:
+		cat := b.catalog.Load()
+		for id, rg := range cat.RequesterGroups {
+			if strings.EqualFold(rg.Name, g.DisplayName) && rg.Type != "rule_based" {
+				g.FSID = id
+				return applied, nil
+			}
+		}
+		if b.opts.DryRun {
+			b.log.Info().Str("plan", "POST /api/v2/requester_groups").Str("name", g.DisplayName).Msg("dry run: not sent")
+			return applied, nil
+		}
+		rg, _, err := b.fs.RequesterGroups.Create(ctx, &freshservice.RequesterGroupFields{Name: freshservice.Ptr(g.DisplayName)})
+		if err != nil {
+			return applied, err
+		}
+		c := cat.clone()
+		c.RequesterGroups[rg.ID] = rg
+		b.catalog.Store(c)
+		g.FSID = rg.ID
+		applied.Created = true
+	}
+	return applied, nil
+}
+
+// checkGroupSeats refuses a membership change that would make more
+// full-time agents than rules.max_agents allows, before anything is saved.
+func (b *Bridge) checkGroupSeats(_ context.Context, g store.Group, before, after []int64) *scim.Error {
+	rs := b.rules.Load()
+	if rs.MaxAgents <= 0 {
+		return nil
+	}
+	kind, rule, _ := rs.GroupKindOf(g.DisplayName, g.ExternalID)
+	if kind != KindRoleGroup || rule.Occasional {
+		return nil
+	}
+	had := map[int64]bool{}
+	for _, id := range before {
+		had[id] = true
+	}
+	need := 0
+	for _, id := range after {
+		if had[id] {
+			continue
+		}
+		e, _ := b.dir.Get(id)
+		if e.User == nil || !e.User.IsAgent || e.User.Occasional || !e.User.Active {
+			need++
+		}
+	}
+	used := b.dir.Count().FullTimeAgents
+	if need > 0 && used+need > rs.MaxAgents {
+		return scim.Errorf(http.StatusForbidden, "", "no full-time agent seat left: rules.max_agents is %d, %d full-time agents are active, and this change would add %d; nothing was changed", rs.MaxAgents, used, need)
+	}
+	return nil
+}
+
+// applyMembers brings Freshservice in line with a membership change.
+// Agent-group changes are one read-modify-write of the group for all
+// members; other kinds reconcile each member whose membership changed. A
+// user that cannot be finished now is left marked for the background pass;
+// the first error is returned after every member was tried.
+func (b *Bridge) applyMembers(ctx context.Context, g store.Group, before, after []int64) error {
+	added, removed := diffIDs(before, after)
+	changed := append(append([]int64{}, added...), removed...)
+	if len(changed) == 0 {
+		return b.markGroupClean(ctx, g.ID)
+	}
+	var ga groupApplied
+	_ = json.Unmarshal(g.Applied, &ga)
+	if ga.Kind == KindAgentGroup && g.FSID != 0 && !b.opts.DryRun {
+		change := map[int64]bool{}
+		for _, id := range added {
+			if e, ok := b.dir.Get(id); ok && e.User != nil && e.User.IsAgent {
+				change[id] = true
+			}
+		}
+		for _, id := range removed {
+			if e, ok := b.dir.Get(id); ok && e.User != nil && slices.Contains(e.User.MemberOf, g.FSID) {
+				change[id] = false
+			}
+		}
+		if len(change) > 0 {
+			if err := b.bulkAgentGroup(ctx, g, change); err != nil {
+				b.markUsersDirty(ctx, changed)
+				return err
+			}
+		}
+	}
+	var first error
+	for _, id := range changed {
+		if err := b.reconcileUser(ctx, id); err != nil && first == nil {
+			first = err
+		}
+	}
+	if first == nil {
+		return b.markGroupClean(ctx, g.ID)
+	}
+	return first
+}
+
+// bulkAgentGroup changes several members of an agent group with one GET
+// and one PUT, and records the result on each user in the directory.
+func (b *Bridge) bulkAgentGroup(ctx context.Context, g store.Group, change map[int64]bool) error {
+	unlock, err := b.lock(ctx, "agentgroup:"+strconv.FormatInt(g.FSID, 10))
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := b.changeAgentGroup(ctx, g.FSID, false, change); err != nil {
+		b.auditEvent(ctx, "agent_group.change_members", g.ID, g.FSID, "error", "GET+PUT /api/v2/groups/"+strconv.FormatInt(g.FSID, 10)+" failed: "+plainError(err))
+		return &stepError{step: mapping.Step{Kind: mapping.StepJoinAgentGroup, GroupID: g.FSID}, err: err}
+	}
+	var desc []string
+	for id, join := range change {
+		e, ok := b.dir.Get(id)
+		if ok && e.User != nil {
+			b.writeThrough(ctx, orUpdated(nil, e.User, func(c *freshservice.User) {
+				c.MemberOf = slices.DeleteFunc(slices.Clone(c.MemberOf), func(x int64) bool { return x == g.FSID })
+				if join {
+					c.MemberOf = append(c.MemberOf, g.FSID)
+				}
+			}))
+		}
+		verb := "add"
+		if !join {
+			verb = "remove"
+		}
+		desc = append(desc, fmt.Sprintf("%s %d", verb, id))
+	}
+	slices.Sort(desc)
+	b.auditEvent(ctx, "agent_group.change_members", g.ID, g.FSID, "ok", "GET+PUT /api/v2/groups/"+strconv.FormatInt(g.FSID, 10)+": "+strings.Join(desc, ", "))
+	return nil
+}
+
+// reconcileUser takes a user's lock and reconciles it.
+func (b *Bridge) reconcileUser(ctx context.Context, id int64) error {
+	unlock, err := b.lock(ctx, "user:"+strconv.FormatInt(id, 10))
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if _, err := b.store.GetUser(ctx, id); errors.Is(err, store.ErrNotFound) {
+		// A member the IdP never provisioned (a Freshservice user it put
+		// in a group): it gets a desired state built from what it is now.
+		e, ok := b.dir.Get(id)
+		if !ok || e.User == nil {
+			return nil
+		}
+		doc := b.userDoc(e)
+		rec := store.User{ID: id, UserName: e.UserName(), Doc: encode(cleanUserDoc(doc)), Dirty: true}
+		saved, err := b.store.CreateUser(ctx, rec)
+		if err != nil && !errors.Is(err, store.ErrAlreadyExists) {
+			return err
+		}
+		if err == nil {
+			b.dir.PutDesired(saved)
+		}
+	}
+	_, err = b.reconcileLocked(ctx, id)
+	return err
+}
+
+func (b *Bridge) markUsersDirty(ctx context.Context, ids []int64) {
+	for _, id := range ids {
+		saved, err := b.store.UpdateUser(ctx, id, func(s *store.User) error {
+			s.Dirty = true
+			return nil
+		})
+		if err == nil {
+			b.dir.PutDesired(saved)
+		}
+	}
+	b.poke()
+}
+
+func (b *Bridge) markGroupClean(ctx context.Context, id string) error {
+	_, err := b.store.UpdateGroup(ctx, id, func(g *store.Group) error {
+		g.Dirty, g.Attempts, g.LastError = false, 0, ""
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+func diffIDs(before, after []int64) (added, removed []int64) {
+	in := map[int64]bool{}
+	for _, id := range before {
+		in[id] = true
+	}
+	out := map[int64]bool{}
+	for _, id := range after {
+		out[id] = true
+		if !in[id] {
+			added = append(added, id)
+		}
+	}
+	for _, id := range before {
+		if !out[id] {
+			removed = append(removed, id)
+		}
+	}
+	return added, removed
+}
+
+// Replace is PUT of the whole group (Okta's AIW apps).
+func (gs *groups) Replace(ctx context.Context, id string, attrs map[string]any) (scim.Resource, error) {
+	return gs.b().changeGroup(ctx, id, func(store.Group, mapping.Doc) (mapping.Doc, error) {
+		return mapping.Doc(attrs), nil
+	}, true)
+}
+
+// Patch applies the operations in order, in the Okta, Entra and RFC forms
+// of member changes and renames; it answers 204.
+func (gs *groups) Patch(ctx context.Context, id string, ops []escim.PatchOperation) (scim.Resource, error) {
+	_, err := gs.b().changeGroup(ctx, id, func(_ store.Group, cur mapping.Doc) (mapping.Doc, error) {
+		next, err := scim.ApplyPatch(cur, ops, groupSchema)
+		if err != nil {
+			return nil, scim.AsError(err)
+		}
+		return next, nil
+	}, false)
+	return scim.Resource{}, err
+}
+
+// changeGroup is the read-modify-write of one group, serialised by the
+// group's lock: concurrent PATCHes to one group each see the result of the
+// one before, so no member is lost.
+func (b *Bridge) changeGroup(ctx context.Context, id string, change func(store.Group, mapping.Doc) (mapping.Doc, error), render bool) (scim.Resource, error) {
+	unlock, err := b.lock(ctx, "group:"+id)
+	if err != nil {
+		return scim.Resource{}, err
+	}
+	defer unlock()
+	g, err := b.store.GetGroup(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return scim.Resource{}, scim.NotFound("Group", id)
+	}
+	if err != nil {
+		return scim.Resource{}, scim.AsError(err)
+	}
+	cur := b.renderGroup(g, true).Attributes
+	if g.ExternalID != "" {
+		cur["externalId"] = g.ExternalID
+	}
+	next, err := change(g, cur)
+	if err != nil {
+		return scim.Resource{}, err
+	}
+	name := strOf(next, "displayName")
+	if name == "" {
+		return scim.Resource{}, scim.Errorf(http.StatusBadRequest, scim.TypeInvalidValue, "displayName is required")
+	}
+	members, serr := b.memberIDs(next)
+	if serr != nil {
+		return scim.Resource{}, serr
+	}
+	if !strings.EqualFold(name, g.DisplayName) {
+		if other, err := b.store.GetGroupByDisplayName(ctx, name); err == nil && other.ID != g.ID {
+			return scim.Resource{}, scim.Errorf(http.StatusConflict, scim.TypeUniqueness, "a group named %q already exists", name)
+		}
+	}
+	renamed := name != g.DisplayName
+	after := g
+	after.DisplayName, after.ExternalID, after.Doc, after.Members = name, strOf(next, "externalId"), encode(groupDoc(next)), members
+	if serr := b.checkGroupSeats(ctx, after, g.Members, members); serr != nil {
+		b.auditEvent(ctx, "group.change_members", g.ID, g.FSID, "error", serr.Detail)
+		return scim.Resource{}, serr
+	}
+	applied, err := b.ensureGroupObject(ctx, &after)
+	if err != nil {
+		return scim.Resource{}, toSCIMError(err)
+	}
+	if renamed && applied.Kind == KindRequesterGroup && applied.Created && after.FSID == g.FSID && after.FSID != 0 && !b.opts.DryRun {
+		if _, _, err := b.fs.RequesterGroups.Update(ctx, after.FSID, &freshservice.RequesterGroupFields{Name: freshservice.Ptr(name)}); err != nil {
+			return scim.Resource{}, toSCIMError(err)
+		}
+	}
+	saved, err := b.store.UpdateGroup(ctx, id, func(s *store.Group) error {
+		s.DisplayName, s.ExternalID, s.Doc, s.Members, s.FSID = after.DisplayName, after.ExternalID, after.Doc, after.Members, after.FSID
+		s.Applied = encode(applied)
+		s.Dirty = true
+		return nil
+	})
+	if errors.Is(err, store.ErrAlreadyExists) {
+		return scim.Resource{}, scim.Errorf(http.StatusConflict, scim.TypeUniqueness, "a group named %q already exists", name)
+	}
+	if err != nil {
+		return scim.Resource{}, scim.AsError(err)
+	}
+	before := g.Members
+	if applied.Kind != decodeGroupApplied(g.Applied).Kind || after.FSID != g.FSID {
+		// The group changed kind or object: every member is re-planned.
+		before = nil
+		b.markUsersDirty(ctx, g.Members)
+	}
+	if err := b.applyMembers(ctx, saved, before, members); err != nil {
+		return scim.Resource{}, toSCIMError(err)
+	}
+	if !render {
+		return scim.Resource{}, nil
+	}
+	return b.renderGroup(saved, true), nil
+}
+
+func decodeGroupApplied(raw json.RawMessage) groupApplied {
+	var a groupApplied
+	if len(raw) > 0 {
+		_ = json.Unmarshal(raw, &a)
+	}
+	return a
+}
+
+// Delete removes the group: its members leave it in Freshservice (role
+// group members are demoted as the rule says), and a requester group the
+// bridge created is deleted there too.
+func (gs *groups) Delete(ctx context.Context, id string) error {
+	b := gs.b()
+	unlock, err := b.lock(ctx, "group:"+id)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	g, err := b.store.GetGroup(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return scim.NotFound("Group", id)
+	}
+	if err != nil {
+		return scim.AsError(err)
+	}
+	members := g.Members
+	emptied, err := b.store.UpdateGroup(ctx, id, func(s *store.Group) error {
+		s.Members = nil
+		s.Dirty = true
+		return nil
+	})
+	if err != nil {
+		return scim.AsError(err)
+	}
+	if err := b.applyMembers(ctx, emptied, members, nil); err != nil {
+		return toSCIMError(err)
+	}
+	ga := decodeGroupApplied(g.Applied)
+	if ga.Kind == KindRequesterGroup && ga.Created && g.FSID != 0 && !b.opts.DryRun {
+		if _, err := b.fs.RequesterGroups.Delete(ctx, g.FSID); err != nil && !errors.Is(err, freshservice.ErrNotFound) {
+			return toSCIMError(err)
+		}
+		cat := b.catalog.Load().clone()
+		delete(cat.RequesterGroups, g.FSID)
+		b.catalog.Store(cat)
+	}
+	if err := b.store.DeleteGroup(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return scim.AsError(err)
+	}
+	b.auditEvent(ctx, "group.delete", id, g.FSID, "ok", fmt.Sprintf("%s %q", ga.Kind, g.DisplayName))
+	return nil
+}

@@ -1,0 +1,731 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	escim "github.com/elimity-com/scim"
+	"github.com/scim2/filter-parser/v2"
+
+	"github.com/fsbridge/fsbridge/freshservice"
+	"github.com/fsbridge/fsbridge/internal/directory"
+	"github.com/fsbridge/fsbridge/internal/store"
+	"github.com/fsbridge/fsbridge/mapping"
+	"github.com/fsbridge/fsbridge/scim"
+)
+
+// users serves /Users.
+type users Bridge
+
+var _ scim.Backend = (*users)(nil)
+
+func (u *users) b() *Bridge { return (*Bridge)(u) }
+
+var userSchema = scim.UserSchema()
+
+func parseUserID(id string) (int64, bool) {
+	n, err := strconv.ParseInt(strings.TrimSpace(id), 10, 64)
+	return n, err == nil && n > 0
+}
+
+// cleanUserDoc is the desired document for attrs: read-only and
+// never-stored attributes removed.
+func cleanUserDoc(attrs map[string]any) mapping.Doc {
+	doc := mapping.DeepCopy(attrs)
+	for k := range doc {
+		switch strings.ToLower(k) {
+		case "id", "meta", "schemas", "groups", "password":
+			delete(doc, k)
+		}
+	}
+	if ext, ok := doc[mapping.URNFreshservice].(map[string]any); ok {
+		delete(ext, "agentType")
+		if len(ext) == 0 {
+			delete(doc, mapping.URNFreshservice)
+		}
+	}
+	return doc
+}
+
+func userNameOf(doc mapping.Doc) string { return strOf(doc, "userName") }
+
+func externalIDOf(doc mapping.Doc) string { return strOf(doc, "externalId") }
+
+// Get returns a user by id: agents and requesters alike, active or not;
+// users deleted over SCIM answer 404.
+func (u *users) Get(ctx context.Context, id string) (scim.Resource, error) {
+	b := u.b()
+	n, ok := parseUserID(id)
+	if !ok {
+		return scim.Resource{}, scim.NotFound("User", id)
+	}
+	if b.opts.NoMirror {
+		if err := b.refreshUser(ctx, n); err != nil && !errors.Is(err, freshservice.ErrNotFound) {
+			return scim.Resource{}, toSCIMError(err)
+		}
+	}
+	e, ok := b.dir.Get(n)
+	if !ok || !e.Visible() {
+		return scim.Resource{}, scim.NotFound("User", id)
+	}
+	res, err := b.renderUser(ctx, e)
+	if err != nil {
+		return scim.Resource{}, scim.AsError(err)
+	}
+	return res, nil
+}
+
+// List answers a filter from the directory: lookups by id, userName, email
+// and externalId use its indexes, anything else is evaluated over it.
+func (u *users) List(ctx context.Context, q scim.ListQuery) (scim.Page, error) {
+	b := u.b()
+	if b.opts.NoMirror {
+		if err := b.naiveLookup(ctx, q.Filter); err != nil {
+			return scim.Page{}, toSCIMError(err)
+		}
+	}
+	ids, indexed := b.candidates(q.Filter)
+	if !indexed {
+		ids = b.dir.IDs()
+	}
+	withGroups := q.Filter != nil && mentions(q.Filter, "groups")
+	var matched []directory.Entry
+	for _, id := range ids {
+		if err := ctx.Err(); err != nil {
+			return scim.Page{}, scim.AsError(err)
+		}
+		e, ok := b.dir.Get(id)
+		if !ok || !e.Visible() {
+			continue
+		}
+		if q.Filter != nil && !scim.Match(b.matchDoc(ctx, e, withGroups), q.Filter, userSchema) {
+			continue
+		}
+		matched = append(matched, e)
+	}
+	page := scim.Page{Total: len(matched), Resources: []scim.Resource{}}
+	start := q.StartIndex - 1
+	if start < 0 {
+		start = 0
+	}
+	for i := start; i < len(matched) && len(page.Resources) < q.Count; i++ {
+		res, err := b.renderUser(ctx, matched[i])
+		if err != nil {
+			return scim.Page{}, scim.AsError(err)
+		}
+		page.Resources = append(page.Resources, res)
+	}
+	return page, nil
+}
+
+// candidates narrows a filter to the ids its indexed terms name: userName,
+// id, externalId and emails equalities, through and (either side) and or
+// (both sides). ok is false when the filter needs a full scan.
+func (b *Bridge) candidates(expr filter.Expression) ([]int64, bool) {
+	switch e := expr.(type) {
+	case *filter.AttributeExpression:
+		if e.Operator != filter.EQ {
+			return nil, false
+		}
+		v, ok := scim.FilterString(e.CompareValue)
+		if !ok {
+			if f, isNum := e.CompareValue.(float64); isNum && strings.EqualFold(e.AttributePath.AttributeName, "id") {
+				return []int64{int64(f)}, true
+			}
+			return nil, false
+		}
+		name := strings.ToLower(e.AttributePath.AttributeName)
+		sub := ""
+		if e.AttributePath.SubAttribute != nil {
+			sub = strings.ToLower(*e.AttributePath.SubAttribute)
+		}
+		if p := e.AttributePath.URIPrefix; p != nil && !strings.EqualFold(*p, scim.URNUser) {
+			return nil, false
+		}
+		switch {
+		case name == "username" && sub == "":
+			if en, ok := b.dir.ByUserName(v); ok && en.User != nil {
+				return []int64{en.User.ID}, true
+			}
+			return nil, true
+		case name == "id" && sub == "":
+			if n, ok := parseUserID(v); ok {
+				return []int64{n}, true
+			}
+			return nil, true
+		case name == "externalid" && sub == "":
+			var ids []int64
+			for _, en := range b.dir.ByExternalID(v) {
+				if en.User != nil {
+					ids = append(ids, en.User.ID)
+				}
+			}
+			return ids, true
+		case name == "emails" && (sub == "" || sub == "value"):
+			if en, ok := b.dir.ByEmail(v); ok && en.User != nil {
+				return []int64{en.User.ID}, true
+			}
+			return nil, true
+		}
+	case *filter.ValuePath:
+		if strings.EqualFold(e.AttributePath.AttributeName, "emails") {
+			if v, ok := valueEquality(e.ValueFilter); ok {
+				if en, ok := b.dir.ByEmail(v); ok && en.User != nil {
+					return []int64{en.User.ID}, true
+				}
+				return nil, true
+			}
+		}
+	case *filter.LogicalExpression:
+		l, lok := b.candidates(e.Left)
+		r, rok := b.candidates(e.Right)
+		if e.Operator == filter.AND {
+			switch {
+			case lok && (!rok || len(l) <= len(r)):
+				return l, true
+			case rok:
+				return r, true
+			}
+			return nil, false
+		}
+		if lok && rok {
+			return dedupe(append(l, r...)), true
+		}
+	}
+	return nil, false
+}
+
+// valueEquality finds `value eq "x"` in a value filter's and-chain.
+func valueEquality(expr filter.Expression) (string, bool) {
+	switch e := expr.(type) {
+	case *filter.AttributeExpression:
+		if e.Operator == filter.EQ && strings.EqualFold(e.AttributePath.AttributeName, "value") {
+			return scim.FilterString(e.CompareValue)
+		}
+	case *filter.LogicalExpression:
+		if e.Operator == filter.AND {
+			if v, ok := valueEquality(e.Left); ok {
+				return v, true
+			}
+			return valueEquality(e.Right)
+		}
+	}
+	return "", false
+}
+
+// mentions reports whether a filter refers to an attribute.
+func mentions(expr filter.Expression, attr string) bool {
+	switch e := expr.(type) {
+	case *filter.AttributeExpression:
+		return strings.EqualFold(e.AttributePath.AttributeName, attr)
+	case *filter.ValuePath:
+		return strings.EqualFold(e.AttributePath.AttributeName, attr)
+	case *filter.LogicalExpression:
+		return mentions(e.Left, attr) || mentions(e.Right, attr)
+	case *filter.NotExpression:
+		return mentions(e.Expression, attr)
+	}
+	return false
+}
+
+// Create provisions a user (DESIGN D2, D5):
+//   - a userName or email the bridge already manages: 409 uniqueness;
+//   - the email of a deactivated Freshservice user, or of one deleted over
+//     SCIM: that record is reactivated and given the body (201, same id);
+//   - the email of an active user the bridge does not manage: adopted, if
+//     adopt_existing is on, else 409;
+//   - otherwise a new requester (or, if the rules say so, an agent with
+//     its roles) in one call.
+func (u *users) Create(ctx context.Context, attrs map[string]any) (scim.Resource, error) {
+	b := u.b()
+	doc := cleanUserDoc(attrs)
+	email, err := mapping.PrimaryEmail(doc)
+	if err != nil {
+		return scim.Resource{}, &scim.Error{Status: http.StatusBadRequest, ScimType: scim.TypeInvalidValue, Detail: err.Error()}
+	}
+	// Bad input is refused before anything is written.
+	if _, err := b.target(ctx, 0, doc, false, mapping.Applied{}, nil); err != nil {
+		return scim.Resource{}, toSCIMError(err)
+	}
+	unlock, err := b.lock(ctx, "create:"+strings.ToLower(email))
+	if err != nil {
+		return scim.Resource{}, err
+	}
+	defer unlock()
+
+	userName := userNameOf(doc)
+	if e, ok := b.dir.ByUserName(userName); ok && e.Managed() && e.Visible() {
+		return scim.Resource{}, scim.Errorf(http.StatusConflict, scim.TypeUniqueness, "a user with userName %q already exists (id %d)", userName, e.User.ID)
+	}
+	if b.opts.NoMirror {
+		if _, err := b.lookupEmail(ctx, email); err != nil {
+			return scim.Resource{}, toSCIMError(err)
+		}
+	}
+	_, intentErr := b.store.GetIntent(ctx, strings.ToLower(email))
+	ours := intentErr == nil
+	if e, ok := b.dir.ByEmail(email); ok && e.User != nil {
+		return b.claim(ctx, e, doc, ours)
+	}
+	return b.createNew(ctx, email, doc)
+}
+
+// createNew creates the Freshservice user. The intent saved first marks
+// the email as ours, so if the bridge dies after Freshservice created the
+// user, the retried POST adopts that user instead of failing.
+func (b *Bridge) createNew(ctx context.Context, email string, doc mapping.Doc) (scim.Resource, error) {
+	key := strings.ToLower(email)
+	if err := b.store.PutIntent(ctx, store.Intent{Key: key, Doc: encode(doc), Created: time.Now()}); err != nil {
+		return scim.Resource{}, scim.AsError(err)
+	}
+	t, err := b.target(ctx, 0, doc, false, mapping.Applied{}, nil)
+	if err != nil {
+		return scim.Resource{}, toSCIMError(err)
+	}
+	if err := b.checkSeats(ctx, nil, t.Target); err != nil {
+		_ = b.store.DeleteIntent(ctx, key)
+		b.auditEvent(ctx, "user.create", "", 0, "error", err.Detail)
+		return scim.Resource{}, err
+	}
+	plan := mapping.PlanUser(nil, t.Target, mapping.Applied{})
+	applied := mapping.Applied{Fields: t.Profile.Set, Rules: t.Rules}
+	created, err := b.execute(ctx, plan[:1], nil, &applied, "")
+	if errors.Is(err, errDryRun) {
+		_ = b.store.DeleteIntent(ctx, key)
+		return scim.Resource{}, dryRunError(plan)
+	}
+	if err != nil {
+		switch freshservice.Classify(err) {
+		case freshservice.ReasonConflict, freshservice.ReasonTransport, freshservice.ReasonServer, freshservice.ReasonDecode:
+			// Freshservice already has the email (the mirror was behind),
+			// or the create may have happened before the answer was lost:
+			// one exact lookup tells.
+			found, lerr := b.lookupEmail(ctx, email)
+			if lerr != nil {
+				return scim.Resource{}, toSCIMError(err)
+			}
+			if found != nil {
+				e, _ := b.dir.Get(found.ID)
+				_, intentErr := b.store.GetIntent(ctx, key)
+				return b.claim(ctx, e, doc, intentErr == nil && freshservice.Classify(err) != freshservice.ReasonConflict)
+			}
+			if freshservice.Classify(err) == freshservice.ReasonConflict {
+				// A secondary email clashes with another user.
+				_ = b.store.DeleteIntent(ctx, key)
+			}
+		default:
+			_ = b.store.DeleteIntent(ctx, key)
+		}
+		return scim.Resource{}, toSCIMError(err)
+	}
+	id := created.ID
+	unlock, lerr := b.lock(ctx, "user:"+strconv.FormatInt(id, 10))
+	if lerr != nil {
+		return scim.Resource{}, lerr
+	}
+	defer unlock()
+	now := time.Now()
+	rec := store.User{
+		ID: id, UserName: userNameOf(doc), ExternalID: externalIDOf(doc), Doc: encode(doc),
+		Created: now, Modified: now, Applied: encode(applied), Dirty: len(plan) > 1,
+	}
+	saved, err := b.store.CreateUser(ctx, rec)
+	if errors.Is(err, store.ErrAlreadyExists) {
+		// A record for this id exists (deleted earlier): reuse it.
+		saved, err = b.store.UpdateUser(ctx, id, func(s *store.User) error {
+			s.UserName, s.ExternalID, s.Doc, s.Deleted = rec.UserName, rec.ExternalID, rec.Doc, false
+			s.Applied, s.Dirty = rec.Applied, rec.Dirty
+			return nil
+		})
+	}
+	if err != nil {
+		return scim.Resource{}, scim.AsError(err)
+	}
+	_ = b.store.DeleteIntent(ctx, key)
+	b.dir.PutDesired(saved)
+	if len(plan) > 1 {
+		if _, err := b.reconcileLocked(ctx, id); err != nil {
+			return scim.Resource{}, toSCIMError(err)
+		}
+	}
+	e, _ := b.dir.Get(id)
+	return b.renderUser(ctx, e)
+}
+
+// claim answers a POST whose email Freshservice already holds.
+func (b *Bridge) claim(ctx context.Context, e directory.Entry, doc mapping.Doc, ours bool) (scim.Resource, error) {
+	id := e.User.ID
+	unlock, err := b.lock(ctx, "user:"+strconv.FormatInt(id, 10))
+	if err != nil {
+		return scim.Resource{}, err
+	}
+	defer unlock()
+	e, _ = b.dir.Get(id)
+	switch {
+	case ours:
+		// Our own earlier attempt created it.
+	case e.Managed():
+		return scim.Resource{}, scim.Errorf(http.StatusConflict, scim.TypeUniqueness, "the email %s belongs to user %d, which is already provisioned", e.User.Email, id)
+	case e.Desired != nil && e.Desired.Deleted, !e.User.Active:
+		// Deleted over SCIM, or deactivated: the same record comes back.
+	case b.opts.AdoptExisting:
+		// An active Freshservice user not yet managed: adopted.
+	default:
+		return scim.Resource{}, scim.Errorf(http.StatusConflict, scim.TypeUniqueness, "Freshservice already has an active user with the email %s (id %d) and adopt_existing is off", e.User.Email, id)
+	}
+	res, err := b.putDesired(ctx, id, doc, false)
+	if err != nil {
+		return scim.Resource{}, err
+	}
+	_ = b.store.DeleteIntent(ctx, strings.ToLower(e.User.Email))
+	return res, nil
+}
+
+// Replace is PUT: the body replaces the desired state (Okta's GET then
+// PUT of the whole object).
+func (u *users) Replace(ctx context.Context, id string, attrs map[string]any) (scim.Resource, error) {
+	b := u.b()
+	n, ok := parseUserID(id)
+	if !ok {
+		return scim.Resource{}, scim.NotFound("User", id)
+	}
+	unlock, err := b.lock(ctx, "user:"+strconv.FormatInt(n, 10))
+	if err != nil {
+		return scim.Resource{}, err
+	}
+	defer unlock()
+	e, ok := b.dir.Get(n)
+	if !ok || !e.Visible() {
+		return scim.Resource{}, scim.NotFound("User", id)
+	}
+	return b.putDesired(ctx, n, cleanUserDoc(attrs), false)
+}
+
+// Patch applies the operations to the desired state (or, for a user the
+// bridge does not manage yet, to its current SCIM view) in order.
+func (u *users) Patch(ctx context.Context, id string, ops []escim.PatchOperation) (scim.Resource, error) {
+	b := u.b()
+	n, ok := parseUserID(id)
+	if !ok {
+		return scim.Resource{}, scim.NotFound("User", id)
+	}
+	unlock, err := b.lock(ctx, "user:"+strconv.FormatInt(n, 10))
+	if err != nil {
+		return scim.Resource{}, err
+	}
+	defer unlock()
+	e, ok := b.dir.Get(n)
+	if !ok || !e.Visible() {
+		return scim.Resource{}, scim.NotFound("User", id)
+	}
+	base := e.Doc()
+	if base == nil {
+		base = b.userDoc(e)
+	}
+	if e.Managed() && e.Desired.ExternalID != "" {
+		base["externalId"] = e.Desired.ExternalID
+	}
+	next, err := scim.ApplyPatch(base, ops, userSchema)
+	if err != nil {
+		return scim.Resource{}, scim.AsError(err)
+	}
+	return b.putDesired(ctx, n, cleanUserDoc(next), false)
+}
+
+// Delete deactivates (or, if configured, erases) the user; afterwards GET
+// and DELETE answer 404, and a POST with the same userName brings the same
+// Freshservice record back.
+func (u *users) Delete(ctx context.Context, id string) error {
+	b := u.b()
+	n, ok := parseUserID(id)
+	if !ok {
+		return scim.NotFound("User", id)
+	}
+	unlock, err := b.lock(ctx, "user:"+strconv.FormatInt(n, 10))
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	e, ok := b.dir.Get(n)
+	if !ok || !e.Visible() {
+		return scim.NotFound("User", id)
+	}
+	doc := e.Doc()
+	if doc == nil {
+		doc = b.userDoc(e)
+	}
+	_, err = b.putDesired(ctx, n, doc, true)
+	return err
+}
+
+// putDesired validates doc, saves it as the desired state of user id, and
+// runs the plan. The caller holds the user's lock. On a failure that
+// retrying cannot fix (Freshservice rejected a value, no seat is left) the
+// previous desired state is restored, so a refused request changes
+// nothing; on a passing failure (429, 5xx, timeout) the new state stays
+// saved and the background pass finishes it.
+func (b *Bridge) putDesired(ctx context.Context, id int64, doc mapping.Doc, deleted bool) (scim.Resource, error) {
+	prev, perr := b.store.GetUser(ctx, id)
+	hadPrev := perr == nil
+	if perr != nil && !errors.Is(perr, store.ErrNotFound) {
+		return scim.Resource{}, scim.AsError(perr)
+	}
+	applied := decodeApplied(prev.Applied)
+	if _, err := b.target(ctx, id, doc, deleted, applied, nil); err != nil {
+		return scim.Resource{}, toSCIMError(err)
+	}
+	userName := userNameOf(doc)
+	if !deleted {
+		if other, ok := b.dir.ByUserName(userName); ok && other.User != nil && other.User.ID != id && other.Visible() {
+			return scim.Resource{}, scim.Errorf(http.StatusConflict, scim.TypeUniqueness, "userName %q is already used by user %d", userName, other.User.ID)
+		}
+	}
+	write := func(s *store.User) {
+		s.UserName, s.ExternalID, s.Doc, s.Deleted = userName, externalIDOf(doc), encode(doc), deleted
+		s.Dirty, s.Attempts, s.LastError, s.NextAttempt = true, 0, "", time.Time{}
+	}
+	var saved store.User
+	var err error
+	if hadPrev {
+		saved, err = b.store.UpdateUser(ctx, id, func(s *store.User) error { write(s); return nil })
+	} else {
+		rec := store.User{ID: id}
+		write(&rec)
+		saved, err = b.store.CreateUser(ctx, rec)
+	}
+	if errors.Is(err, store.ErrAlreadyExists) {
+		return scim.Resource{}, scim.Errorf(http.StatusConflict, scim.TypeUniqueness, "userName %q is already used by another user", userName)
+	}
+	if err != nil {
+		return scim.Resource{}, scim.AsError(err)
+	}
+	b.dir.PutDesired(saved)
+	if _, err := b.reconcileLocked(ctx, id); err != nil {
+		if errors.Is(err, errDryRun) {
+			b.restore(ctx, id, prev, hadPrev, false)
+			return scim.Resource{}, dryRunError(nil)
+		}
+		if permanent(err) {
+			b.restore(ctx, id, prev, hadPrev, true)
+		}
+		return scim.Resource{}, toSCIMError(err)
+	}
+	if deleted {
+		return scim.Resource{}, nil
+	}
+	e, _ := b.dir.Get(id)
+	if !e.Visible() {
+		return scim.Resource{}, scim.NotFound("User", strconv.FormatInt(id, 10))
+	}
+	return b.renderUser(ctx, e)
+}
+
+// restore puts back the desired state a refused request replaced. dirty
+// marks it for the background pass, which undoes any step of the refused
+// plan that did run.
+func (b *Bridge) restore(ctx context.Context, id int64, prev store.User, hadPrev, dirty bool) {
+	if !hadPrev {
+		if err := b.store.DeleteUser(ctx, id); err == nil {
+			b.dir.RemoveDesired(id)
+		}
+		return
+	}
+	saved, err := b.store.UpdateUser(ctx, id, func(s *store.User) error {
+		s.UserName, s.ExternalID, s.Doc, s.Deleted = prev.UserName, prev.ExternalID, prev.Doc, prev.Deleted
+		s.Dirty = dirty
+		return nil
+	})
+	if err != nil {
+		b.log.Error().Err(err).Int64("fs_id", id).Msg("restoring the previous desired state failed")
+		return
+	}
+	b.dir.PutDesired(saved)
+}
+
+func dryRunError(plan mapping.Plan) *scim.Error {
+	detail := "dry run: the bridge logged the Freshservice calls this request needs and sent none"
+	if len(plan) > 0 {
+		detail += ": " + strings.ReplaceAll(plan.String(), "\n", "; ")
+	}
+	return &scim.Error{Status: http.StatusAccepted, Detail: detail}
+}
+
+// reconcileLocked brings Freshservice to the desired state of user id and
+// records the outcome. The caller holds the user's lock.
+func (b *Bridge) reconcileLocked(ctx context.Context, id int64) (directory.Entry, error) {
+	rec, err := b.store.GetUser(ctx, id)
+	if err != nil {
+		return directory.Entry{}, err
+	}
+	applied := decodeApplied(rec.Applied)
+	e, _ := b.dir.Get(id)
+	cur := e.User
+	if cur == nil || (cur.IsAgent && cur.Roles == nil) {
+		if err := b.refreshUser(ctx, id); err != nil {
+			return e, b.recordFailure(ctx, id, err)
+		}
+		e, _ = b.dir.Get(id)
+		cur = e.User
+	}
+	doc := decodeDoc(rec.Doc)
+	t, err := b.target(ctx, id, doc, rec.Deleted, applied, nil)
+	if err != nil {
+		return e, b.recordFailure(ctx, id, err)
+	}
+	plan := mapping.PlanUser(cur, t.Target, applied)
+	if serr := b.checkSeats(ctx, cur, t.Target); serr != nil && len(plan) > 0 {
+		b.auditEvent(ctx, "user.promote", strconv.FormatInt(id, 10), id, "error", serr.Detail)
+		return e, b.recordFailure(ctx, id, serr)
+	}
+	applied.Fields |= t.Profile.Set
+	if t.Kind == mapping.KindAgent {
+		applied.Rules = t.Rules
+	}
+	_, err = b.execute(ctx, plan, cur, &applied, strconv.FormatInt(id, 10))
+	if errors.Is(err, errDryRun) {
+		return e, err
+	}
+	if err != nil {
+		b.saveApplied(ctx, id, applied)
+		return e, b.recordFailure(ctx, id, err)
+	}
+	saved, err := b.store.UpdateUser(ctx, id, func(s *store.User) error {
+		s.Applied = encode(applied)
+		s.Dirty, s.Attempts, s.LastError, s.NextAttempt = false, 0, "", time.Time{}
+		return nil
+	})
+	if err != nil {
+		return e, err
+	}
+	b.dir.PutDesired(saved)
+	e, _ = b.dir.Get(id)
+	return e, nil
+}
+
+// recordFailure marks the user for the background pass with a backoff, and
+// returns err.
+func (b *Bridge) recordFailure(ctx context.Context, id int64, err error) error {
+	se := toSCIMError(err)
+	saved, uerr := b.store.UpdateUser(ctx, id, func(s *store.User) error {
+		s.Dirty = true
+		s.Attempts++
+		s.LastError = se.Detail
+		s.NextAttempt = time.Now().Add(b.backoff(s.Attempts))
+		return nil
+	})
+	if uerr == nil {
+		b.dir.PutDesired(saved)
+	}
+	return err
+}
+
+// backoff is exponential from the reconcile interval up to MaxBackoff.
+func (b *Bridge) backoff(attempts int) time.Duration {
+	d := b.opts.ReconcileInterval
+	for i := 1; i < attempts && d < b.opts.MaxBackoff; i++ {
+		d *= 2
+	}
+	return min(d, b.opts.MaxBackoff)
+}
+
+// checkSeats refuses a plan that would make a full-time agent beyond
+// rules.max_agents.
+func (b *Bridge) checkSeats(_ context.Context, cur *freshservice.User, t mapping.Target) *scim.Error {
+	rs := b.rules.Load()
+	if rs.MaxAgents <= 0 || !takesSeat(cur, t) {
+		return nil
+	}
+	used := b.dir.Count().FullTimeAgents
+	if used >= rs.MaxAgents {
+		return scim.Errorf(http.StatusForbidden, "", "no full-time agent seat left: rules.max_agents is %d and %d full-time agents are active; the user is left as before", rs.MaxAgents, used)
+	}
+	return nil
+}
+
+// refreshUser reads one user from Freshservice into the directory: the
+// requester view (which shows agents too), and the agent view for agents.
+func (b *Bridge) refreshUser(ctx context.Context, id int64) error {
+	u, _, err := b.fs.Requesters.Get(ctx, id)
+	if err != nil {
+		if errors.Is(err, freshservice.ErrNotFound) {
+			b.dir.RemoveUser(id)
+			_ = b.store.DeleteMirror(ctx, []int64{id})
+		}
+		return err
+	}
+	b.writeThrough(ctx, u)
+	if u.IsAgent {
+		a, _, err := b.fs.Agents.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		b.writeThrough(ctx, a)
+	}
+	return nil
+}
+
+// lookupEmail finds a user by exact email with one call (never query=,
+// which lags), including agents and deactivated users, and records what it
+// finds in the directory.
+func (b *Bridge) lookupEmail(ctx context.Context, email string) (*freshservice.User, error) {
+	list, _, err := b.fs.Requesters.List(ctx, &freshservice.RequesterListOptions{Email: email, IncludeAgents: true})
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range list {
+		for _, e := range u.Emails() {
+			if strings.EqualFold(e, email) {
+				return b.writeThrough(ctx, u), nil
+			}
+		}
+	}
+	return nil, nil
+}
+
+// naiveLookup is what a bridge without a mirror does for a filter: ask
+// Freshservice. Used only to measure the mirror's savings.
+func (b *Bridge) naiveLookup(ctx context.Context, expr filter.Expression) error {
+	if expr == nil {
+		return nil
+	}
+	var emails []string
+	var walk func(filter.Expression)
+	walk = func(x filter.Expression) {
+		switch e := x.(type) {
+		case *filter.AttributeExpression:
+			if v, ok := scim.FilterString(e.CompareValue); ok && e.Operator == filter.EQ && strings.Contains(v, "@") {
+				emails = append(emails, v)
+			}
+		case *filter.ValuePath:
+			if v, ok := valueEquality(e.ValueFilter); ok {
+				emails = append(emails, v)
+			}
+		case *filter.LogicalExpression:
+			walk(e.Left)
+			walk(e.Right)
+		}
+	}
+	walk(expr)
+	for _, em := range emails {
+		if _, err := b.lookupEmail(ctx, em); err != nil {
+			return err
+		}
+		// A naive bridge also checks the agents endpoint, which the
+		// requester list hides without include_agents.
+		if _, _, err := b.fs.Agents.List(ctx, &freshservice.AgentListOptions{Email: em}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sortIDs sorts ids ascending in place.
+func sortIDs(ids []int64) { sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] }) }
+
+var _ = fmt.Sprintf

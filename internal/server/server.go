@@ -1,0 +1,273 @@
+// Package server assembles fsbridge from a configuration: the store, the
+// Freshservice client and its budget, the directory mirror, the bridge, the
+// SCIM edge and the operational endpoints, behind one http.Handler. The
+// binary's serve and demo commands and the end-to-end tests all build the
+// bridge through it, so the tests exercise what ships.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/rs/zerolog"
+
+	"github.com/fsbridge/fsbridge/freshservice"
+	"github.com/fsbridge/fsbridge/internal/bridge"
+	"github.com/fsbridge/fsbridge/internal/config"
+	"github.com/fsbridge/fsbridge/internal/directory"
+	"github.com/fsbridge/fsbridge/internal/reqctx"
+	"github.com/fsbridge/fsbridge/internal/store"
+	"github.com/fsbridge/fsbridge/internal/store/sqlite"
+	"github.com/fsbridge/fsbridge/scim"
+)
+
+// Options are what a caller can supply instead of the configured defaults.
+type Options struct {
+	Log zerolog.Logger
+	// HTTPClient is used to reach Freshservice (default: 30 s timeout from
+	// the config).
+	HTTPClient *http.Client
+	// Store replaces the configured store (tests).
+	Store store.Store
+	// NoMirror turns the mirror off (the naive baseline of the benchmark).
+	NoMirror bool
+}
+
+// Server is an assembled bridge.
+type Server struct {
+	Config  config.Config
+	Store   store.Store
+	Client  *freshservice.Client
+	Bridge  *bridge.Bridge
+	Handler http.Handler
+	Log     zerolog.Logger
+
+	ownStore bool
+	closeMu  sync.Mutex
+	closed   bool
+}
+
+// OpenStore opens the configured store.
+func OpenStore(ctx context.Context, cfg config.Store) (store.Store, error) {
+	switch cfg.Driver {
+	case "sqlite", "":
+		return sqlite.Open(ctx, cfg.Path)
+	}
+	return nil, fmt.Errorf("store driver %q is not available in this build", cfg.Driver)
+}
+
+// NewLogger builds the zerolog logger the configuration asks for.
+func NewLogger(cfg config.Log, w *os.File) zerolog.Logger {
+	lvl, err := zerolog.ParseLevel(cfg.Level)
+	if err != nil {
+		lvl = zerolog.InfoLevel
+	}
+	var l zerolog.Logger
+	if cfg.Format == "console" {
+		l = zerolog.New(zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339})
+	} else {
+		l = zerolog.New(w)
+	}
+	return l.Level(lvl).With().Timestamp().Logger()
+}
+
+// New assembles the bridge. It reaches Freshservice to read the catalog
+// and resolve the rules, and loads the mirror from the store.
+func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) {
+	s := &Server{Config: cfg, Log: opts.Log}
+	st := opts.Store
+	if st == nil {
+		var err error
+		st, err = OpenStore(ctx, cfg.Store)
+		if err != nil {
+			return nil, fmt.Errorf("opening the store: %w", err)
+		}
+		s.ownStore = true
+	}
+	s.Store = st
+	hc := opts.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: cfg.Freshservice.Timeout}
+	}
+	budget := freshservice.NewBudget(freshservice.BudgetConfig{
+		Plan: freshservice.Plan(cfg.Freshservice.Plan),
+		Limits: freshservice.Limits{
+			Overall: cfg.Freshservice.Limits.Overall, ListAgents: cfg.Freshservice.Limits.ListAgents, ListRequesters: cfg.Freshservice.Limits.ListRequesters,
+		},
+		Share: cfg.Freshservice.Share, Window: cfg.Freshservice.Window, MaxWait: cfg.Freshservice.MaxWait,
+	})
+	client, err := freshservice.NewClient(cfg.Freshservice.URL, cfg.Freshservice.APIKey.Reveal(),
+		freshservice.WithHTTPClient(hc), freshservice.WithBudget(budget), freshservice.WithObserver(observeCall))
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.Client = client
+	br, err := bridge.New(ctx, bridge.Options{
+		Client: client, Store: st, Directory: directory.New(), Rules: cfg.Rules,
+		AdoptExisting: cfg.SCIM.AdoptExisting, ForgetOnDelete: cfg.SCIM.ForgetOnDelete, DryRun: cfg.DryRun,
+		Log: opts.Log, RefreshInterval: cfg.Mirror.RefreshInterval, RefreshShare: cfg.Mirror.Share,
+		ReconcileInterval: cfg.Reconcile.Interval, MaxBackoff: cfg.Reconcile.MaxBackoff, NoMirror: opts.NoMirror,
+	})
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := br.Load(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.Bridge = br
+	h, err := s.routes()
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.Handler = h
+	return s, nil
+}
+
+// observeCall counts Freshservice calls against the SCIM request that made
+// them.
+func observeCall(ctx context.Context, c freshservice.Call) {
+	if info := reqctx.From(ctx); info != nil {
+		info.FSCalls.Add(1)
+		info.FSWait.Add(int64(c.Waited))
+		info.FSTime.Add(int64(c.Duration))
+	}
+}
+
+func (s *Server) routes() (http.Handler, error) {
+	r := chi.NewRouter()
+	var creds []scim.Credential
+	for i, t := range s.Config.SCIM.Tokens {
+		name := t.Name
+		if name == "" {
+			name = fmt.Sprintf("token%d", i+1)
+		}
+		c := scim.Credential{Name: name}
+		if t.SHA256 != "" {
+			h, err := config.ParseTokenHash(t.SHA256)
+			if err != nil {
+				return nil, err
+			}
+			c.Hash = h
+		} else {
+			c.Hash = config.HashToken(t.Token.Reveal())
+		}
+		creds = append(creds, c)
+	}
+	var basic *scim.BasicCredential
+	if b := s.Config.SCIM.Basic; b != nil {
+		basic = &scim.BasicCredential{Name: b.Username, Username: b.Username, Password: b.Password.Reveal()}
+	}
+	err := scim.Mount(r, scim.Config{
+		Tokens: creds, Basic: basic, MaxBodyBytes: s.Config.SCIM.MaxBodyBytes, BaseURL: s.Config.BaseURL,
+		RequestTimeout: s.Config.SCIM.RequestTimeout, ClientRateLimit: s.Config.SCIM.ClientRateLimit, Log: s.Log,
+	}, s.Bridge.Users(), s.Bridge.Groups())
+	if err != nil {
+		return nil, err
+	}
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
+	})
+	r.Get("/readyz", s.ready)
+	return r, nil
+}
+
+// ready reports whether the bridge can serve: the store answers, the
+// mirror is loaded, and Freshservice accepts the credentials.
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	checks := map[string]string{}
+	ok := true
+	if err := s.Store.Ping(ctx); err != nil {
+		checks["store"] = "unreachable: " + err.Error()
+		ok = false
+	} else {
+		checks["store"] = "ok"
+	}
+	if !s.Bridge.Loaded() {
+		checks["mirror"] = "not loaded yet"
+		ok = false
+	} else {
+		checks["mirror"] = fmt.Sprintf("ok, %d users", s.Bridge.Directory().Len())
+	}
+	writeJSON(w, map[bool]int{true: http.StatusOK, false: http.StatusServiceUnavailable}[ok], map[string]any{"ready": ok, "checks": checks})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// Serve serves on ln and runs the background work until ctx ends, then
+// stops accepting, lets requests in flight finish (up to 30 s), and
+// returns.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.Handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      s.Config.SCIM.RequestTimeout + 10*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          nil,
+	}
+	if s.Config.TLS.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(s.Config.TLS.CertFile, s.Config.TLS.KeyFile)
+		if err != nil {
+			return fmt.Errorf("loading the TLS certificate: %w", err)
+		}
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+		ln = tls.NewListener(ln, srv.TLSConfig)
+	}
+	bgCtx, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	bgDone := make(chan struct{})
+	go func() {
+		defer close(bgDone)
+		s.Bridge.Run(bgCtx)
+	}()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		stopBG()
+		<-bgDone
+		return err
+	case <-ctx.Done():
+	}
+	s.Log.Info().Msg("shutting down: finishing requests in flight")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := srv.Shutdown(shutCtx)
+	stopBG()
+	<-bgDone
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// Close releases the store if the server opened it.
+func (s *Server) Close() {
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	if s.closed {
+		return
+	}
+	s.closed = true
+	if s.ownStore && s.Store != nil {
+		_ = s.Store.Close()
+	}
+}
