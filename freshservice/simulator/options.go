@@ -1,0 +1,365 @@
+package simulator
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Options configures a Server. Only APIKey is required.
+type Options struct {
+	// APIKey is the key clients send as the HTTP Basic username. Any
+	// password is accepted, as Freshservice does (reference §1).
+	APIKey string
+	// Plan selects the rate limits (reference §10): "starter", "growth",
+	// "pro" or "enterprise". Empty means "enterprise". It also decides
+	// whether the specified_groups assignment scope is available (§4.3).
+	Plan string
+	// TimeScale is the number of simulated seconds per real second. 0 and 1
+	// both mean real time; 60 lets a minute of rate-limit budget pass in one
+	// real second. Timestamps in responses and the query index lag run on
+	// the simulated clock too.
+	TimeScale float64
+	// Now is the real clock; nil means time.Now. Tests inject a fake clock to
+	// move rate-limit windows without sleeping. The simulated clock is
+	// start + (Now()-start)*TimeScale, where start is Now() at New.
+	Now func() time.Time
+	// FullTimeSeats is the number of active full-time agents the account
+	// may have; 0 means unlimited. The default account owner uses one.
+	FullTimeSeats int
+	// Switches selects the behaviour at every point the reference marks
+	// UNCERTAIN. The zero value is the documented default.
+	Switches Switches
+	// Faults injects failures into /api/v2 requests. The zero value
+	// injects nothing.
+	Faults Faults
+	// NoDefaults starts with an empty account: no roles, departments,
+	// locations, agent groups or account owner.
+	NoDefaults bool
+}
+
+// Switches holds one field per behaviour the reference marks UNCERTAIN. The
+// zero value of every field is the simulator's documented default, which is
+// what the reference recommends (§15) or, failing that, its best guess.
+type Switches struct {
+	// DuplicateEmailStatus is the status of a duplicate-email error on
+	// create or update (§9, §13 item 2, §15): 0 or 409 (default), or 400.
+	DuplicateEmailStatus int `json:"duplicate_email_status,omitempty"`
+	// RequesterListActiveOnly makes GET /requesters without active= return
+	// active requesters only. Default false: both active and deactivated,
+	// as the official spec says (§3.2).
+	RequesterListActiveOnly bool `json:"requester_list_active_only,omitempty"`
+	// EmailFilterPrimaryOnly makes the email= list filter on /requesters
+	// match primary emails only. Default false: primary or secondary (§3.2).
+	EmailFilterPrimaryOnly bool `json:"email_filter_primary_only,omitempty"`
+	// AgentDeleteStatus is the status of DELETE /agents/{id} (§4.5): 0 or
+	// 200 (default, with the deactivated agent as body), or 204 (no body).
+	AgentDeleteStatus int `json:"agent_delete_status,omitempty"`
+	// ConvertToRequesterEnvelope is the envelope key of the
+	// convert_to_requester response (§4.5): "" or "requester" (default), or
+	// "agent". The object is requester-shaped either way.
+	ConvertToRequesterEnvelope string `json:"convert_to_requester_envelope,omitempty"`
+	// ConvertToAgentExistingStatus is what convert_to_agent answers for a
+	// user who is already an agent (§15): 0 or 409 (default, an error), or
+	// 200 (a no-op returning the agent unchanged).
+	ConvertToAgentExistingStatus int `json:"convert_to_agent_existing_status,omitempty"`
+	// RequesterGroupAddStatus is the status of a successful POST
+	// /requester_groups/{id}/members/{user_id} (§6): 0 or 200 (default), 201
+	// or 204. The body is empty in every case.
+	RequesterGroupAddStatus int `json:"requester_group_add_status,omitempty"`
+	// CreateStatus is the status of every successful POST that creates an
+	// object (§2): 0 or 201 (default), or 200 as the old spec says.
+	CreateStatus int `json:"create_status,omitempty"`
+	// AgentDeactivateClearsGroups makes agent deactivation drop the agent
+	// from every agent group (members, observers, leaders). Default false:
+	// member_of and observer_of are kept and come back on reactivation (§4.5).
+	AgentDeactivateClearsGroups bool `json:"agent_deactivate_clears_groups,omitempty"`
+	// AgentRolesOptional lets POST /agents omit roles (and PUT send an empty
+	// roles array). Default false: at least one role is required (§4.3).
+	AgentRolesOptional bool `json:"agent_roles_optional,omitempty"`
+	// NotFoundBody is the body of every 404 (§9): "" or "empty" (default,
+	// no body), "json" ({"code":"not_found","message":...}) or "html" (a
+	// text/html page).
+	NotFoundBody string `json:"not_found_body,omitempty"`
+	// QueryLink makes query= responses carry a Link header when another page
+	// exists (§3.3). Default false: no Link; clients stop on a short page.
+	QueryLink bool `json:"query_link,omitempty"`
+	// QueryIndexLag is the simulated time before a create or change is
+	// visible to query= (§3.3, §13 item 5). Until then the user is matched
+	// as it was before the change, or not at all if it is new. Default 0.
+	QueryIndexLag time.Duration `json:"-"`
+	// RateWindow is how the per-minute rate limits are counted (§10): "" or
+	// "fixed" (default, fixed simulated-minute windows from the start of the
+	// simulation), or "sliding" (the last 60 simulated seconds).
+	RateWindow string `json:"rate_window,omitempty"`
+	// SeatLimitStatus is the status when an action would exceed the
+	// full-time agent seats (§4.3, §13 item 10): 0 or 403 (default, code
+	// access_denied), or any other 4xx.
+	SeatLimitStatus int `json:"seat_limit_status,omitempty"`
+	// VIPUserWritable accepts vip_user in requester and agent bodies.
+	// Default false: vip_user is read-only and sending it is invalid_field
+	// (§3.1 "no evidence that it is writable via API").
+	VIPUserWritable bool `json:"vip_user_writable,omitempty"`
+	// AgentExternalIDReadOnly rejects external_id in agent bodies with
+	// invalid_field. Default false: writable on agents as on requesters
+	// (§3.1, §4.1 disagree).
+	AgentExternalIDReadOnly bool `json:"agent_external_id_read_only,omitempty"`
+	// QueryExtraFields lets query= on /requesters use secondary_emails and
+	// external_id, which only one old source each lists (§3.3). Default
+	// false: they are unknown fields (400).
+	QueryExtraFields bool `json:"query_extra_fields,omitempty"`
+	// RequesterGroupRejectsAgents makes adding an agent to a requester group
+	// a 400. Default false: agents can be members (§6).
+	RequesterGroupRejectsAgents bool `json:"requester_group_rejects_agents,omitempty"`
+	// LocationAddressFlat makes locations read and write the address as
+	// flat address_line1, address_line2, city, state, country and zipcode
+	// keys, as the old spec does. Default false: a nested "address" object
+	// (§8).
+	LocationAddressFlat bool `json:"location_address_flat,omitempty"`
+	// EmailChangeReadOnly refuses a change of an existing user's primary
+	// email with 400 readonly_field, as SSO-managed accounts may (§13 item
+	// 17). Default false: emails can be changed.
+	EmailChangeReadOnly bool `json:"email_change_read_only,omitempty"`
+}
+
+// Values accepted by the string switches.
+const (
+	NotFoundEmpty = "empty"
+	NotFoundJSON  = "json"
+	NotFoundHTML  = "html"
+
+	RateWindowFixed   = "fixed"
+	RateWindowSliding = "sliding"
+
+	EnvelopeRequester = "requester"
+	EnvelopeAgent     = "agent"
+)
+
+// switchesJSON is the wire form of Switches: durations in milliseconds,
+// like Faults.
+type switchesJSON struct {
+	switchesAlias
+	QueryIndexLagMS int64 `json:"query_index_lag_ms,omitempty"`
+}
+
+type switchesAlias Switches
+
+// MarshalJSON writes QueryIndexLag as query_index_lag_ms.
+func (sw Switches) MarshalJSON() ([]byte, error) {
+	return json.Marshal(switchesJSON{switchesAlias: switchesAlias(sw), QueryIndexLagMS: sw.QueryIndexLag.Milliseconds()})
+}
+
+// UnmarshalJSON reads the form MarshalJSON writes; unknown keys are errors so
+// that a misspelt switch is not silently ignored.
+func (sw *Switches) UnmarshalJSON(data []byte) error {
+	var j switchesJSON
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&j); err != nil {
+		return fmt.Errorf("switches: %w", err)
+	}
+	*sw = Switches(j.switchesAlias)
+	sw.QueryIndexLag = time.Duration(j.QueryIndexLagMS) * time.Millisecond
+	return nil
+}
+
+// Validate reports every switch set to a value the simulator does not know.
+func (sw Switches) Validate() error {
+	var errs []error
+	oneOf := func(name string, v int, allowed ...int) {
+		if v == 0 {
+			return
+		}
+		for _, a := range allowed {
+			if v == a {
+				return
+			}
+		}
+		errs = append(errs, fmt.Errorf("switch %s: %d is not one of %v", name, v, allowed))
+	}
+	oneOfStr := func(name, v string, allowed ...string) {
+		if v == "" {
+			return
+		}
+		for _, a := range allowed {
+			if v == a {
+				return
+			}
+		}
+		errs = append(errs, fmt.Errorf("switch %s: %q is not one of %q", name, v, allowed))
+	}
+	oneOf("duplicate_email_status", sw.DuplicateEmailStatus, 409, 400)
+	oneOf("agent_delete_status", sw.AgentDeleteStatus, 200, 204)
+	oneOf("convert_to_agent_existing_status", sw.ConvertToAgentExistingStatus, 409, 200)
+	oneOf("requester_group_add_status", sw.RequesterGroupAddStatus, 200, 201, 204)
+	oneOf("create_status", sw.CreateStatus, 201, 200)
+	if sw.SeatLimitStatus != 0 && (sw.SeatLimitStatus < 400 || sw.SeatLimitStatus > 499) {
+		errs = append(errs, fmt.Errorf("switch seat_limit_status: %d is not a 4xx status", sw.SeatLimitStatus))
+	}
+	oneOfStr("convert_to_requester_envelope", sw.ConvertToRequesterEnvelope, EnvelopeRequester, EnvelopeAgent)
+	oneOfStr("not_found_body", sw.NotFoundBody, NotFoundEmpty, NotFoundJSON, NotFoundHTML)
+	oneOfStr("rate_window", sw.RateWindow, RateWindowFixed, RateWindowSliding)
+	if sw.QueryIndexLag < 0 {
+		errs = append(errs, fmt.Errorf("switch query_index_lag: %v is negative", sw.QueryIndexLag))
+	}
+	return errors.Join(errs...)
+}
+
+// Accessors that turn zero values into the documented defaults, so the
+// handlers never repeat the defaulting.
+
+func (sw Switches) duplicateStatus() int {
+	if sw.DuplicateEmailStatus == 400 {
+		return 400
+	}
+	return 409
+}
+
+func (sw Switches) createStatus() int {
+	if sw.CreateStatus == 200 {
+		return 200
+	}
+	return 201
+}
+
+func (sw Switches) seatStatus() int {
+	if sw.SeatLimitStatus >= 400 && sw.SeatLimitStatus <= 499 {
+		return sw.SeatLimitStatus
+	}
+	return 403
+}
+
+func (sw Switches) requesterGroupAddStatus() int {
+	switch sw.RequesterGroupAddStatus {
+	case 201, 204:
+		return sw.RequesterGroupAddStatus
+	}
+	return 200
+}
+
+func (sw Switches) sliding() bool { return sw.RateWindow == RateWindowSliding }
+
+// Faults injects failures into /api/v2 requests, after authentication and
+// rate limiting. Each request draws once: with probability Rate429 it gets a
+// 429, else with Rate5xx a 500, 502 or 503, else with RateDrop its connection
+// is closed without a response, else (writes only) with RateCommitThenFail
+// the write is performed and then the connection is dropped or a 5xx is
+// returned. The rates are cumulative, so their sum should not exceed 1.
+type Faults struct {
+	Rate429, Rate5xx, RateDrop, RateCommitThenFail float64
+	// Latency is added to every /api/v2 request, plus a uniform random
+	// duration in [0, Jitter]. Both are real time, not simulated.
+	Latency, Jitter time.Duration
+	// Seed seeds the RNG, so that a run is reproducible when its requests
+	// arrive in the same order.
+	Seed int64
+}
+
+type faultsJSON struct {
+	Rate429            float64 `json:"rate_429"`
+	Rate5xx            float64 `json:"rate_5xx"`
+	RateDrop           float64 `json:"rate_drop"`
+	RateCommitThenFail float64 `json:"rate_commit_then_fail"`
+	LatencyMS          int64   `json:"latency_ms"`
+	JitterMS           int64   `json:"jitter_ms"`
+	Seed               int64   `json:"seed"`
+}
+
+// MarshalJSON writes the control-endpoint form: rates, latency_ms, jitter_ms
+// and seed.
+func (f Faults) MarshalJSON() ([]byte, error) {
+	return json.Marshal(faultsJSON{
+		Rate429: f.Rate429, Rate5xx: f.Rate5xx, RateDrop: f.RateDrop, RateCommitThenFail: f.RateCommitThenFail,
+		LatencyMS: f.Latency.Milliseconds(), JitterMS: f.Jitter.Milliseconds(), Seed: f.Seed,
+	})
+}
+
+// UnmarshalJSON reads the form MarshalJSON writes. Unknown keys are errors.
+func (f *Faults) UnmarshalJSON(data []byte) error {
+	var j faultsJSON
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&j); err != nil {
+		return fmt.Errorf("faults: %w", err)
+	}
+	*f = Faults{
+		Rate429: j.Rate429, Rate5xx: j.Rate5xx, RateDrop: j.RateDrop, RateCommitThenFail: j.RateCommitThenFail,
+		Latency: time.Duration(j.LatencyMS) * time.Millisecond, Jitter: time.Duration(j.JitterMS) * time.Millisecond,
+		Seed: j.Seed,
+	}
+	return nil
+}
+
+// Validate reports rates outside [0, 1], rates that sum above 1, and negative
+// durations.
+func (f Faults) Validate() error {
+	var errs []error
+	sum := 0.0
+	for _, r := range []struct {
+		name string
+		v    float64
+	}{{"rate_429", f.Rate429}, {"rate_5xx", f.Rate5xx}, {"rate_drop", f.RateDrop}, {"rate_commit_then_fail", f.RateCommitThenFail}} {
+		if r.v < 0 || r.v > 1 || r.v != r.v {
+			errs = append(errs, fmt.Errorf("fault %s: %v is not a probability in [0, 1]", r.name, r.v))
+		}
+		sum += r.v
+	}
+	if sum > 1+1e-9 {
+		errs = append(errs, fmt.Errorf("faults: the rates sum to %v, more than 1", sum))
+	}
+	if f.Latency < 0 || f.Jitter < 0 {
+		errs = append(errs, errors.New("faults: latency and jitter must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// planLimits are the per-minute rate limits of a plan (reference §10).
+type planLimits struct {
+	overall, list int
+}
+
+var plans = map[string]planLimits{
+	"starter":    {100, 40},
+	"growth":     {200, 70},
+	"pro":        {400, 120},
+	"enterprise": {500, 140},
+}
+
+// validate checks the options and fills in defaults.
+func (o *Options) validate() error {
+	var errs []error
+	if o.APIKey == "" {
+		errs = append(errs, errors.New("an API key is required"))
+	}
+	if o.Plan == "" {
+		o.Plan = "enterprise"
+	}
+	o.Plan = strings.ToLower(o.Plan)
+	if _, ok := plans[o.Plan]; !ok {
+		errs = append(errs, fmt.Errorf("plan %q is not one of starter, growth, pro, enterprise", o.Plan))
+	}
+	if o.TimeScale < 0 || o.TimeScale != o.TimeScale {
+		errs = append(errs, fmt.Errorf("time scale %v must not be negative", o.TimeScale))
+	}
+	if o.TimeScale == 0 {
+		o.TimeScale = 1
+	}
+	if o.FullTimeSeats < 0 {
+		errs = append(errs, fmt.Errorf("full-time seats %d must not be negative", o.FullTimeSeats))
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if err := o.Switches.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := o.Faults.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("simulator: %w", err)
+	}
+	return nil
+}
