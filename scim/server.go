@@ -411,7 +411,8 @@ func (e *edge) serveLibrary(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	r.URL.Path = strings.TrimPrefix(r.URL.Path, Prefix)
+	lr := r.Clone(r.Context())
+	lr.URL.Path = strings.TrimPrefix(r.URL.Path, Prefix)
 	srv, err := escim.NewServer(&escim.ServerArgs{
 		ServiceProviderConfig: e.serviceProviderConfig(),
 		ResourceTypes:         e.resourceTypes(),
@@ -421,7 +422,7 @@ func (e *edge) serveLibrary(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cw := &captureWriter{header: http.Header{}}
-	srv.ServeHTTP(cw, r)
+	srv.ServeHTTP(cw, lr)
 	if st := stateOf(r); st != nil && st.err != nil {
 		writeError(w, r, AsError(st.err))
 		return
