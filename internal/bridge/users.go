@@ -574,26 +574,39 @@ func (b *Bridge) reconcileLocked(ctx context.Context, id int64) (directory.Entry
 		cur = e.User
 	}
 	doc := decodeDoc(rec.Doc)
-	t, err := b.target(ctx, id, doc, rec.Deleted, applied, nil)
-	if err != nil {
-		return e, b.recordFailure(ctx, id, err)
-	}
-	plan := mapping.PlanUser(cur, t.Target, applied)
-	if serr := b.checkSeats(ctx, cur, t.Target); serr != nil && len(plan) > 0 {
-		b.auditEvent(ctx, "user.promote", strconv.FormatInt(id, 10), id, "error", serr.Detail)
-		return e, b.recordFailure(ctx, id, serr)
-	}
-	applied.Fields |= t.Profile.Set
-	if t.Kind == mapping.KindAgent {
-		applied.Rules = t.Rules
-	}
-	_, err = b.execute(ctx, plan, cur, &applied, strconv.FormatInt(id, 10))
-	if errors.Is(err, errDryRun) {
-		return e, err
-	}
-	if err != nil {
-		b.saveApplied(ctx, id, applied)
-		return e, b.recordFailure(ctx, id, err)
+	// Plan, run, and plan again: a step can change more than it says
+	// (reactivating may find the agent's groups cleared), so the bridge
+	// re-plans from what Freshservice answered until nothing is left to do.
+	for round := 0; ; round++ {
+		t, err := b.target(ctx, id, doc, rec.Deleted, applied, nil)
+		if err != nil {
+			return e, b.recordFailure(ctx, id, err)
+		}
+		plan := mapping.PlanUser(cur, t.Target, applied)
+		if len(plan) == 0 || round == 3 {
+			break
+		}
+		if serr := b.checkSeats(ctx, cur, t.Target); serr != nil {
+			b.auditEvent(ctx, "user.promote", strconv.FormatInt(id, 10), id, "error", serr.Detail)
+			return e, b.recordFailure(ctx, id, serr)
+		}
+		applied.Fields |= t.Profile.Set
+		if t.Kind == mapping.KindAgent {
+			applied.Rules = t.Rules
+		}
+		_, err = b.execute(ctx, plan, cur, &applied, strconv.FormatInt(id, 10))
+		if errors.Is(err, errDryRun) {
+			return e, err
+		}
+		if err != nil {
+			b.saveApplied(ctx, id, applied)
+			return e, b.recordFailure(ctx, id, err)
+		}
+		e, _ = b.dir.Get(id)
+		cur = e.User
+		if cur == nil {
+			break // erased
+		}
 	}
 	saved, err := b.store.UpdateUser(ctx, id, func(s *store.User) error {
 		s.Applied = encode(applied)
