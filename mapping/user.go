@@ -498,7 +498,9 @@ var bindings = []binding{
 		},
 	},
 	{
-		same: func(w, h *Profile) bool { return !w.Set.Has(FieldCanSeeAllTickets) || w.CanSeeAllTickets == h.CanSeeAllTickets },
+		same: func(w, h *Profile) bool {
+			return !w.Set.Has(FieldCanSeeAllTickets) || w.CanSeeAllTickets == h.CanSeeAllTickets
+		},
 		show: func(d Doc, u *freshservice.User, _ *Catalog) {
 			var v any
 			if u.CanSeeAllTicketsFromAssociatedDepartments {
