@@ -18,8 +18,8 @@ package freshservice
 
 import (
 	"bytes"
-	"encoding/base64"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -37,7 +37,7 @@ const (
 	maxErrorBody = 64 << 10
 	// maxBody caps how much of a successful response is read (a page of 100
 	// users is well under 1 MiB).
-	maxBody = 16 << 20
+	maxBody   = 16 << 20
 	userAgent = "fsbridge"
 )
 

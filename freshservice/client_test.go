@@ -280,9 +280,9 @@ func TestErrorResponses(t *testing.T) {
 // non-idempotent (POST) call.
 func TestRetryVerdicts(t *testing.T) {
 	tests := []struct {
-		status                int
-		idempotent, nonIdemp  int // attempts seen by the server
-		reason                Reason
+		status               int
+		idempotent, nonIdemp int // attempts seen by the server
+		reason               Reason
 	}{
 		{400, 1, 1, ReasonClient},
 		{401, 1, 1, ReasonAuth},

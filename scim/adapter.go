@@ -110,7 +110,9 @@ func (a *adapter) Get(r *http.Request, id string) (escim.Resource, error) {
 func (a *adapter) GetAll(r *http.Request, params escim.ListRequestParams) (escim.Page, error) {
 	at, ex := projectionOf(r)
 	q := ListQuery{StartIndex: params.StartIndex, Count: params.Count, ExcludeMembers: includes(ex, "members")}
-	if params.FilterValidator != nil {
+	if st := stateOf(r); st != nil && st.filter != nil {
+		q.Filter = st.filter
+	} else if params.FilterValidator != nil {
 		q.Filter = params.FilterValidator.GetFilter()
 	}
 	return a.list(r, q, at, ex)

@@ -24,6 +24,7 @@ import (
 	"github.com/elimity-com/scim/schema"
 	"github.com/go-chi/chi/v5"
 	"github.com/rs/zerolog"
+	"github.com/scim2/filter-parser/v2"
 	"golang.org/x/time/rate"
 
 	"github.com/fsbridge/fsbridge/internal/reqctx"
@@ -69,6 +70,8 @@ type RequestRecord struct {
 	Client   string
 }
 
+var allowStrings sync.Once
+
 // Prefix is where SCIM is served.
 const Prefix = "/scim/v2"
 
@@ -84,9 +87,9 @@ func Mount(r chi.Router, cfg Config, users, groups Backend) error {
 		cfg.RequestTimeout = 50 * time.Second
 	}
 	// Entra without aadOptscim062020 sends booleans as "True"/"False".
-	// The setting is global to the library; this process serves only SCIM
-	// of this kind, so it is set once here.
-	schema.SetAllowStringValues(true)
+	// The setting is global to the library and read by every request, so
+	// it is set once per process.
+	allowStrings.Do(func() { schema.SetAllowStringValues(true) })
 	e := &edge{
 		cfg:    cfg,
 		users:  &adapter{b: users, rs: UserSchema(), kind: "User"},
@@ -146,6 +149,7 @@ const (
 type state struct {
 	err      error
 	resource string
+	filter   filter.Expression
 }
 
 func stateOf(r *http.Request) *state {
@@ -403,16 +407,27 @@ func (e *edge) serveLibrary(w http.ResponseWriter, r *http.Request) {
 	// The library reads the query's filter; Entra's non-RFC form and
 	// legacy quirks are rewritten first.
 	q := r.URL.Query()
-	if f := q.Get("filter"); f != "" {
-		q.Set("filter", NormalizeFilter(f))
-		r.URL.RawQuery = q.Encode()
-	}
 	if err := checkPaging(q); err != nil {
 		writeError(w, r, err)
 		return
 	}
 	lr := r.Clone(r.Context())
 	lr.URL.Path = strings.TrimPrefix(r.URL.Path, Prefix)
+	if f := strings.TrimSpace(q.Get("filter")); f != "" && r.Method == http.MethodGet {
+		rs, ok := e.schemaFor(lr.URL.Path)
+		if ok {
+			expr, ferr := parseFilter(NormalizeFilter(quoteBareValues(f)), rs)
+			if ferr != nil {
+				writeError(w, r, ferr)
+				return
+			}
+			// The library gets no filter; the adapter takes it from here.
+			stateOf(r).filter = expr
+			lq := lr.URL.Query()
+			lq.Del("filter")
+			lr.URL.RawQuery = lq.Encode()
+		}
+	}
 	srv, err := escim.NewServer(&escim.ServerArgs{
 		ServiceProviderConfig: e.serviceProviderConfig(),
 		ResourceTypes:         e.resourceTypes(),
@@ -502,6 +517,18 @@ func fixItemsPerPage(body []byte) []byte {
 		return body
 	}
 	return out
+}
+
+// schemaFor is the resource schema of a list path, for the edge's own
+// filter handling.
+func (e *edge) schemaFor(path string) (ResourceSchema, bool) {
+	switch path {
+	case "/Users":
+		return e.users.rs, true
+	case "/Groups":
+		return e.groups.rs, true
+	}
+	return ResourceSchema{}, false
 }
 
 func (e *edge) baseURL(r *http.Request) string {

@@ -267,7 +267,7 @@ func TestDialectsAreNormalisedBeforeTheBackend(t *testing.T) {
 	got := users.created[0]
 	want := map[string]any{
 		"userName": "a@x.com", "active": true, "preferredLanguage": "fr",
-		"emails": []any{map[string]any{"value": "a@x.com", "type": "work", "primary": true}},
+		"emails":      []any{map[string]any{"value": "a@x.com", "type": "work", "primary": true}},
 		URNEnterprise: map[string]any{"department": "IT", "manager": map[string]any{"value": "77"}},
 		"roles":       []any{map[string]any{"value": "Admin", "display": "Admin"}},
 	}

@@ -156,4 +156,3 @@ func (e *env) doRaw(method, path string, body any, hdr http.Header) (int, []byte
 	data, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, data, resp.Header
 }
-

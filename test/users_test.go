@@ -71,8 +71,8 @@ func TestUserLifecycle(t *testing.T) {
 	e := newEnv(t)
 	body := userBody("ada@example.com", "Ada", "Lovelace", map[string]any{
 		"externalId": "00u-ada", "title": "Analyst", "password": "hunter2!",
-		"name":       map[string]any{"givenName": "Ada", "familyName": "Lovelace", "formatted": "Ada King, Countess of Lovelace"},
-		"timezone":   "America/New_York", "locale": "en-US",
+		"name":     map[string]any{"givenName": "Ada", "familyName": "Lovelace", "formatted": "Ada King, Countess of Lovelace"},
+		"timezone": "America/New_York", "locale": "en-US",
 		"phoneNumbers": []any{map[string]any{"type": "work", "value": "+1 555 0100"}},
 	})
 	status, created := e.do("POST", "/Users", body)

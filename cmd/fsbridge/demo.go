@@ -24,8 +24,8 @@ func demoRules() config.Rules {
 	return config.Rules{
 		RoleGroups: []config.RoleGroup{
 			{
-				Match: config.Match{DisplayName: "FS Agents"},
-				Roles: []config.RoleGrant{{Role: "SD Agent", Scope: "member_groups"}},
+				Match:    config.Match{DisplayName: "FS Agents"},
+				Roles:    []config.RoleGrant{{Role: "SD Agent", Scope: "member_groups"}},
 				MemberOf: []string{"Service Desk"},
 			},
 			{

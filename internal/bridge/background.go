@@ -95,13 +95,23 @@ func (b *Bridge) Walk(ctx context.Context) error {
 			}
 		}
 	}
-	err := walk(func(page int) ([]*freshservice.User, *freshservice.Response, error) {
-		return b.fs.Requesters.List(ctx, &freshservice.RequesterListOptions{IncludeAgents: true, ListOptions: freshservice.ListOptions{Page: page}})
-	})
-	if err == nil {
-		err = walk(func(page int) ([]*freshservice.User, *freshservice.Response, error) {
-			return b.fs.Agents.List(ctx, &freshservice.AgentListOptions{ListOptions: freshservice.ListOptions{Page: page}})
-		})
+	// Active and deactivated users are walked apart: whether a list
+	// without active= shows deactivated users is not certain (§3.2), and
+	// the two walks cost one page more at most.
+	var err error
+	for _, active := range []bool{true, false} {
+		if err == nil {
+			err = walk(func(page int) ([]*freshservice.User, *freshservice.Response, error) {
+				return b.fs.Requesters.List(ctx, &freshservice.RequesterListOptions{IncludeAgents: true, Active: &active, ListOptions: freshservice.ListOptions{Page: page}})
+			})
+		}
+	}
+	for _, active := range []bool{true, false} {
+		if err == nil {
+			err = walk(func(page int) ([]*freshservice.User, *freshservice.Response, error) {
+				return b.fs.Agents.List(ctx, &freshservice.AgentListOptions{Active: &active, ListOptions: freshservice.ListOptions{Page: page}})
+			})
+		}
 	}
 	if ferr := flush(); err == nil {
 		err = ferr

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/fsbridge/fsbridge/freshservice"
+	"github.com/fsbridge/fsbridge/internal/directory"
 	"github.com/fsbridge/fsbridge/internal/reqctx"
 	"github.com/fsbridge/fsbridge/internal/store"
 	"github.com/fsbridge/fsbridge/mapping"
@@ -239,28 +240,13 @@ func orUpdated(u, cur *freshservice.User, edit func(*freshservice.User)) *freshs
 	return &c
 }
 
+// mergeUser combines a newly read view with what was known, as the
+// directory does (one rule for both).
 func mergeUser(old, in *freshservice.User) *freshservice.User {
 	if in == nil {
 		return old
 	}
-	n := *in
-	if old == nil {
-		return &n
-	}
-	switch in.View {
-	case freshservice.ViewAgent:
-		if n.SecondaryEmails == nil {
-			n.SecondaryEmails = old.SecondaryEmails
-		}
-		if old.View == freshservice.ViewRequester {
-			n.View = freshservice.ViewRequester
-		}
-	case freshservice.ViewRequester:
-		if in.IsAgent && old.IsAgent {
-			n.Occasional, n.Roles, n.MemberOf, n.ObserverOf = old.Occasional, old.Roles, old.MemberOf, old.ObserverOf
-		}
-	}
-	return &n
+	return directory.Merge(old, in)
 }
 
 // writeThrough records a user Freshservice returned in the directory and

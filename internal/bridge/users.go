@@ -686,15 +686,20 @@ func (b *Bridge) refreshUser(ctx context.Context, id int64) error {
 // lookupEmail finds a user by exact email with one call (never query=,
 // which lags), including agents and deactivated users, and records what it
 // finds in the directory.
+//
+// A list without active= may show active users only (§3.2 is not
+// certain), so a miss is asked again for deactivated users.
 func (b *Bridge) lookupEmail(ctx context.Context, email string) (*freshservice.User, error) {
-	list, _, err := b.fs.Requesters.List(ctx, &freshservice.RequesterListOptions{Email: email, IncludeAgents: true})
-	if err != nil {
-		return nil, err
-	}
-	for _, u := range list {
-		for _, e := range u.Emails() {
-			if strings.EqualFold(e, email) {
-				return b.writeThrough(ctx, u), nil
+	for _, active := range []*bool{nil, freshservice.Ptr(false)} {
+		list, _, err := b.fs.Requesters.List(ctx, &freshservice.RequesterListOptions{Email: email, IncludeAgents: true, Active: active})
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range list {
+			for _, e := range u.Emails() {
+				if strings.EqualFold(e, email) {
+					return b.writeThrough(ctx, u), nil
+				}
 			}
 		}
 	}

@@ -72,7 +72,7 @@ type Directory struct {
 	byUserName map[string]int64
 	byExternal map[string][]int64
 	nameOf     map[int64]string // the byUserName key of each id
-	ids        []int64 // every id with a Freshservice user or desired state, ascending
+	ids        []int64          // every id with a Freshservice user or desired state, ascending
 	idsDirty   bool
 
 	walkedAt time.Time
@@ -154,10 +154,9 @@ func Merge(old, in *freshservice.User) *freshservice.User {
 	}
 	switch in.View {
 	case freshservice.ViewAgent:
-		// The agent view has no secondary emails and no is_agent.
-		if old.View == freshservice.ViewRequester {
+		// The agent view has no secondary emails: keep the ones known.
+		if n.SecondaryEmails == nil {
 			n.SecondaryEmails = old.SecondaryEmails
-			n.View = freshservice.ViewRequester
 		}
 	case freshservice.ViewRequester:
 		if in.IsAgent && old.IsAgent {
