@@ -72,6 +72,9 @@ type Error struct {
 	Detail   string
 	// RetryAfter is sent as a Retry-After header on 429 and 503.
 	RetryAfter time.Duration
+	// Plan lists the Freshservice calls a dry run would have made; it is
+	// sent as "plan" beside the detail.
+	Plan []string
 	// Err is the underlying cause, for logs only; never sent to the IdP.
 	Err error
 }

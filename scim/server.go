@@ -618,6 +618,9 @@ func writeError(w http.ResponseWriter, r *http.Request, e *Error) {
 	if e.ScimType != "" {
 		body["scimType"] = e.ScimType
 	}
+	if e.Plan != nil {
+		body["plan"] = e.Plan
+	}
 	data, _ := json.Marshal(body)
 	if e.RetryAfter > 0 && (e.Status == http.StatusTooManyRequests || e.Status == http.StatusServiceUnavailable) {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))

@@ -41,6 +41,13 @@ type envOption func(*config.Config, *simulator.Options)
 // newEnv starts a simulator and a bridge configured by opts.
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
+	return newEnvWrapped(t, nil, opts...)
+}
+
+// newEnvWrapped is newEnv with the simulator's handler wrapped, to fail
+// chosen calls.
+func newEnvWrapped(t *testing.T, wrap func(http.Handler) http.Handler, opts ...envOption) *env {
+	t.Helper()
 	simOpts := simulator.Options{APIKey: testAPIKey, Plan: "enterprise"}
 	cfg := config.Default()
 	cfg.Freshservice.APIKey = config.Secret(testAPIKey)
@@ -56,7 +63,11 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	simSrv := httptest.NewServer(sim)
+	var h http.Handler = sim
+	if wrap != nil {
+		h = wrap(sim)
+	}
+	simSrv := httptest.NewServer(h)
 	t.Cleanup(simSrv.Close)
 	cfg.Freshservice.URL = simSrv.URL
 	if err := cfg.Validate(); err != nil {
@@ -83,9 +94,9 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		stop()
 		<-done
 	})
-	h := httptest.NewServer(srv.Handler)
-	t.Cleanup(h.Close)
-	return &env{t: t, sim: sim, simURL: simSrv.URL, srv: srv, url: h.URL + "/scim/v2", cfg: cfg, logs: logs}
+	hs := httptest.NewServer(srv.Handler)
+	t.Cleanup(hs.Close)
+	return &env{t: t, sim: sim, simURL: simSrv.URL, srv: srv, url: hs.URL + "/scim/v2", cfg: cfg, logs: logs}
 }
 
 // syncWriter makes a buffer safe for the concurrent writes of a logger.
@@ -155,4 +166,25 @@ func (e *env) doRaw(method, path string, body any, hdr http.Header) (int, []byte
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, data, resp.Header
+}
+
+// newEnvSharing starts a second bridge on e's simulator and store file, as
+// a restart with a changed configuration would; e's bridge is closed first.
+func newEnvSharing(t *testing.T, e *env, opts ...envOption) *env {
+	t.Helper()
+	e.srv.Close()
+	cfg := e.cfg
+	simOpts := simulator.Options{}
+	for _, o := range opts {
+		o(&cfg, &simOpts)
+	}
+	logs := &syncWriter{w: &bytes.Buffer{}}
+	srv, err := server.New(context.Background(), cfg, server.Options{Log: zerolog.New(logs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	hs := httptest.NewServer(srv.Handler)
+	t.Cleanup(hs.Close)
+	return &env{t: t, sim: e.sim, simURL: e.simURL, srv: srv, url: hs.URL + "/scim/v2", cfg: cfg, logs: logs}
 }

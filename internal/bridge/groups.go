@@ -217,6 +217,9 @@ func (gs *groups) Create(ctx context.Context, attrs map[string]any) (scim.Resour
 	if serr := b.checkGroupSeats(ctx, g, nil, members); serr != nil {
 		return scim.Resource{}, serr
 	}
+	if b.opts.DryRun {
+		return scim.Resource{}, b.dryRunGroup(ctx, nil, g)
+	}
 	unlockG, err := b.lock(ctx, "group:"+g.ID)
 	if err != nil {
 		return scim.Resource{}, err
@@ -538,6 +541,9 @@ func (b *Bridge) changeGroup(ctx context.Context, id string, change func(store.G
 		b.auditEvent(ctx, "group.change_members", g.ID, g.FSID, "error", serr.Detail)
 		return scim.Resource{}, serr
 	}
+	if b.opts.DryRun {
+		return scim.Resource{}, b.dryRunGroup(ctx, &g, after)
+	}
 	applied, err := b.ensureGroupObject(ctx, &after)
 	if err != nil {
 		return scim.Resource{}, toSCIMError(err)
@@ -600,6 +606,11 @@ func (gs *groups) Delete(ctx context.Context, id string) error {
 		return scim.AsError(err)
 	}
 	members := g.Members
+	if b.opts.DryRun {
+		after := g
+		after.Members = nil
+		return b.dryRunGroup(ctx, &g, after)
+	}
 	emptied, err := b.store.UpdateGroup(ctx, id, func(s *store.Group) error {
 		s.Members = nil
 		s.Dirty = true

@@ -51,10 +51,34 @@ type userTarget struct {
 	Rules []string // names of the role rules the user matches
 }
 
+// groupsOf returns the SCIM groups user id is a member of.
+func (b *Bridge) groupsOf(ctx context.Context, id int64) ([]store.Group, error) {
+	if id == 0 {
+		return nil, nil
+	}
+	ids, err := b.store.GroupsOf(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("reading groups of user %d: %w", id, err)
+	}
+	out := make([]store.Group, 0, len(ids))
+	for _, gid := range ids {
+		g, err := b.store.GetGroup(ctx, gid)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading group %s: %w", gid, err)
+		}
+		out = append(out, g)
+	}
+	return out, nil
+}
+
 // target computes the Freshservice state user id should have from its
-// desired document, the groups it is in, and the rules. It fails with a
-// 400 *scim.Error when the document holds a value Freshservice cannot take.
-func (b *Bridge) target(ctx context.Context, id int64, doc mapping.Doc, deleted bool, applied mapping.Applied, extraGroups []string) (userTarget, error) {
+// desired document, the groups it is in (nil: as the store says), and the
+// rules. It fails with a 400 *scim.Error when the document holds a value
+// Freshservice cannot take.
+func (b *Bridge) target(ctx context.Context, id int64, doc mapping.Doc, deleted bool, applied mapping.Applied, groups []store.Group) (userTarget, error) {
 	cat := b.catalog.Load()
 	rs := b.rules.Load()
 	var t userTarget
@@ -84,23 +108,13 @@ func (b *Bridge) target(ctx context.Context, id int64, doc mapping.Doc, deleted 
 		}
 	}
 	// Group memberships.
-	var groupIDs []string
-	if id != 0 {
-		groupIDs, err = b.store.GroupsOf(ctx, id)
-		if err != nil {
-			return t, fmt.Errorf("reading groups of user %d: %w", id, err)
+	if groups == nil {
+		if groups, err = b.groupsOf(ctx, id); err != nil {
+			return t, err
 		}
 	}
-	groupIDs = append(groupIDs, extraGroups...)
 	var memberOf []int64
-	for _, gid := range groupIDs {
-		g, err := b.store.GetGroup(ctx, gid)
-		if err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				continue
-			}
-			return t, fmt.Errorf("reading group %s: %w", gid, err)
-		}
+	for _, g := range groups {
 		kind, rule, amap := rs.GroupKindOf(g.DisplayName, g.ExternalID)
 		switch kind {
 		case KindRoleGroup:

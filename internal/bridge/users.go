@@ -268,6 +268,13 @@ func (u *users) Create(ctx context.Context, attrs map[string]any) (scim.Resource
 			return scim.Resource{}, toSCIMError(err)
 		}
 	}
+	if b.opts.DryRun {
+		var id int64
+		if e, ok := b.dir.ByEmail(email); ok && e.User != nil {
+			id = e.User.ID
+		}
+		return scim.Resource{}, b.dryRunUser(ctx, id, doc, false)
+	}
 	_, intentErr := b.store.GetIntent(ctx, strings.ToLower(email))
 	ours := intentErr == nil
 	if e, ok := b.dir.ByEmail(email); ok && e.User != nil {
@@ -485,6 +492,9 @@ func (b *Bridge) putDesired(ctx context.Context, id int64, doc mapping.Doc, dele
 		if other, ok := b.dir.ByUserName(userName); ok && other.User != nil && other.User.ID != id && other.Visible() {
 			return scim.Resource{}, scim.Errorf(http.StatusConflict, scim.TypeUniqueness, "userName %q is already used by user %d", userName, other.User.ID)
 		}
+	}
+	if b.opts.DryRun {
+		return scim.Resource{}, b.dryRunUser(ctx, id, doc, deleted)
 	}
 	write := func(s *store.User) {
 		s.UserName, s.ExternalID, s.Doc, s.Deleted = userName, externalIDOf(doc), encode(doc), deleted

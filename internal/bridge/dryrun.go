@@ -1,0 +1,120 @@
+package bridge
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+
+	"github.com/fsbridge/fsbridge/freshservice"
+	"github.com/fsbridge/fsbridge/internal/reqctx"
+	"github.com/fsbridge/fsbridge/internal/store"
+	"github.com/fsbridge/fsbridge/mapping"
+	"github.com/fsbridge/fsbridge/scim"
+)
+
+// In dry-run mode reads are real and every write becomes a plan: the
+// calls a request would make are computed from the same target and diff
+// as a real run, logged, recorded in the audit trail as "planned", and
+// answered to the IdP as 202 Accepted with the plan in the detail.
+// Nothing is saved, so turning dry-run off later applies nothing that was
+// only planned.
+
+// planFor computes user id's plan for a desired document, with the groups
+// given (nil: as the store says).
+func (b *Bridge) planFor(ctx context.Context, id int64, doc mapping.Doc, deleted bool, groups []store.Group) (mapping.Plan, error) {
+	var applied mapping.Applied
+	if id != 0 {
+		if rec, err := b.store.GetUser(ctx, id); err == nil {
+			applied = decodeApplied(rec.Applied)
+		}
+	}
+	t, err := b.target(ctx, id, doc, deleted, applied, groups)
+	if err != nil {
+		return nil, err
+	}
+	var cur *freshservice.User
+	if e, ok := b.dir.Get(id); ok && id != 0 {
+		cur = e.User
+	}
+	if serr := b.checkSeats(ctx, cur, t.Target); serr != nil {
+		return nil, serr
+	}
+	return mapping.PlanUser(cur, t.Target, applied), nil
+}
+
+// dryRun records the plans and answers 202 with them.
+func (b *Bridge) dryRun(ctx context.Context, scimID string, lines []string) error {
+	info := reqctx.From(ctx)
+	for _, l := range lines {
+		b.log.Info().Str("request_id", reqctx.RequestID(ctx)).Str("plan", l).Msg("dry run: not sent")
+		b.auditEvent(ctx, "plan", scimID, 0, "planned", l)
+		if info != nil {
+			info.AddPlanned(l)
+		}
+	}
+	detail := fmt.Sprintf("dry run: nothing was sent to Freshservice; the plan has %d call(s)", len(lines))
+	if len(lines) == 0 {
+		detail = "dry run: nothing was sent to Freshservice; no call is needed"
+	}
+	return &scim.Error{Status: http.StatusAccepted, Detail: detail, Plan: append([]string{}, lines...)}
+}
+
+func planLines(p mapping.Plan) []string {
+	out := make([]string, len(p))
+	for i, s := range p {
+		out[i] = s.String()
+	}
+	return out
+}
+
+// dryRunUser answers a user write in dry-run mode.
+func (b *Bridge) dryRunUser(ctx context.Context, id int64, doc mapping.Doc, deleted bool) error {
+	plan, err := b.planFor(ctx, id, doc, deleted, nil)
+	if err != nil {
+		return toSCIMError(err)
+	}
+	return b.dryRun(ctx, strconv.FormatInt(id, 10), planLines(plan))
+}
+
+// dryRunGroup answers a group write in dry-run mode: the plans of every
+// member whose membership would change, as if the change were made.
+func (b *Bridge) dryRunGroup(ctx context.Context, before *store.Group, after store.Group) error {
+	var lines []string
+	if after.FSID == 0 {
+		if kind, _, _ := b.rules.Load().GroupKindOf(after.DisplayName, after.ExternalID); kind == KindRequesterGroup {
+			lines = append(lines, fmt.Sprintf("POST /api/v2/requester_groups {\"name\":%q}", after.DisplayName))
+		}
+	}
+	var old []int64
+	if before != nil {
+		old = before.Members
+	}
+	added, removed := diffIDs(old, after.Members)
+	for _, id := range append(added, removed...) {
+		groups, err := b.groupsOf(ctx, id)
+		if err != nil {
+			return scim.AsError(err)
+		}
+		groups = slices.DeleteFunc(groups, func(g store.Group) bool { return g.ID == after.ID })
+		if slices.Contains(after.Members, id) {
+			groups = append(groups, after)
+		}
+		if groups == nil {
+			groups = []store.Group{}
+		}
+		e, _ := b.dir.Get(id)
+		doc := e.Doc()
+		if doc == nil && e.User != nil {
+			doc = cleanUserDoc(b.userDoc(e))
+		}
+		rec, _ := b.store.GetUser(ctx, id)
+		plan, err := b.planFor(ctx, id, doc, rec.Deleted, groups)
+		if err != nil {
+			return toSCIMError(err)
+		}
+		lines = append(lines, planLines(plan)...)
+	}
+	return b.dryRun(ctx, after.ID, lines)
+}

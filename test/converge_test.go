@@ -1,0 +1,78 @@
+package test
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/fsbridge/fsbridge/freshservice/simulator"
+	"github.com/fsbridge/fsbridge/internal/config"
+)
+
+// failAgentPUTs makes Freshservice answer 503 to PUT /agents/{id} while
+// *failing is set: a promotion stops between convert_to_agent and the PUT
+// that gives the roles.
+func failAgentPUTs(failing *atomic.Bool) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if failing.Load() && r.Method == http.MethodPut && strings.HasPrefix(r.URL.Path, "/api/v2/agents/") && !strings.Contains(r.URL.Path[len("/api/v2/agents/"):], "/") {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// eventually polls cond until it holds or 10 s pass.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not happen within 10s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestInterruptedPromotionConverges(t *testing.T) {
+	for _, finish := range []string{"next request", "background pass"} {
+		t.Run(finish, func(t *testing.T) {
+			var failing atomic.Bool
+			e := newEnvWrapped(t, failAgentPUTs(&failing), func(c *config.Config, _ *simulator.Options) {
+				c.Rules = config.Rules{RoleGroups: []config.RoleGroup{{
+					Match: config.Match{DisplayName: "FS Admins"}, Roles: []config.RoleGrant{{Role: "Account Admin", Scope: "entire_helpdesk"}},
+				}}}
+				if finish == "next request" {
+					c.Reconcile.Interval = time.Hour // no background help
+				}
+			})
+			id := e.mustCreate(userBody("half@example.com", "Half", "Way", nil))
+			g := e.mustGroup("FS Admins")
+			failing.Store(true)
+			status, body := e.addMembers(g, id)
+			if status != 503 || body["detail"] == "" {
+				t.Fatalf("promotion with Freshservice failing: %d %v, want 503", status, body)
+			}
+			// Half done: converted, but with convert_to_agent's SD Agent role.
+			su := e.simUser(id)
+			if !su.IsAgent || !su.Occasional {
+				t.Fatalf("expected the convert to have happened: %+v", su)
+			}
+			failing.Store(false)
+			if finish == "next request" {
+				if status, body := e.do("PATCH", "/Users/"+id, patchBody(map[string]any{"op": "replace", "path": "title", "value": "Admin"})); status != 200 {
+					t.Fatalf("next request: %d %v", status, body)
+				}
+			}
+			eventually(t, "the promotion finishing", func() bool {
+				su := e.simUser(id)
+				return su.IsAgent && !su.Occasional && slices.Equal(e.roleNames(su), []string{"Account Admin/entire_helpdesk"})
+			})
+		})
+	}
+}
