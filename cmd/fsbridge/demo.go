@@ -110,29 +110,38 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 func printDemo(w io.Writer, base, token, simURL, key string) {
-	scimURL := base + "/scim/v2"
 	fmt.Fprintf(w, `fsbridge demo: the bridge and a simulated Freshservice account are running.
 
-  SCIM base URL      %s
-  Bearer token       %s
-  Freshservice (sim) %s/api/v2   (API key %s)
+  SCIM base URL      %[1]s/scim/v2
+  Bearer token       %[2]s
+  Freshservice (sim) %[3]s/api/v2   (API key %[4]s)
 
-Try it (in another terminal):
+Try it in another terminal (bash). Every command works as printed.
 
-  # 1. create a user; Freshservice gets a requester
-  curl -s -H 'Authorization: Bearer %s' -H 'Content-Type: application/scim+json' \
-    -d '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"ada@example.com","name":{"givenName":"Ada","familyName":"Lovelace"},"emails":[{"value":"ada@example.com","type":"work","primary":true}],"active":true}' \
-    %s/Users
+  SCIM=%[1]s/scim/v2 AUTH='Authorization: Bearer %[2]s' JSON='Content-Type: application/scim+json'
+  SIM=%[3]s/api/v2 KEY=%[4]s:X
 
-  # 2. find her as an IdP does, then see the requester in the simulator
-  curl -s -H 'Authorization: Bearer %s' '%s/Users?filter=userName%%20eq%%20%%22ada@example.com%%22'
-  curl -s -u %s:X '%s/api/v2/requesters?email=ada@example.com'
+  # 1. Create a user, as an IdP does; Freshservice gets a requester.
+  ID=$(curl -s -H "$AUTH" -H "$JSON" -d '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"ada@example.com","name":{"givenName":"Ada","familyName":"Lovelace"},"emails":[{"value":"ada@example.com","type":"work","primary":true}],"title":"Analyst","active":true}' $SCIM/Users | grep -o '"id":"[0-9]*"' | cut -d'"' -f4); echo "created user $ID"
+  curl -s -u $KEY "$SIM/requesters/$ID"; echo
 
-  # 3. deactivate her (Okta's form), then reactivate with "active":true
-  curl -s -X PATCH -H 'Authorization: Bearer %s' -H 'Content-Type: application/scim+json' \
-    -d '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"active":false}}]}' \
-    %s/Users/<id from step 1>
+  # 2. Find her the way IdPs do (no Freshservice call: the bridge answers from its mirror).
+  curl -s -H "$AUTH" "$SCIM/Users?filter=userName%%20eq%%20%%22ada@example.com%%22"; echo
+
+  # 3. Deactivate her (Okta's form), see it in Freshservice, then reactivate her.
+  curl -s -X PATCH -H "$AUTH" -H "$JSON" -d '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"active":false}}]}' $SCIM/Users/$ID; echo
+  curl -s -u $KEY "$SIM/requesters/$ID" | grep -o '"active":[a-z]*'
+  curl -s -X PATCH -H "$AUTH" -H "$JSON" -d '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"active","value":true}]}' $SCIM/Users/$ID; echo
+
+  # 4. Promote her: put her in the SCIM group "FS Agents" (the demo's rules make its members full-time
+  #    agents with role SD Agent in the agent group Service Desk).
+  GID=$(curl -s -H "$AUTH" -H "$JSON" -d '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"FS Agents","members":[{"value":"'$ID'"}]}' $SCIM/Groups | grep -o '"id":"[0-9a-f-]*"' | head -1 | cut -d'"' -f4); echo "group $GID"
+  curl -s -u $KEY "$SIM/agents/$ID"; echo
+
+  # 5. Demote her: take her out of the group; she is a requester again.
+  curl -s -X PATCH -H "$AUTH" -H "$JSON" -d '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"remove","path":"members[value eq \"'$ID'\"]"}]}' $SCIM/Groups/$GID
+  curl -s -u $KEY "$SIM/requesters/$ID" | grep -o '"is_agent":[a-z]*'
 
 Press Ctrl-C to stop.
-`, scimURL, token, simURL, key, token, scimURL, token, scimURL, key, simURL, token, scimURL)
+`, base, token, simURL, key)
 }
