@@ -240,3 +240,28 @@ func TestListPagingIsStable(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func TestProjectionAndGroupUniqueness(t *testing.T) {
+	e := newEnv(t)
+	id := e.mustCreate(userBody("pro@example.com", "Pro", "Jection", map[string]any{"title": "T"}))
+	status, body := e.do("GET", "/Users/"+id+"?attributes=userName,name.givenName", nil)
+	if status != 200 || body["userName"] != "pro@example.com" || body["title"] != nil || body["emails"] != nil {
+		t.Errorf("attributes=userName,name.givenName: %d %v", status, body)
+	}
+	if n, _ := body["name"].(map[string]any); n["givenName"] != "Pro" || n["familyName"] != nil {
+		t.Errorf("name projection: %v", body["name"])
+	}
+	status, body = e.do("GET", "/Users/"+id+"?excludedAttributes=emails,title", nil)
+	if status != 200 || body["emails"] != nil || body["title"] != nil || body["userName"] == nil || body["id"] != id {
+		t.Errorf("excludedAttributes: %d %v", status, body)
+	}
+	g := e.mustGroup("Contractors", id)
+	status, body = e.do("POST", "/Groups", map[string]any{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Group"}, "displayName": "contractors"})
+	if status != 409 || body["scimType"] != "uniqueness" {
+		t.Errorf("duplicate displayName: %d %v", status, body)
+	}
+	status, body = e.do("GET", "/Groups/"+g+"?excludedAttributes=members", nil)
+	if _, ok := body["members"]; status != 200 || ok || body["displayName"] != "Contractors" {
+		t.Errorf("group without members: %d %v", status, body)
+	}
+}
