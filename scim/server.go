@@ -68,6 +68,12 @@ type RequestRecord struct {
 	Status   int
 	Duration time.Duration
 	Client   string
+	// FSCalls is the number of Freshservice HTTP attempts made for the
+	// request, FSTime the time they took and FSWait the time spent waiting
+	// for API budget before them.
+	FSCalls int64
+	FSTime  time.Duration
+	FSWait  time.Duration
 }
 
 var allowStrings sync.Once
@@ -193,7 +199,10 @@ func (e *edge) requestInfo(next http.Handler) http.Handler {
 		}
 		ev.Msg("scim request")
 		if e.cfg.Observe != nil {
-			e.cfg.Observe(RequestRecord{Resource: st.resource, Method: r.Method, Status: sw.status, Duration: d, Client: info.Client})
+			e.cfg.Observe(RequestRecord{
+				Resource: st.resource, Method: r.Method, Status: sw.status, Duration: d, Client: info.Client,
+				FSCalls: info.FSCalls.Load(), FSTime: time.Duration(info.FSTime.Load()), FSWait: time.Duration(info.FSWait.Load()),
+			})
 		}
 	})
 }

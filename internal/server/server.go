@@ -40,6 +40,11 @@ type Options struct {
 	Store store.Store
 	// NoMirror turns the mirror off (the naive baseline of the benchmark).
 	NoMirror bool
+	// ObserveRequest is told about every finished SCIM request, and
+	// ObserveCall about every Freshservice HTTP attempt (benchmarks,
+	// metrics).
+	ObserveRequest func(scim.RequestRecord)
+	ObserveCall    func(ctx context.Context, c freshservice.Call)
 }
 
 // Server is an assembled bridge.
@@ -51,6 +56,7 @@ type Server struct {
 	Handler http.Handler
 	Log     zerolog.Logger
 
+	opts     Options
 	ownStore bool
 	closeMu  sync.Mutex
 	closed   bool
@@ -83,7 +89,7 @@ func NewLogger(cfg config.Log, w *os.File) zerolog.Logger {
 // New assembles the bridge. It reaches Freshservice to read the catalog
 // and resolve the rules, and loads the mirror from the store.
 func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) {
-	s := &Server{Config: cfg, Log: opts.Log}
+	s := &Server{Config: cfg, Log: opts.Log, opts: opts}
 	st := opts.Store
 	if st == nil {
 		var err error
@@ -106,7 +112,12 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		Share: cfg.Freshservice.Share, Window: cfg.Freshservice.Window, MaxWait: cfg.Freshservice.MaxWait,
 	})
 	client, err := freshservice.NewClient(cfg.Freshservice.URL, cfg.Freshservice.APIKey.Reveal(),
-		freshservice.WithHTTPClient(hc), freshservice.WithBudget(budget), freshservice.WithObserver(observeCall))
+		freshservice.WithHTTPClient(hc), freshservice.WithBudget(budget), freshservice.WithObserver(func(ctx context.Context, c freshservice.Call) {
+			observeCall(ctx, c)
+			if opts.ObserveCall != nil {
+				opts.ObserveCall(ctx, c)
+			}
+		}))
 	if err != nil {
 		s.Close()
 		return nil, err
@@ -173,6 +184,7 @@ func (s *Server) routes() (http.Handler, error) {
 	err := scim.Mount(r, scim.Config{
 		Tokens: creds, Basic: basic, MaxBodyBytes: s.Config.SCIM.MaxBodyBytes, BaseURL: s.Config.BaseURL,
 		RequestTimeout: s.Config.SCIM.RequestTimeout, ClientRateLimit: s.Config.SCIM.ClientRateLimit, Log: s.Log,
+		Observe: s.opts.ObserveRequest,
 	}, s.Bridge.Users(), s.Bridge.Groups())
 	if err != nil {
 		return nil, err
