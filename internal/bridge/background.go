@@ -51,7 +51,13 @@ func (b *Bridge) Run(ctx context.Context) {
 // buckets, and drops users Freshservice no longer has.
 func (b *Bridge) Walk(ctx context.Context) error {
 	start := time.Now()
-	pace := b.pagePace()
+	// The walk has its own small budget inside the client's: at most its
+	// share of the smaller list bucket in any window, so a large account's
+	// walk leaves room for the IdP's writes, and a small one's is not
+	// slowed at all.
+	pace := freshservice.NewBudget(freshservice.BudgetConfig{
+		Limits: freshservice.Limits{Overall: b.walkPages()}, Window: b.fs.Budget().Window(),
+	})
 	seen := map[int64]bool{}
 	var batch []store.MirrorEntry
 	flush := func() error {
@@ -74,6 +80,9 @@ func (b *Bridge) Walk(ctx context.Context) error {
 	}
 	walk := func(fetch func(page int) ([]*freshservice.User, *freshservice.Response, error)) error {
 		for page := 1; ; {
+			if _, err := pace.Wait(ctx, freshservice.BucketOverall); err != nil {
+				return err
+			}
 			users, resp, err := fetch(page)
 			if err != nil {
 				return err
@@ -90,9 +99,6 @@ func (b *Bridge) Walk(ctx context.Context) error {
 				return nil
 			}
 			page = resp.NextPage
-			if err := sleepCtx(ctx, pace); err != nil {
-				return err
-			}
 		}
 	}
 	// Active and deactivated users are walked apart: whether a list
@@ -141,9 +147,9 @@ func (b *Bridge) Walk(ctx context.Context) error {
 	return nil
 }
 
-// pagePace is the pause between pages that keeps a walk within its share
+// walkPages is how many list pages a walk may fetch per window: its share
 // of the smaller list bucket.
-func (b *Bridge) pagePace() time.Duration {
+func (b *Bridge) walkPages() int {
 	stats, _ := b.fs.Budget().Stats()
 	limit := 0
 	for _, s := range stats {
@@ -151,11 +157,7 @@ func (b *Bridge) pagePace() time.Duration {
 			limit = s.Limit
 		}
 	}
-	perWindow := float64(limit) * b.opts.RefreshShare
-	if perWindow < 1 {
-		perWindow = 1
-	}
-	return time.Duration(float64(b.fs.Budget().Window()) / perWindow)
+	return max(int(float64(limit)*b.opts.RefreshShare), 1)
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

@@ -38,6 +38,7 @@ type Config struct {
 	Mirror       Mirror       `yaml:"mirror"`
 	Reconcile    Reconcile    `yaml:"reconcile"`
 	Log          Log          `yaml:"log"`
+	Webhook      Webhook      `yaml:"webhook"`
 	Rules        Rules        `yaml:"rules"`
 
 	// DryRun makes every Freshservice write a logged plan instead; reads
@@ -147,6 +148,14 @@ type Reconcile struct {
 	Interval time.Duration `yaml:"interval"`
 	// MaxBackoff caps the wait between attempts on one failing user.
 	MaxBackoff time.Duration `yaml:"max_backoff"`
+}
+
+// Webhook enables /webhooks/freshservice, where a Freshservice Workflow
+// Automator webhook reports changed users so the mirror refreshes just
+// them. Off unless a secret is set.
+type Webhook struct {
+	Secret     Secret `yaml:"secret"`
+	SecretFile string `yaml:"secret_file"`
 }
 
 // Log configures logging (zerolog JSON).
@@ -324,6 +333,7 @@ func (c *Config) Resolve() error {
 	}
 	read(&c.Freshservice.APIKey, c.Freshservice.APIKeyFile, "freshservice.api_key_file")
 	read(&c.Store.DSN, c.Store.DSNFile, "store.dsn_file")
+	read(&c.Webhook.Secret, c.Webhook.SecretFile, "webhook.secret_file")
 	for i := range c.SCIM.Tokens {
 		read(&c.SCIM.Tokens[i].Token, c.SCIM.Tokens[i].TokenFile, fmt.Sprintf("scim.tokens[%d].token_file", i))
 	}
@@ -472,6 +482,9 @@ func (c *Config) Validate() error {
 	case "json", "console":
 	default:
 		add("log.format: %q is not json or console", c.Log.Format)
+	}
+	if c.Webhook.Secret != "" && len(c.Webhook.Secret) < 16 {
+		add("webhook.secret: shorter than 16 characters is too easy to guess")
 	}
 	p = append(p, c.Rules.validate()...)
 	if len(p) > 0 {

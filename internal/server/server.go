@@ -193,6 +193,9 @@ func (s *Server) routes() (http.Handler, error) {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
 	})
 	r.Get("/readyz", s.ready)
+	if s.Config.Webhook.Secret != "" {
+		r.Post("/webhooks/freshservice", s.webhook)
+	}
 	return r, nil
 }
 

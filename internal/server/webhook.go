@@ -1,0 +1,123 @@
+package server
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/fsbridge/fsbridge/freshservice"
+)
+
+// webhook serves /webhooks/freshservice: a Freshservice Workflow Automator
+// "Trigger Webhook" action posts a small JSON body naming the user that
+// changed, and the bridge refreshes just that user in the mirror (one
+// call) instead of waiting for the next walk. The body is whatever the
+// admin writes in the automator (docs/webhook.md); the user is found under
+// any of: user_id, requester_id, agent_id, id, or the id of a requester,
+// agent or user object, else by email. An event or key naming an agent
+// reads the agent view.
+func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
+	if !s.webhookAuthorized(r) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="fsbridge webhook"`)
+		writeJSON(w, http.StatusUnauthorized, map[string]any{"error": "missing or wrong webhook secret"})
+		return
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
+	if err != nil {
+		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{"error": "body too large"})
+		return
+	}
+	var body map[string]any
+	if err := json.Unmarshal(data, &body); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "the body is not a JSON object"})
+		return
+	}
+	id, agent, email := webhookTarget(body)
+	ctx := r.Context()
+	switch {
+	case id > 0:
+		err = s.Bridge.RefreshUser(ctx, id, agent)
+	case email != "":
+		var u *freshservice.User
+		u, err = s.Bridge.LookupEmail(ctx, email)
+		if err == nil && u == nil {
+			err = freshservice.ErrNotFound
+		}
+		if u != nil {
+			id = u.ID
+		}
+	default:
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "no user id (user_id, requester_id, agent_id, id) or email in the body"})
+		return
+	}
+	switch {
+	case errors.Is(err, freshservice.ErrNotFound):
+		writeJSON(w, http.StatusOK, map[string]any{"refreshed": id, "exists": false})
+	case err != nil:
+		s.Log.Warn().Err(err).Int64("fs_id", id).Msg("webhook refresh failed")
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": "Freshservice could not be read; the next walk will catch up"})
+	default:
+		writeJSON(w, http.StatusOK, map[string]any{"refreshed": id, "exists": true})
+	}
+}
+
+func (s *Server) webhookAuthorized(r *http.Request) bool {
+	want := sha256.Sum256([]byte(s.Config.Webhook.Secret.Reveal()))
+	var candidates []string
+	if h := r.Header.Get("X-Webhook-Secret"); h != "" {
+		candidates = append(candidates, h)
+	}
+	if scheme, cred, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
+		candidates = append(candidates, strings.TrimSpace(cred))
+	}
+	if _, p, ok := r.BasicAuth(); ok {
+		candidates = append(candidates, p)
+	}
+	ok := 0
+	for _, c := range candidates {
+		got := sha256.Sum256([]byte(c))
+		ok |= subtle.ConstantTimeCompare(got[:], want[:])
+	}
+	return ok == 1
+}
+
+// webhookTarget finds the user a webhook body is about.
+func webhookTarget(body map[string]any) (id int64, agent bool, email string) {
+	if ev, _ := body["event"].(string); strings.Contains(strings.ToLower(ev), "agent") {
+		agent = true
+	}
+	num := func(v any) int64 {
+		switch t := v.(type) {
+		case float64:
+			return int64(t)
+		case string:
+			n, _ := strconv.ParseInt(strings.TrimSpace(t), 10, 64)
+			return n
+		}
+		return 0
+	}
+	for _, k := range []string{"agent_id", "requester_id", "user_id", "id"} {
+		if n := num(body[k]); n > 0 {
+			return n, agent || k == "agent_id", ""
+		}
+	}
+	for _, k := range []string{"agent", "requester", "user"} {
+		if m, ok := body[k].(map[string]any); ok {
+			if n := num(m["id"]); n > 0 {
+				return n, agent || k == "agent", ""
+			}
+			if e, _ := m["email"].(string); e != "" {
+				email = e
+			}
+		}
+	}
+	if e, _ := body["email"].(string); e != "" {
+		email = e
+	}
+	return 0, agent, strings.TrimSpace(email)
+}
