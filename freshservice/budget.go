@@ -98,19 +98,21 @@ func NewBudget(cfg BudgetConfig) *Budget {
 	if cfg.Share <= 0 || cfg.Share > 1 {
 		cfg.Share = 1
 	}
+	// Limits override the plan's field by field; a list bucket is never
+	// larger than the overall one it counts in.
+	p, ok := PlanLimits[cfg.Plan]
+	if !ok {
+		p = PlanLimits[PlanStarter]
+	}
 	lim := cfg.Limits
 	if lim.Overall == 0 {
-		p, ok := PlanLimits[cfg.Plan]
-		if !ok {
-			p = PlanLimits[PlanStarter]
-		}
-		lim = p
+		lim.Overall = p.Overall
 	}
 	if lim.ListAgents == 0 {
-		lim.ListAgents = lim.Overall
+		lim.ListAgents = min(p.ListAgents, lim.Overall)
 	}
 	if lim.ListRequesters == 0 {
-		lim.ListRequesters = lim.Overall
+		lim.ListRequesters = min(p.ListRequesters, lim.Overall)
 	}
 	b := &Budget{cfg: cfg, buckets: map[BucketName]*bucket{}}
 	b.buckets[BucketOverall] = &bucket{total: lim.Overall, limit: shareOf(lim.Overall, cfg.Share)}

@@ -195,3 +195,16 @@ func TestWaitHonoursContext(t *testing.T) {
 		}
 	})
 }
+
+func TestOverallLimitAloneKeepsThePlansListLimits(t *testing.T) {
+	b := NewBudget(BudgetConfig{Plan: PlanStarter, Limits: Limits{Overall: 6}})
+	stats, _ := b.Stats()
+	if stats[0].Limit != 6 || stats[1].Limit != 6 || stats[2].Limit != 6 {
+		t.Errorf("overall 6 on starter: %+v, want lists capped at 6", stats)
+	}
+	b = NewBudget(BudgetConfig{Plan: PlanPro, Limits: Limits{Overall: 1000}})
+	stats, _ = b.Stats()
+	if stats[0].Limit != 1000 || stats[1].Limit != 120 || stats[2].Limit != 120 {
+		t.Errorf("an add-on's overall on pro: %+v, want lists at pro's 120", stats)
+	}
+}

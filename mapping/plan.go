@@ -261,7 +261,10 @@ func PlanUser(cur *freshservice.User, t Target, applied Applied) Plan {
 	case KindRequester:
 		finalAgent = false
 	}
-	wantActive := want.Active || !managed.Has(FieldActive)
+	wantActive := want.Active
+	if !managed.Has(FieldActive) {
+		wantActive = active
+	}
 
 	if wantActive && !active {
 		plan = append(plan, Step{Kind: pick(isAgent, StepReactivateAgent, StepReactivateRequester), UserID: cur.ID})

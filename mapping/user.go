@@ -120,7 +120,7 @@ func ProfileFromSCIM(doc Doc, cat *Catalog, known UserKnown) (Profile, error) {
 	}
 	p.Email = email
 	p.SecondaryEmails = secondaryEmails(doc, email)
-	p.Set = FieldEmail | FieldName | FieldActive
+	p.Set = FieldEmail | FieldName
 	if has(doc, "emails") {
 		p.Set |= FieldSecondaryEmails
 	}
@@ -229,9 +229,13 @@ func ProfileFromSCIM(doc Doc, cat *Catalog, known UserKnown) (Profile, error) {
 		p.Set |= FieldCanSeeAllTickets
 	}
 
+	// A new user is active unless the IdP says otherwise; an IdP that
+	// never sends active does not manage it, so a deactivation made in
+	// Freshservice is left alone.
 	p.Active = true
 	if a, ok := boolAttr(doc, "active"); ok {
 		p.Active = a
+		p.Set |= FieldActive
 	}
 	return p, nil
 }
@@ -613,6 +617,9 @@ func ToSCIM(u *freshservice.User, desired Doc, cat *Catalog) Doc {
 			d["displayName"] = u.Name()
 		}
 	}
+	// Whether the user can sign in is always Freshservice's answer, sent
+	// or not.
+	d["active"] = u.Active
 	showAgentState(d, u)
 	return d
 }

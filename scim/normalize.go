@@ -153,6 +153,13 @@ func NormalizeResource(body map[string]any, user bool) map[string]any {
 	if !user {
 		return body
 	}
+	// OneLogin templates render empty fields as "": for a boolean that
+	// means "not given", not an invalid value.
+	for k, v := range body {
+		if strings.EqualFold(k, "active") && v == "" {
+			delete(body, k)
+		}
+	}
 	for k := range body {
 		if strings.EqualFold(k, "prefferedLanguage") {
 			if _, ok := body["preferredLanguage"]; !ok {

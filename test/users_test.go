@@ -8,6 +8,7 @@ import (
 
 	"github.com/fsbridge/fsbridge/freshservice/simulator"
 	"github.com/fsbridge/fsbridge/internal/config"
+	"github.com/fsbridge/fsbridge/internal/store"
 )
 
 func userBody(userName, given, family string, extra map[string]any) map[string]any {
@@ -263,5 +264,34 @@ func TestProjectionAndGroupUniqueness(t *testing.T) {
 	status, body = e.do("GET", "/Groups/"+g+"?excludedAttributes=members", nil)
 	if _, ok := body["members"]; status != 200 || ok || body["displayName"] != "Contractors" {
 		t.Errorf("group without members: %d %v", status, body)
+	}
+}
+
+// TestActiveIsLeftAloneWhenTheIdPNeverSendsIt: an IdP whose template has
+// no active (OneLogin's may not) does not manage it: a deactivation made in
+// Freshservice survives later changes, and reads show Freshservice's value.
+func TestActiveIsLeftAloneWhenTheIdPNeverSendsIt(t *testing.T) {
+	e := newEnv(t)
+	body := userBody("quiet@example.com", "Qui", "Et", map[string]any{"active": ""})
+	id := e.mustCreate(body)
+	if _, got := e.do("GET", "/Users/"+id, nil); got["active"] != true {
+		t.Errorf("a new user reads as active=%v", got["active"])
+	}
+	e.simAPI("DELETE", "/requesters/"+id, nil)
+	if err := e.srv.Bridge.Walk(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	delete(body, "active")
+	body["title"] = "Changed"
+	if status, got := e.do("PUT", "/Users/"+id, body); status != 200 || got["active"] != false {
+		t.Errorf("PUT without active: %d active=%v", status, got["active"])
+	}
+	if su := e.simUser(id); su.Active || su.JobTitle != "" && su.JobTitle != "Changed" {
+		t.Errorf("the user deactivated in Freshservice was reactivated: %+v", su)
+	}
+	// The create's audit row names the user it made.
+	events, err := e.srv.Store.ListAudit(t.Context(), store.AuditQuery{Operation: "user.create"})
+	if err != nil || len(events) != 1 || events[0].SCIMID != id || itoa(events[0].FSID) != id {
+		t.Errorf("audit of the create: %+v %v", events, err)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/fsbridge/fsbridge/internal/config"
 	"github.com/fsbridge/fsbridge/internal/server"
@@ -36,5 +38,35 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("listen: %w", err)
 	}
 	log.Info().Str("listen", ln.Addr().String()).Str("freshservice", cfg.Freshservice.URL).Bool("dry_run", cfg.DryRun).Msg("fsbridge serving")
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				reload(ctx, srv, *path)
+			}
+		}
+	}()
 	return srv.Serve(ctx, ln)
+}
+
+// reload re-reads the configuration on SIGHUP and applies the rules
+// (re-resolving names against a fresh catalog); requests keep being served
+// throughout. Other settings need a restart.
+func reload(ctx context.Context, srv *server.Server, path string) {
+	cfg, err := config.Load(path, os.Environ())
+	if err != nil {
+		srv.Log.Error().Err(err).Msg("reload: the configuration is invalid; keeping the current one")
+		return
+	}
+	if err := srv.Bridge.Reload(ctx, cfg.Rules); err != nil {
+		srv.Log.Error().Err(err).Msg("reload: the rules do not resolve; keeping the current ones")
+		return
+	}
+	srv.Log.Info().Int("role_groups", len(cfg.Rules.RoleGroups)).Int("agent_groups", len(cfg.Rules.AgentGroups)).
+		Msg("reload: rules applied (other settings take effect at restart)")
 }

@@ -16,8 +16,13 @@ import (
 // Run keeps the bridge converging until ctx ends: it walks Freshservice to
 // refresh the mirror every RefreshInterval (at once if the mirror has never
 // been walked), and re-runs the plans of users and groups left unfinished.
+//
+// Only one Run works at a time; another returns when ctx ends.
 func (b *Bridge) Run(ctx context.Context) {
-	b.runMu.Lock()
+	if !b.runMu.TryLock() {
+		<-ctx.Done()
+		return
+	}
 	defer b.runMu.Unlock()
 	walkDue := b.dir.WalkedAt().Add(b.opts.RefreshInterval)
 	tick := time.NewTicker(b.opts.ReconcileInterval)
@@ -143,7 +148,11 @@ func (b *Bridge) Walk(ctx context.Context) error {
 	b.dir.SetWalkedAt(start)
 	_ = b.store.SetMeta(ctx, metaWalkedAt, start.UTC().Format(time.RFC3339Nano))
 	b.stats.Walks.Add(1)
-	b.log.Info().Int("users", len(seen)).Dur("took", time.Since(start)).Msg("mirror walk finished")
+	drift, derr := b.FindDrift(ctx, false)
+	if derr != nil {
+		b.log.Warn().Err(derr).Msg("checking drift failed")
+	}
+	b.log.Info().Int("users", len(seen)).Int("drifted", len(drift)).Dur("took", time.Since(start)).Msg("mirror walk finished")
 	return nil
 }
 
@@ -192,7 +201,9 @@ func (b *Bridge) ReconcilePass(ctx context.Context) {
 	if err != nil {
 		b.log.Warn().Err(err).Msg("listing unfinished users failed")
 	}
-	b.stats.PlansDeferred.Store(int64(len(ids)))
+	if all, err := b.store.DirtyUsers(ctx, now.Add(100*365*24*time.Hour), 1_000_000); err == nil {
+		b.plansPending.Store(int64(len(all)))
+	}
 	for _, id := range ids {
 		if ctx.Err() != nil {
 			return

@@ -68,9 +68,11 @@ type Bridge struct {
 	// ready is closed once the directory is loaded.
 	loaded atomic.Bool
 
-	stats Stats
-	wake  chan struct{} // pokes the reconcile pass
-	runMu sync.Mutex
+	stats        Stats
+	driftUsers   atomic.Int64
+	plansPending atomic.Int64
+	wake         chan struct{} // pokes the reconcile pass
+	runMu        sync.Mutex
 }
 
 // Stats are counters the status page and metrics read.
@@ -133,6 +135,23 @@ func (b *Bridge) SetRules(ctx context.Context, rules config.Rules) error {
 	return nil
 }
 
+// Reload re-reads the catalog and applies new rules; on error the current
+// catalog and rules stay. Users whose targets the new rules change are
+// re-planned by the background pass when they next change, or now with
+// `fsbridge drift --heal`.
+func (b *Bridge) Reload(ctx context.Context, rules config.Rules) error {
+	cat, err := LoadCatalog(ctx, b.fs)
+	if err != nil {
+		return fmt.Errorf("reading the Freshservice catalog: %w", err)
+	}
+	old := b.catalog.Swap(cat)
+	if err := b.SetRules(ctx, rules); err != nil {
+		b.catalog.Store(old)
+		return err
+	}
+	return nil
+}
+
 // Rules returns the resolved rules in force.
 func (b *Bridge) Rules() *RuleSet { return b.rules.Load() }
 
@@ -144,6 +163,10 @@ func (b *Bridge) Directory() *directory.Directory { return b.dir }
 
 // Counters returns the bridge's counters.
 func (b *Bridge) Counters() *Stats { return &b.stats }
+
+// PlansPending is the number of users whose plan waits to be re-run, as
+// of the last background pass.
+func (b *Bridge) PlansPending() int { return int(b.plansPending.Load()) }
 
 // Load fills the directory from the store: the mirror snapshot and the
 // desired state. It makes no Freshservice call. If the store holds no

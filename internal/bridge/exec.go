@@ -84,6 +84,13 @@ func (b *Bridge) execute(ctx context.Context, plan mapping.Plan, cur *freshservi
 			b.stats.Failures.Add(1)
 			return x.cur, &stepError{step: step, err: err}
 		}
+		if step.UserID == 0 && x.created != nil {
+			// A create: the audit names the user it made.
+			step.UserID = x.created.ID
+			if scimID == "" {
+				scimID = strconv.FormatInt(x.created.ID, 10)
+			}
+		}
 		b.audit(ctx, step, scimID, "ok", step.String())
 	}
 	if b.opts.DryRun {

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -24,6 +25,7 @@ import (
 	"github.com/fsbridge/fsbridge/internal/bridge"
 	"github.com/fsbridge/fsbridge/internal/config"
 	"github.com/fsbridge/fsbridge/internal/directory"
+	"github.com/fsbridge/fsbridge/internal/metrics"
 	"github.com/fsbridge/fsbridge/internal/reqctx"
 	"github.com/fsbridge/fsbridge/internal/store"
 	"github.com/fsbridge/fsbridge/internal/store/sqlite"
@@ -55,8 +57,13 @@ type Server struct {
 	Bridge  *bridge.Bridge
 	Handler http.Handler
 	Log     zerolog.Logger
+	Metrics *metrics.Metrics
 
-	opts     Options
+	opts Options
+	// fsAuth is what Freshservice last said of the credentials: 1 accepted,
+	// -1 refused, 0 unknown; fsAuthAt when.
+	fsAuth   atomic.Int32
+	fsAuthAt atomic.Int64
 	ownStore bool
 	closeMu  sync.Mutex
 	closed   bool
@@ -89,7 +96,7 @@ func NewLogger(cfg config.Log, w *os.File) zerolog.Logger {
 // New assembles the bridge. It reaches Freshservice to read the catalog
 // and resolve the rules, and loads the mirror from the store.
 func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) {
-	s := &Server{Config: cfg, Log: opts.Log, opts: opts}
+	s := &Server{Config: cfg, Log: opts.Log, opts: opts, Metrics: metrics.New()}
 	st := opts.Store
 	if st == nil {
 		var err error
@@ -114,6 +121,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 	client, err := freshservice.NewClient(cfg.Freshservice.URL, cfg.Freshservice.APIKey.Reveal(),
 		freshservice.WithHTTPClient(hc), freshservice.WithBudget(budget), freshservice.WithObserver(func(ctx context.Context, c freshservice.Call) {
 			observeCall(ctx, c)
+			s.Metrics.ObserveCall(ctx, c)
+			s.noteAuth(c.Status)
 			if opts.ObserveCall != nil {
 				opts.ObserveCall(ctx, c)
 			}
@@ -138,6 +147,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		return nil, err
 	}
 	s.Bridge = br
+	s.Metrics.Watch(metricsSource{s})
 	h, err := s.routes()
 	if err != nil {
 		s.Close()
@@ -146,6 +156,17 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 	s.Handler = h
 	return s, nil
 }
+
+// metricsSource reads the scrape-time gauges from the bridge.
+type metricsSource struct{ s *Server }
+
+func (m metricsSource) BudgetStats() ([]freshservice.BucketStats, time.Duration) {
+	return m.s.Client.Budget().Stats()
+}
+func (m metricsSource) MirrorUsers() int          { return m.s.Bridge.Directory().Len() }
+func (m metricsSource) MirrorWalkedAt() time.Time { return m.s.Bridge.Directory().WalkedAt() }
+func (m metricsSource) PlansPending() int         { return m.s.Bridge.PlansPending() }
+func (m metricsSource) DriftUsers() int           { return m.s.Bridge.DriftCount() }
 
 // observeCall counts Freshservice calls against the SCIM request that made
 // them.
@@ -184,7 +205,12 @@ func (s *Server) routes() (http.Handler, error) {
 	err := scim.Mount(r, scim.Config{
 		Tokens: creds, Basic: basic, MaxBodyBytes: s.Config.SCIM.MaxBodyBytes, BaseURL: s.Config.BaseURL,
 		RequestTimeout: s.Config.SCIM.RequestTimeout, ClientRateLimit: s.Config.SCIM.ClientRateLimit, Log: s.Log,
-		Observe: s.opts.ObserveRequest,
+		Observe: func(rr scim.RequestRecord) {
+			s.Metrics.ObserveRequest(rr)
+			if s.opts.ObserveRequest != nil {
+				s.opts.ObserveRequest(rr)
+			}
+		},
 	}, s.Bridge.Users(), s.Bridge.Groups())
 	if err != nil {
 		return nil, err
@@ -193,21 +219,52 @@ func (s *Server) routes() (http.Handler, error) {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
 	})
 	r.Get("/readyz", s.ready)
+	r.Handle("/metrics", s.Metrics.Handler())
 	if s.Config.Webhook.Secret != "" {
 		r.Post("/webhooks/freshservice", s.webhook)
 	}
 	return r, nil
 }
 
+// noteAuth remembers whether Freshservice accepted the API key.
+func (s *Server) noteAuth(status int) {
+	switch {
+	case status == http.StatusUnauthorized:
+		s.fsAuth.Store(-1)
+	case status >= 200 && status < 300:
+		s.fsAuth.Store(1)
+	default:
+		return
+	}
+	s.fsAuthAt.Store(time.Now().UnixNano())
+}
+
+// credentialsOK reports whether Freshservice accepts the API key: from the
+// last answer when it is under a minute old, otherwise by one cheap call,
+// so probes every few seconds do not spend the account's budget.
+func (s *Server) credentialsOK(ctx context.Context) (bool, string) {
+	if time.Since(time.Unix(0, s.fsAuthAt.Load())) > time.Minute {
+		_, _, err := s.Client.Roles.List(ctx, &freshservice.ListOptions{PerPage: 1})
+		if err != nil && !errors.Is(err, freshservice.ErrUnauthorized) {
+			return false, "unreachable: " + string(freshservice.Classify(err))
+		}
+	}
+	if s.fsAuth.Load() < 0 {
+		return false, "the API key is refused (401)"
+	}
+	return true, "ok"
+}
+
 // ready reports whether the bridge can serve: the store answers, the
-// mirror is loaded, and Freshservice accepts the credentials.
+// mirror is loaded, and Freshservice accepts the credentials. The body
+// says what is wrong.
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
 	checks := map[string]string{}
 	ok := true
 	if err := s.Store.Ping(ctx); err != nil {
-		checks["store"] = "unreachable: " + err.Error()
+		checks["store"] = "unreachable"
 		ok = false
 	} else {
 		checks["store"] = "ok"
@@ -216,8 +273,16 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 		checks["mirror"] = "not loaded yet"
 		ok = false
 	} else {
-		checks["mirror"] = fmt.Sprintf("ok, %d users", s.Bridge.Directory().Len())
+		d := s.Bridge.Directory()
+		if t := d.WalkedAt(); t.IsZero() {
+			checks["mirror"] = fmt.Sprintf("ok, %d users, not walked yet", d.Len())
+		} else {
+			checks["mirror"] = fmt.Sprintf("ok, %d users, walked %s ago", d.Len(), time.Since(t).Round(time.Second))
+		}
 	}
+	good, why := s.credentialsOK(ctx)
+	checks["freshservice"] = why
+	ok = ok && good
 	writeJSON(w, map[bool]int{true: http.StatusOK, false: http.StatusServiceUnavailable}[ok], map[string]any{"ready": ok, "checks": checks})
 }
 

@@ -1,0 +1,240 @@
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fsbridge/fsbridge/freshservice"
+	"github.com/fsbridge/fsbridge/internal/store"
+	"github.com/fsbridge/fsbridge/mapping"
+)
+
+// Drift is one user or group whose Freshservice state differs from what
+// the IdP asked for: someone changed it in Freshservice by hand.
+type Drift struct {
+	Kind string `json:"kind"` // "user" or "requester_group"
+	ID   string `json:"id"`   // SCIM id
+	Name string `json:"name"` // userName or displayName
+	// Differences say, field by field, what Freshservice holds and what
+	// the IdP asked for.
+	Differences []string `json:"differences"`
+	// Plan is the calls that heal it.
+	Plan []string `json:"plan,omitempty"`
+}
+
+// DriftCount is the number of drifted users found by the last check.
+func (b *Bridge) DriftCount() int { return int(b.driftUsers.Load()) }
+
+// FindDrift compares every managed user's desired state with the mirror
+// (as fresh as the last walk; walk first for a current answer) and, with
+// groups, every requester group's members with Freshservice's member list
+// (one list call per group).
+func (b *Bridge) FindDrift(ctx context.Context, groups bool) ([]Drift, error) {
+	var out []Drift
+	users := 0
+	err := b.store.ForEachUser(ctx, func(rec store.User) error {
+		if rec.Dirty {
+			return nil // a plan is pending anyway; not drift
+		}
+		e, ok := b.dir.Get(rec.ID)
+		if !ok || e.User == nil {
+			return nil
+		}
+		applied := decodeApplied(rec.Applied)
+		t, err := b.target(ctx, rec.ID, decodeDoc(rec.Doc), rec.Deleted, applied, nil)
+		if err != nil {
+			return nil
+		}
+		// Requester groups are compared from Freshservice's member lists,
+		// not from what the bridge remembers applying.
+		t.RequesterGroups = applied.RequesterGroups
+		plan := mapping.PlanUser(e.User, t.Target, applied)
+		if len(plan) == 0 {
+			return nil
+		}
+		users++
+		name := rec.UserName
+		if rec.Deleted {
+			name += " (deleted over SCIM)"
+		}
+		out = append(out, Drift{Kind: "user", ID: strconv.FormatInt(rec.ID, 10), Name: name,
+			Differences: describeDrift(e.User, plan), Plan: planLines(plan)})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	b.driftUsers.Store(int64(users))
+	if !groups {
+		return out, nil
+	}
+	var gs []store.Group
+	if err := b.store.ForEachGroup(ctx, func(g store.Group) error { gs = append(gs, g); return nil }); err != nil {
+		return nil, err
+	}
+	for _, g := range gs {
+		if decodeGroupApplied(g.Applied).Kind != KindRequesterGroup || g.FSID == 0 {
+			continue
+		}
+		have := map[int64]bool{}
+		for m, err := range b.fs.RequesterGroups.AllMembers(ctx, g.FSID) {
+			if err != nil {
+				return nil, fmt.Errorf("reading members of requester group %d: %w", g.FSID, err)
+			}
+			have[m.ID] = true
+		}
+		var diffs, plan []string
+		want := map[int64]bool{}
+		for _, id := range g.Members {
+			want[id] = true
+			e, _ := b.dir.Get(id)
+			if e.User == nil || !e.User.Active || e.User.IsAgent {
+				continue // only active requesters are held in requester groups
+			}
+			if !have[id] {
+				diffs = append(diffs, fmt.Sprintf("user %d (%s) is not a member in Freshservice", id, e.UserName()))
+				plan = append(plan, fmt.Sprintf("POST /api/v2/requester_groups/%d/members/%d", g.FSID, id))
+			}
+		}
+		var extra []int64
+		for id := range have {
+			if !want[id] {
+				extra = append(extra, id)
+			}
+		}
+		sort.Slice(extra, func(i, j int) bool { return extra[i] < extra[j] })
+		for _, id := range extra {
+			diffs = append(diffs, fmt.Sprintf("user %d is a member in Freshservice, but not in the IdP's group", id))
+			plan = append(plan, fmt.Sprintf("DELETE /api/v2/requester_groups/%d/members/%d", g.FSID, id))
+		}
+		if len(diffs) > 0 {
+			out = append(out, Drift{Kind: "requester_group", ID: g.ID, Name: g.DisplayName, Differences: diffs, Plan: plan})
+		}
+	}
+	return out, nil
+}
+
+// describeDrift explains a healing plan as differences.
+func describeDrift(cur *freshservice.User, plan mapping.Plan) []string {
+	var have map[string]any
+	data, _ := json.Marshal(cur)
+	_ = json.Unmarshal(data, &have)
+	var out []string
+	for _, s := range plan {
+		switch s.Kind {
+		case mapping.StepUpdateRequester, mapping.StepUpdateAgent:
+			var want map[string]any
+			if s.Requester != nil {
+				data, _ = json.Marshal(s.Requester)
+			} else {
+				data, _ = json.Marshal(s.Agent)
+			}
+			_ = json.Unmarshal(data, &want)
+			keys := make([]string, 0, len(want))
+			for k := range want {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				if k == "can_see_all_tickets_from_associated_departments" && fmt.Sprint(want[k]) == fmt.Sprint(have[k]) {
+					continue
+				}
+				key := k
+				if k == "primary_email" {
+					key = "email"
+				}
+				out = append(out, fmt.Sprintf("%s: Freshservice has %s, the IdP asked for %s", k, show(have[key]), show(want[k])))
+			}
+		case mapping.StepDeactivateRequester, mapping.StepDeactivateAgent:
+			out = append(out, "active: Freshservice has true, the IdP asked for false")
+		case mapping.StepReactivateRequester, mapping.StepReactivateAgent:
+			out = append(out, "active: Freshservice has false, the IdP asked for true")
+		case mapping.StepConvertToAgent:
+			out = append(out, "type: Freshservice has a requester, the rules ask for an agent")
+		case mapping.StepConvertToRequester:
+			out = append(out, "type: Freshservice has an agent, the rules ask for a requester")
+		case mapping.StepJoinAgentGroup:
+			out = append(out, fmt.Sprintf("agent group %d: not a member in Freshservice", s.GroupID))
+		case mapping.StepLeaveAgentGroup:
+			out = append(out, fmt.Sprintf("agent group %d: a member in Freshservice, but the rules do not put them there", s.GroupID))
+		default:
+			out = append(out, s.String())
+		}
+	}
+	return out
+}
+
+func show(v any) string {
+	if v == nil {
+		return "nothing"
+	}
+	data, _ := json.Marshal(v)
+	return string(data)
+}
+
+// Heal re-runs the plans of the drifted users and fixes the drifted
+// requester groups' members.
+func (b *Bridge) Heal(ctx context.Context, items []Drift) error {
+	var first error
+	for _, d := range items {
+		var err error
+		switch d.Kind {
+		case "user":
+			id, _ := strconv.ParseInt(d.ID, 10, 64)
+			err = b.reconcileUser(ctx, id)
+		case "requester_group":
+			err = b.healRequesterGroup(ctx, d)
+		}
+		if err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+func (b *Bridge) healRequesterGroup(ctx context.Context, d Drift) error {
+	for _, line := range d.Plan {
+		var gid, uid int64
+		switch {
+		case strings.HasPrefix(line, "POST "):
+			if _, err := fmt.Sscanf(line, "POST /api/v2/requester_groups/%d/members/%d", &gid, &uid); err != nil {
+				continue
+			}
+			// The bridge's memory of applying it was wrong: forget it and
+			// let the user's plan add it again.
+			if _, err := b.store.UpdateUser(ctx, uid, func(s *store.User) error {
+				a := decodeApplied(s.Applied)
+				var keep []int64
+				for _, g := range a.RequesterGroups {
+					if g != gid {
+						keep = append(keep, g)
+					}
+				}
+				a.RequesterGroups = keep
+				s.Applied = encode(a)
+				return nil
+			}); err != nil {
+				return err
+			}
+			if err := b.reconcileUser(ctx, uid); err != nil {
+				return err
+			}
+		case strings.HasPrefix(line, "DELETE "):
+			if _, err := fmt.Sscanf(line, "DELETE /api/v2/requester_groups/%d/members/%d", &gid, &uid); err != nil {
+				continue
+			}
+			if _, err := b.fs.RequesterGroups.RemoveMember(ctx, gid, uid); err != nil {
+				return err
+			}
+			b.auditEvent(ctx, "group.remove_member", d.ID, gid, "ok", "drift healed: "+line)
+		}
+	}
+	return nil
+}
+
+var _ = time.Now
