@@ -78,6 +78,10 @@ type RequestRecord struct {
 
 var allowStrings sync.Once
 
+// maxFilterLength bounds filters: IdPs send short equality filters, and a
+// long one is only a way to burn CPU.
+const maxFilterLength = 4096
+
 // Prefix is where SCIM is served.
 const Prefix = "/scim/v2"
 
@@ -422,6 +426,10 @@ func (e *edge) serveLibrary(w http.ResponseWriter, r *http.Request) {
 	}
 	lr := r.Clone(r.Context())
 	lr.URL.Path = strings.TrimPrefix(r.URL.Path, Prefix)
+	if f := q.Get("filter"); len(f) > maxFilterLength {
+		writeError(w, r, Errorf(http.StatusBadRequest, TypeInvalidFilter, "the filter is longer than %d characters", maxFilterLength))
+		return
+	}
 	if f := strings.TrimSpace(q.Get("filter")); f != "" && r.Method == http.MethodGet {
 		rs, ok := e.schemaFor(lr.URL.Path)
 		if ok {

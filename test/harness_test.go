@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -74,8 +75,11 @@ func newEnvWrapped(t *testing.T, wrap func(http.Handler) http.Handler, opts ...e
 		t.Fatal(err)
 	}
 	logs := &syncWriter{w: &bytes.Buffer{}}
-	log := zerolog.New(logs).Level(zerolog.DebugLevel)
+	log := zerolog.New(io.MultiWriter(logs, everything)).Level(zerolog.DebugLevel)
 	srv, err := server.New(context.Background(), cfg, server.Options{Log: log})
+	// Everything the suite produces is checked for secrets at the end
+	// (secrets_test.go): the configuration dump, and at cleanup the metrics.
+	fmt.Fprintln(everything, cfg.Dump())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,6 +100,7 @@ func newEnvWrapped(t *testing.T, wrap func(http.Handler) http.Handler, opts ...e
 	})
 	hs := httptest.NewServer(srv.Handler)
 	t.Cleanup(hs.Close)
+	t.Cleanup(func() { collectMetrics(hs.URL) })
 	return &env{t: t, sim: sim, simURL: simSrv.URL, srv: srv, url: hs.URL + "/scim/v2", cfg: cfg, logs: logs}
 }
 
@@ -165,6 +170,7 @@ func (e *env) doRaw(method, path string, body any, hdr http.Header) (int, []byte
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
+	fmt.Fprintf(everything, "%s %s -> %d %v %s\n", method, path, resp.StatusCode, resp.Header, data)
 	return resp.StatusCode, data, resp.Header
 }
 
