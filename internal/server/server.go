@@ -60,6 +60,7 @@ type Server struct {
 	Handler http.Handler
 	Log     zerolog.Logger
 	Metrics *metrics.Metrics
+	status  *statusPage
 
 	opts Options
 	// fsAuth is what Freshservice last said of the credentials: 1 accepted,
@@ -99,6 +100,7 @@ func NewLogger(cfg config.Log, w *os.File) zerolog.Logger {
 // and resolve the rules, and loads the mirror from the store.
 func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) {
 	s := &Server{Config: cfg, Log: opts.Log, opts: opts, Metrics: metrics.New()}
+	s.status = newStatusPage(s)
 	st := opts.Store
 	if st == nil {
 		var err error
@@ -124,6 +126,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		freshservice.WithHTTPClient(hc), freshservice.WithBudget(budget), freshservice.WithObserver(func(ctx context.Context, c freshservice.Call) {
 			observeCall(ctx, c)
 			s.Metrics.ObserveCall(ctx, c)
+			s.status.observeCall(ctx, c)
 			s.noteAuth(c.Status)
 			if opts.ObserveCall != nil {
 				opts.ObserveCall(ctx, c)
@@ -209,6 +212,7 @@ func (s *Server) routes() (http.Handler, error) {
 		RequestTimeout: s.Config.SCIM.RequestTimeout, ClientRateLimit: s.Config.SCIM.ClientRateLimit, Log: s.Log,
 		Observe: func(rr scim.RequestRecord) {
 			s.Metrics.ObserveRequest(rr)
+			s.status.observeRequest(rr)
 			if s.opts.ObserveRequest != nil {
 				s.opts.ObserveRequest(rr)
 			}
@@ -222,6 +226,7 @@ func (s *Server) routes() (http.Handler, error) {
 	})
 	r.Get("/readyz", s.ready)
 	r.Handle("/metrics", s.Metrics.Handler())
+	s.status.routes(r)
 	if s.Config.Webhook.Secret != "" {
 		r.Post("/webhooks/freshservice", s.webhook)
 	}
