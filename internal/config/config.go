@@ -39,6 +39,7 @@ type Config struct {
 	Reconcile    Reconcile    `yaml:"reconcile"`
 	Log          Log          `yaml:"log"`
 	Webhook      Webhook      `yaml:"webhook"`
+	Status       Status       `yaml:"status"`
 	Rules        Rules        `yaml:"rules"`
 
 	// DryRun makes every Freshservice write a logged plan instead; reads
@@ -156,6 +157,13 @@ type Reconcile struct {
 type Webhook struct {
 	Secret     Secret `yaml:"secret"`
 	SecretFile string `yaml:"secret_file"`
+}
+
+// Status configures the /status page. It accepts the SCIM tokens and,
+// when set, this read-only token, which opens the page but not SCIM.
+type Status struct {
+	Token     Secret `yaml:"token"`
+	TokenFile string `yaml:"token_file"`
 }
 
 // Log configures logging (zerolog JSON).
@@ -334,6 +342,7 @@ func (c *Config) Resolve() error {
 	read(&c.Freshservice.APIKey, c.Freshservice.APIKeyFile, "freshservice.api_key_file")
 	read(&c.Store.DSN, c.Store.DSNFile, "store.dsn_file")
 	read(&c.Webhook.Secret, c.Webhook.SecretFile, "webhook.secret_file")
+	read(&c.Status.Token, c.Status.TokenFile, "status.token_file")
 	for i := range c.SCIM.Tokens {
 		read(&c.SCIM.Tokens[i].Token, c.SCIM.Tokens[i].TokenFile, fmt.Sprintf("scim.tokens[%d].token_file", i))
 	}
@@ -482,6 +491,9 @@ func (c *Config) Validate() error {
 	case "json", "console":
 	default:
 		add("log.format: %q is not json or console", c.Log.Format)
+	}
+	if c.Status.Token != "" && len(c.Status.Token) < 16 {
+		add("status.token: shorter than 16 characters is too easy to guess")
 	}
 	if c.Webhook.Secret != "" && len(c.Webhook.Secret) < 16 {
 		add("webhook.secret: shorter than 16 characters is too easy to guess")
