@@ -177,7 +177,7 @@ func TestEveryCallAgainstTheSimulator(t *testing.T) {
 		t.Errorf("convert_to_agent gave %+v", a)
 	}
 	desk, _ := sim.AgentGroupByName("Service Desk")
-	a, _, err = c.Agents.Update(ctx, r.ID, &freshservice.AgentFields{
+	_, _, err = c.Agents.Update(ctx, r.ID, &freshservice.AgentFields{
 		Occasional: freshservice.Ptr(false), MemberOf: &[]int64{desk.ID},
 		Roles: &[]freshservice.RoleAssignment{{RoleID: sdAgent.ID, AssignmentScope: freshservice.ScopeMemberGroups}},
 	})

@@ -108,31 +108,6 @@ func items(m map[string]any, key string) []map[string]any {
 	return nil
 }
 
-// strings returns a multi-valued attribute of strings, or of objects with a
-// value, as strings.
-func stringList(m map[string]any, key string) []string {
-	v, _ := lookup(m, key)
-	var out []string
-	switch t := v.(type) {
-	case []any:
-		for _, e := range t {
-			switch x := e.(type) {
-			case string:
-				out = append(out, x)
-			case map[string]any:
-				if s := str(x, "value"); s != "" {
-					out = append(out, s)
-				}
-			}
-		}
-	case []string:
-		out = append(out, t...)
-	case string:
-		out = append(out, t)
-	}
-	return out
-}
-
 func typeIs(item map[string]any, typ string) bool { return strings.EqualFold(str(item, "type"), typ) }
 
 func isPrimary(item map[string]any) bool {
@@ -183,22 +158,6 @@ func setPath(m map[string]any, value any, keys ...string) {
 		m = next
 	}
 	m[keys[len(keys)-1]] = value
-}
-
-// deletePath removes a value from nested maps, and the maps left empty.
-func deletePath(m map[string]any, keys ...string) {
-	if len(keys) == 1 {
-		delete(m, keys[0])
-		return
-	}
-	next, ok := m[keys[0]].(map[string]any)
-	if !ok {
-		return
-	}
-	deletePath(next, keys[1:]...)
-	if len(next) == 0 {
-		delete(m, keys[0])
-	}
 }
 
 // AttrError says which SCIM attribute cannot be mapped and why; the bridge

@@ -28,7 +28,6 @@ type fakeBackend struct {
 	patched [][]escim.PatchOperation
 	queries []ListQuery
 	err     error
-	res     Resource
 }
 
 func (f *fakeBackend) Create(_ context.Context, attrs map[string]any) (Resource, error) {

@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/fsbridge/fsbridge/freshservice"
 	"github.com/fsbridge/fsbridge/internal/store"
-	"github.com/fsbridge/fsbridge/mapping"
 )
 
 // Run keeps the bridge converging until ctx ends: it walks Freshservice to
@@ -169,20 +167,6 @@ func (b *Bridge) walkPages() int {
 	return max(int(float64(limit)*b.opts.RefreshShare), 1)
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
 // ReconcilePass re-runs the plans of dirty users and groups whose backoff
 // has passed, and finishes creates whose outcome is unknown.
 func (b *Bridge) ReconcilePass(ctx context.Context) {
@@ -291,6 +275,3 @@ func redactEmail(e string) string {
 	}
 	return e[:1] + "***" + e[at:]
 }
-
-var _ = strconv.Itoa
-var _ = mapping.KindAgent

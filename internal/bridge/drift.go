@@ -7,7 +7,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/fsbridge/fsbridge/freshservice"
 	"github.com/fsbridge/fsbridge/internal/store"
@@ -236,5 +235,3 @@ func (b *Bridge) healRequesterGroup(ctx context.Context, d Drift) error {
 	}
 	return nil
 }
-
-var _ = time.Now

@@ -3,9 +3,7 @@ package bridge
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -303,10 +301,6 @@ func (b *Bridge) createNew(ctx context.Context, email string, doc mapping.Doc) (
 	plan := mapping.PlanUser(nil, t.Target, mapping.Applied{})
 	applied := mapping.Applied{Fields: t.Profile.Set, Rules: t.Rules}
 	created, err := b.execute(ctx, plan[:1], nil, &applied, "")
-	if errors.Is(err, errDryRun) {
-		_ = b.store.DeleteIntent(ctx, key)
-		return scim.Resource{}, dryRunError(plan)
-	}
 	if err != nil {
 		switch freshservice.Classify(err) {
 		case freshservice.ReasonConflict, freshservice.ReasonTransport, freshservice.ReasonServer, freshservice.ReasonDecode:
@@ -517,10 +511,6 @@ func (b *Bridge) putDesired(ctx context.Context, id int64, doc mapping.Doc, dele
 	}
 	b.dir.PutDesired(saved)
 	if _, err := b.reconcileLocked(ctx, id); err != nil {
-		if errors.Is(err, errDryRun) {
-			b.restore(ctx, id, prev, hadPrev, false)
-			return scim.Resource{}, dryRunError(nil)
-		}
 		if permanent(err) {
 			b.restore(ctx, id, prev, hadPrev, true)
 		}
@@ -556,14 +546,6 @@ func (b *Bridge) restore(ctx context.Context, id int64, prev store.User, hadPrev
 		return
 	}
 	b.dir.PutDesired(saved)
-}
-
-func dryRunError(plan mapping.Plan) *scim.Error {
-	detail := "dry run: the bridge logged the Freshservice calls this request needs and sent none"
-	if len(plan) > 0 {
-		detail += ": " + strings.ReplaceAll(plan.String(), "\n", "; ")
-	}
-	return &scim.Error{Status: http.StatusAccepted, Detail: detail}
 }
 
 // reconcileLocked brings Freshservice to the desired state of user id and
@@ -752,8 +734,3 @@ func (b *Bridge) naiveLookup(ctx context.Context, expr filter.Expression) error 
 	}
 	return nil
 }
-
-// sortIDs sorts ids ascending in place.
-func sortIDs(ids []int64) { sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] }) }
-
-var _ = fmt.Sprintf
