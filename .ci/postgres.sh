@@ -77,9 +77,11 @@ if ((EUID == 0)); then
 	fi
 	as_pg() { (cd / && runuser -u postgres -- "$@"); }
 	owner=postgres
+	as_owner="runuser -u postgres -- "
 else
 	as_pg() { (cd / && "$@"); }
 	owner=$(id -un)
+	as_owner=
 fi
 
 data=$state/data
@@ -94,12 +96,12 @@ if [[ -s "$dsn_file" && -f "$data/postmaster.pid" ]] &&
 		print_dsn "$(cat "$dsn_file")"
 		exit 0
 	fi
-	log "a server is running in $data but does not answer; restarting it"
+	log "pg_ctl reports a server in $data, but it does not answer; starting afresh"
 	as_pg "$bindir/pg_ctl" stop -D "$data" -m immediate >/dev/null 2>&1 || true
 fi
 
 # A fresh cluster: initdb of an empty directory takes about a second.
-rm -rf "$data" "$dsn_file" "$state/port" "$state/server.log"
+rm -rf "$data" "$dsn_file" "$state/port" "$state/server.log" "$state/initdb.log"
 mkdir -p "$data"
 chmod 755 "$state" # the server user must reach its data directory
 chown "$owner" "$data"
@@ -108,9 +110,17 @@ touch "$state/server.log"
 chown "$owner" "$state/server.log"
 
 log "initialising a cluster in $data"
-as_pg "$bindir/initdb" -D "$data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 --no-sync >&2 ||
-	as_pg "$bindir/initdb" -D "$data" -U postgres --auth=trust --encoding=UTF8 --locale=C --no-sync >&2 ||
-	die "initdb failed"
+initdb_log=$state/initdb.log
+if ! as_pg "$bindir/initdb" -D "$data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 --no-sync \
+	>"$initdb_log" 2>&1; then
+	# No C.UTF-8 locale on this system: plain C sorts and compares the same.
+	rm -rf "${data:?}"/*
+	as_pg "$bindir/initdb" -D "$data" -U postgres --auth=trust --encoding=UTF8 --locale=C --no-sync \
+		>"$initdb_log" 2>&1 || {
+		cat "$initdb_log" >&2
+		die "initdb failed (output above)"
+	}
+fi
 
 # port_free reports whether nothing accepts connections on 127.0.0.1:$1.
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -138,5 +148,5 @@ echo "port=$port" >"$state/port"
 
 dsn="postgres://postgres@127.0.0.1:$port/fsbridge_test?sslmode=disable"
 echo "$dsn" >"$dsn_file"
-log "server running on 127.0.0.1:$port (data $data; stop with: runuser -u $owner -- $bindir/pg_ctl stop -D $data)"
+log "server running on 127.0.0.1:$port (data $data; stop it with: ${as_owner}$bindir/pg_ctl stop -D $data)"
 print_dsn "$dsn"

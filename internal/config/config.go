@@ -236,7 +236,8 @@ func ApplyEnv(cfg *Config, environ []string) error {
 	vars := map[string]string{}
 	for _, kv := range environ {
 		k, v, ok := strings.Cut(kv, "=")
-		if ok && strings.HasPrefix(k, "FSBRIDGE_") {
+		// FSBRIDGE_TEST_* configure the test suite, not the bridge.
+		if ok && strings.HasPrefix(k, "FSBRIDGE_") && !strings.HasPrefix(k, "FSBRIDGE_TEST_") {
 			vars[k] = v
 		}
 	}
