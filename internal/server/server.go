@@ -30,6 +30,7 @@ import (
 	"github.com/fsbridge/fsbridge/internal/metrics"
 	"github.com/fsbridge/fsbridge/internal/reqctx"
 	"github.com/fsbridge/fsbridge/internal/store"
+	"github.com/fsbridge/fsbridge/internal/store/postgres"
 	"github.com/fsbridge/fsbridge/internal/store/sqlite"
 	"github.com/fsbridge/fsbridge/scim"
 )
@@ -77,8 +78,10 @@ func OpenStore(ctx context.Context, cfg config.Store) (store.Store, error) {
 	switch cfg.Driver {
 	case "sqlite", "":
 		return sqlite.Open(ctx, cfg.Path)
+	case "postgres":
+		return postgres.Open(ctx, cfg.DSN.Reveal())
 	}
-	return nil, fmt.Errorf("store driver %q is not available in this build", cfg.Driver)
+	return nil, fmt.Errorf("store driver %q is not sqlite or postgres", cfg.Driver)
 }
 
 // NewLogger builds the zerolog logger the configuration asks for.
