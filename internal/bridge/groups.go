@@ -50,7 +50,7 @@ func newGroupID() string {
 
 // memberIDs reads the members attribute: user ids, which must be users the
 // bridge can see.
-func (b *Bridge) memberIDs(doc mapping.Doc) ([]int64, *scim.Error) {
+func (b *Bridge) memberIDs(ctx context.Context, doc mapping.Doc) ([]int64, *scim.Error) {
 	var ids []int64
 	for k, v := range doc {
 		if !strings.EqualFold(k, "members") {
@@ -70,7 +70,7 @@ func (b *Bridge) memberIDs(doc mapping.Doc) ([]int64, *scim.Error) {
 			if !ok {
 				return nil, scim.Errorf(http.StatusBadRequest, scim.TypeInvalidValue, "member %q is not a user id", val)
 			}
-			if e, found := b.dir.Get(id); !found || !e.Visible() {
+			if e, found := b.entry(ctx, id); !found || !e.Visible() {
 				return nil, scim.Errorf(http.StatusBadRequest, scim.TypeInvalidValue, "member %q is not a known user", val)
 			}
 			ids = append(ids, id)
@@ -198,7 +198,7 @@ func (gs *groups) Create(ctx context.Context, attrs map[string]any) (scim.Resour
 	if name == "" {
 		return scim.Resource{}, scim.Errorf(http.StatusBadRequest, scim.TypeInvalidValue, "displayName is required")
 	}
-	members, serr := b.memberIDs(doc)
+	members, serr := b.memberIDs(ctx, doc)
 	if serr != nil {
 		return scim.Resource{}, serr
 	}
@@ -525,7 +525,7 @@ func (b *Bridge) changeGroup(ctx context.Context, id string, change func(store.G
 	if name == "" {
 		return scim.Resource{}, scim.Errorf(http.StatusBadRequest, scim.TypeInvalidValue, "displayName is required")
 	}
-	members, serr := b.memberIDs(next)
+	members, serr := b.memberIDs(ctx, next)
 	if serr != nil {
 		return scim.Resource{}, serr
 	}

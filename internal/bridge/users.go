@@ -68,7 +68,7 @@ func (u *users) Get(ctx context.Context, id string) (scim.Resource, error) {
 			return scim.Resource{}, toSCIMError(err)
 		}
 	}
-	e, ok := b.dir.Get(n)
+	e, ok := b.entry(ctx, n)
 	if !ok || !e.Visible() {
 		return scim.Resource{}, scim.NotFound("User", id)
 	}
@@ -258,7 +258,7 @@ func (u *users) Create(ctx context.Context, attrs map[string]any) (scim.Resource
 	defer unlock()
 
 	userName := userNameOf(doc)
-	if e, ok := b.dir.ByUserName(userName); ok && e.Managed() && e.Visible() {
+	if e, ok := b.byUserName(ctx, userName); ok && e.Managed() && e.Visible() {
 		return scim.Resource{}, scim.Errorf(http.StatusConflict, scim.TypeUniqueness, "a user with userName %q already exists (id %d)", userName, e.User.ID)
 	}
 	if b.opts.NoMirror {
@@ -401,6 +401,7 @@ func (u *users) Replace(ctx context.Context, id string, attrs map[string]any) (s
 		return scim.Resource{}, err
 	}
 	defer unlock()
+	b.loadFromStore(ctx, n)
 	e, ok := b.dir.Get(n)
 	if !ok || !e.Visible() {
 		return scim.Resource{}, scim.NotFound("User", id)
@@ -421,6 +422,7 @@ func (u *users) Patch(ctx context.Context, id string, ops []escim.PatchOperation
 		return scim.Resource{}, err
 	}
 	defer unlock()
+	b.loadFromStore(ctx, n)
 	e, ok := b.dir.Get(n)
 	if !ok || !e.Visible() {
 		return scim.Resource{}, scim.NotFound("User", id)
@@ -453,6 +455,7 @@ func (u *users) Delete(ctx context.Context, id string) error {
 		return err
 	}
 	defer unlock()
+	b.loadFromStore(ctx, n)
 	e, ok := b.dir.Get(n)
 	if !ok || !e.Visible() {
 		return scim.NotFound("User", id)
@@ -556,6 +559,7 @@ func (b *Bridge) reconcileLocked(ctx context.Context, id int64) (directory.Entry
 		return directory.Entry{}, err
 	}
 	applied := decodeApplied(rec.Applied)
+	b.loadFromStore(ctx, id)
 	e, _ := b.dir.Get(id)
 	cur := e.User
 	if cur == nil || (cur.IsAgent && cur.Roles == nil) {

@@ -146,6 +146,18 @@ func (d *Directory) PutUser(u *freshservice.User) {
 	d.putLocked(Merge(d.users[u.ID], u))
 }
 
+// ReplaceUser records a user as a whole (as another replica saw it),
+// without merging it with what this directory held.
+func (d *Directory) ReplaceUser(u *freshservice.User) {
+	if u == nil || u.ID == 0 {
+		return
+	}
+	c := *u
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.putLocked(&c)
+}
+
 // Merge combines a newly read view of a user with what was known before.
 func Merge(old, in *freshservice.User) *freshservice.User {
 	n := *in

@@ -122,6 +122,7 @@ type AuditQuery struct {
 	Operation    string // exact, or a prefix ending in "." such as "user."
 	SCIMID       string
 	FSID         int64
+	RequestID    string
 	// Limit caps the result (0 = 100); events are returned newest first.
 	Limit int
 }
@@ -193,6 +194,9 @@ type Store interface {
 	DeleteMirror(ctx context.Context, ids []int64) error
 	// ForEachMirror calls fn for every entry, in id order.
 	ForEachMirror(ctx context.Context, fn func(MirrorEntry) error) error
+	// GetMirror returns one entry, or ErrNotFound. Replicas read what
+	// another one wrote through, under the user's lock, before planning.
+	GetMirror(ctx context.Context, id int64) (MirrorEntry, error)
 
 	// AppendAudit stores the event and returns it with its ID set (and Time
 	// set to now when zero).

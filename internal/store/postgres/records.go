@@ -127,6 +127,19 @@ func (s *Store) DeleteMirror(ctx context.Context, ids []int64) error {
 	return nil
 }
 
+// GetMirror returns the mirror entry with that id, or store.ErrNotFound.
+func (s *Store) GetMirror(ctx context.Context, id int64) (store.MirrorEntry, error) {
+	var data []byte
+	err := s.db.QueryRow(ctx, `SELECT data FROM mirror WHERE id = $1`, id).Scan(&data)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.MirrorEntry{}, fmt.Errorf("store/postgres: GetMirror %d: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.MirrorEntry{}, fmt.Errorf("store/postgres: GetMirror %d: %w", id, err)
+	}
+	return store.MirrorEntry{ID: id, Data: jsonOf(data)}, nil
+}
+
 // ForEachMirror streams every entry in id order to fn, row by row from one
 // snapshot, stopping at fn's first error, which it returns as is. Each
 // entry's Data is fn's own to keep.
@@ -207,6 +220,9 @@ func (s *Store) ListAudit(ctx context.Context, q store.AuditQuery) ([]store.Audi
 	}
 	if q.FSID != 0 {
 		add("fs_id = ?", q.FSID)
+	}
+	if q.RequestID != "" {
+		add("request_id = ?", q.RequestID)
 	}
 	limit := q.Limit
 	if limit <= 0 {

@@ -156,6 +156,19 @@ func (s *Store) ForEachMirror(ctx context.Context, fn func(store.MirrorEntry) er
 	return nil
 }
 
+// GetMirror returns the mirror entry with that id, or store.ErrNotFound.
+func (s *Store) GetMirror(ctx context.Context, id int64) (store.MirrorEntry, error) {
+	var data []byte
+	err := s.r.QueryRowContext(ctx, `SELECT data FROM mirror WHERE id = ?`, id).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.MirrorEntry{}, fmt.Errorf("store/sqlite: GetMirror %d: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.MirrorEntry{}, fmt.Errorf("store/sqlite: GetMirror %d: %w", id, err)
+	}
+	return store.MirrorEntry{ID: id, Data: jsonOf(data)}, nil
+}
+
 // AppendAudit stores e and returns it with its ID, and a zero Time set to
 // now.
 func (s *Store) AppendAudit(ctx context.Context, e store.AuditEvent) (store.AuditEvent, error) {
@@ -220,6 +233,9 @@ func (s *Store) ListAudit(ctx context.Context, q store.AuditQuery) ([]store.Audi
 	}
 	if q.FSID != 0 {
 		add("fs_id = ?", q.FSID)
+	}
+	if q.RequestID != "" {
+		add("request_id = ?", q.RequestID)
 	}
 	limit := q.Limit
 	if limit <= 0 {

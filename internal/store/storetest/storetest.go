@@ -963,6 +963,17 @@ var mirrorTests = []test{
 		noErr(t, "DeleteMirror of nothing", s.DeleteMirror(t.Context(), nil))
 		noErr(t, "PutMirror of nothing", s.PutMirror(t.Context(), nil))
 	}},
+	{"Get", func(t *testing.T, s store.Store) {
+		_, err := s.GetMirror(t.Context(), 1)
+		wantErr(t, "GetMirror of nothing", err, store.ErrNotFound)
+		noErr(t, "PutMirror", s.PutMirror(t.Context(), []store.MirrorEntry{mirrorEntry(1, "a"), mirrorEntry(2, "b")}))
+		got, err := s.GetMirror(t.Context(), 2)
+		noErr(t, "GetMirror", err)
+		diff(t, "GetMirror", mirrorEntry(2, "b"), got)
+		noErr(t, "DeleteMirror", s.DeleteMirror(t.Context(), []int64{2}))
+		_, err = s.GetMirror(t.Context(), 2)
+		wantErr(t, "GetMirror after delete", err, store.ErrNotFound)
+	}},
 	{"Batch", func(t *testing.T, s store.Store) {
 		const n = 1000
 		var want []store.MirrorEntry
@@ -1017,12 +1028,12 @@ var auditTests = []test{
 		var ev []store.AuditEvent // ev[i] has ID order i; times are not in append order
 		for _, e := range []store.AuditEvent{
 			{Time: at(0), Client: "okta", Operation: "user.create", SCIMID: "1", FSID: 1, Outcome: "ok"},
-			{Time: at(1), Client: "entra", Operation: "user.promote", SCIMID: "2", FSID: 2, Outcome: "error"},
+			{Time: at(1), Client: "entra", Operation: "user.promote", SCIMID: "2", FSID: 2, Outcome: "error", RequestID: "req-7"},
 			{Time: at(2), Client: "okta", Operation: "group.add_members", SCIMID: "g1", FSID: 900, Outcome: "ok"},
 			{Time: at(3), Client: "okta", Operation: "user", SCIMID: "1", FSID: 1, Outcome: "planned"},
 			{Time: at(4), Client: "entra", Operation: "username.check", SCIMID: "3", FSID: 3, Outcome: "ok"},
 			{Time: at(-1), Client: "okta", Operation: "user.deactivate", SCIMID: "1", FSID: 1, Outcome: "ok"},
-			{Time: at(2), Client: "okta", Operation: "user.update", SCIMID: "2", FSID: 2, Outcome: "ok"},
+			{Time: at(2), Client: "okta", Operation: "user.update", SCIMID: "2", FSID: 2, Outcome: "ok", RequestID: "req-7"},
 		} {
 			got, err := s.AppendAudit(t.Context(), e)
 			noErr(t, "AppendAudit", err)
@@ -1052,6 +1063,7 @@ var auditTests = []test{
 			{"OperationPrefixGroup", store.AuditQuery{Operation: "group."}, pick(2)},
 			{"SCIMID", store.AuditQuery{SCIMID: "1"}, pick(3, 0, 5)},
 			{"FSID", store.AuditQuery{FSID: 2}, pick(6, 1)},
+			{"RequestID", store.AuditQuery{RequestID: "req-7"}, pick(6, 1)},
 			{"Combined", store.AuditQuery{Client: "okta", Operation: "user.", Outcome: "ok", Since: at(0)}, pick(6, 0)},
 			{"Limit", store.AuditQuery{Limit: 2}, pick(4, 3)},
 			{"LimitFiltered", store.AuditQuery{SCIMID: "1", Limit: 2}, pick(3, 0)},
