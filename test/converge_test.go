@@ -2,6 +2,7 @@ package test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -74,5 +75,49 @@ func TestInterruptedPromotionConverges(t *testing.T) {
 				return su.IsAgent && !su.Occasional && slices.Equal(e.roleNames(su), []string{"Account Admin/entire_helpdesk"})
 			})
 		})
+	}
+}
+
+// TestLostCreateAnswerNeverDuplicatesOrConflicts: the create happens but
+// its answer is lost, and the lookup that would tell fails too. The IdP
+// must get a retryable error, not 409, and its retry must get the user.
+func TestLostCreateAnswerNeverDuplicatesOrConflicts(t *testing.T) {
+	var posts, lookups atomic.Int32
+	e := newEnvWrapped(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch {
+			case r.Method == "POST" && r.URL.Path == "/api/v2/requesters" && posts.Add(1) == 1:
+				rec := httptest.NewRecorder()
+				next.ServeHTTP(rec, r)               // the write happens...
+				w.WriteHeader(http.StatusBadGateway) // ...the answer is lost
+				return
+			case r.Method == "GET" && r.URL.Query().Get("email") != "" && lookups.Add(1) <= 4:
+				w.WriteHeader(http.StatusServiceUnavailable)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+	body := userBody("lost@example.com", "Lo", "St", nil)
+	status, res := e.do("POST", "/Users", body)
+	if status != 503 {
+		t.Fatalf("first attempt: %d %v, want 503 (retryable)", status, res)
+	}
+	status, res = e.do("POST", "/Users", body)
+	if status != 201 {
+		t.Fatalf("retry: %d %v, want 201", status, res)
+	}
+	su, ok := e.sim.UserByEmail("lost@example.com")
+	if !ok || res["id"] != itoa(su.ID) {
+		t.Errorf("the retry answered %v; Freshservice has %+v", res["id"], su)
+	}
+	n := 0
+	for _, u := range e.sim.Users() {
+		if strings.EqualFold(u.PrimaryEmail, "lost@example.com") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d users with the email, want 1", n)
 	}
 }

@@ -258,7 +258,15 @@ func (u *users) Create(ctx context.Context, attrs map[string]any) (scim.Resource
 	defer unlock()
 
 	userName := userNameOf(doc)
+	_, intentErr := b.store.GetIntent(ctx, strings.ToLower(email))
+	ours := intentErr == nil
 	if e, ok := b.byUserName(ctx, userName); ok && e.Managed() && e.Visible() {
+		if ours && strings.EqualFold(e.User.Email, email) {
+			// A retry of a create whose answer the IdP never got (the
+			// background pass may have finished it meanwhile): the same
+			// user, not a conflict.
+			return b.claim(ctx, e, doc, true)
+		}
 		return scim.Resource{}, scim.Errorf(http.StatusConflict, scim.TypeUniqueness, "a user with userName %q already exists (id %d)", userName, e.User.ID)
 	}
 	if b.opts.NoMirror {
@@ -273,18 +281,18 @@ func (u *users) Create(ctx context.Context, attrs map[string]any) (scim.Resource
 		}
 		return scim.Resource{}, b.dryRunUser(ctx, id, doc, false)
 	}
-	_, intentErr := b.store.GetIntent(ctx, strings.ToLower(email))
-	ours := intentErr == nil
 	if e, ok := b.dir.ByEmail(email); ok && e.User != nil {
 		return b.claim(ctx, e, doc, ours)
 	}
-	return b.createNew(ctx, email, doc)
+	return b.createNew(ctx, email, doc, ours, false)
 }
 
 // createNew creates the Freshservice user. The intent saved first marks
 // the email as ours, so if the bridge dies after Freshservice created the
-// user, the retried POST adopts that user instead of failing.
-func (b *Bridge) createNew(ctx context.Context, email string, doc mapping.Doc) (scim.Resource, error) {
+// user, or the answer to the create is lost, the retried POST adopts that
+// user instead of failing. earlier says an earlier attempt left an intent;
+// background keeps the intent after success, for the IdP's retry.
+func (b *Bridge) createNew(ctx context.Context, email string, doc mapping.Doc, earlier, background bool) (scim.Resource, error) {
 	key := strings.ToLower(email)
 	if err := b.store.PutIntent(ctx, store.Intent{Key: key, Doc: encode(doc), Created: time.Now()}); err != nil {
 		return scim.Resource{}, scim.AsError(err)
@@ -309,12 +317,20 @@ func (b *Bridge) createNew(ctx context.Context, email string, doc mapping.Doc) (
 			// one exact lookup tells.
 			found, lerr := b.lookupEmail(ctx, email)
 			if lerr != nil {
-				return scim.Resource{}, toSCIMError(err)
+				// Unknown whether the user exists: retryable, and the
+				// intent stays so the retry knows the email is ours.
+				return scim.Resource{}, toSCIMError(lerr)
 			}
 			if found != nil {
+				// Ours if an earlier attempt was made, or if this one may
+				// have created it before its answer was lost; a plain
+				// conflict on a first attempt is someone else's user.
+				ours := earlier || freshservice.Classify(err) != freshservice.ReasonConflict
 				e, _ := b.dir.Get(found.ID)
-				_, intentErr := b.store.GetIntent(ctx, key)
-				return b.claim(ctx, e, doc, intentErr == nil && freshservice.Classify(err) != freshservice.ReasonConflict)
+				if background {
+					return b.claimKeepingIntent(ctx, e, doc, ours)
+				}
+				return b.claim(ctx, e, doc, ours)
 			}
 			if freshservice.Classify(err) == freshservice.ReasonConflict {
 				// A secondary email clashes with another user.
@@ -348,7 +364,9 @@ func (b *Bridge) createNew(ctx context.Context, email string, doc mapping.Doc) (
 	if err != nil {
 		return scim.Resource{}, scim.AsError(err)
 	}
-	_ = b.store.DeleteIntent(ctx, key)
+	if !background {
+		_ = b.store.DeleteIntent(ctx, key)
+	}
 	b.dir.PutDesired(saved)
 	if len(plan) > 1 {
 		if _, err := b.reconcileLocked(ctx, id); err != nil {
@@ -359,8 +377,20 @@ func (b *Bridge) createNew(ctx context.Context, email string, doc mapping.Doc) (
 	return b.renderUser(ctx, e)
 }
 
-// claim answers a POST whose email Freshservice already holds.
+// claim answers a POST whose email Freshservice already holds, and
+// settles the email's intent.
 func (b *Bridge) claim(ctx context.Context, e directory.Entry, doc mapping.Doc, ours bool) (scim.Resource, error) {
+	res, err := b.claimKeepingIntent(ctx, e, doc, ours)
+	if err == nil {
+		_ = b.store.DeleteIntent(ctx, strings.ToLower(e.User.Email))
+	}
+	return res, err
+}
+
+// claimKeepingIntent is claim for the background pass: the intent stays
+// until the IdP's own retry gets its answer, so that retry is recognised
+// as the same create, not a conflict.
+func (b *Bridge) claimKeepingIntent(ctx context.Context, e directory.Entry, doc mapping.Doc, ours bool) (scim.Resource, error) {
 	id := e.User.ID
 	unlock, err := b.lock(ctx, "user:"+strconv.FormatInt(id, 10))
 	if err != nil {
@@ -380,12 +410,7 @@ func (b *Bridge) claim(ctx context.Context, e directory.Entry, doc mapping.Doc, 
 	default:
 		return scim.Resource{}, scim.Errorf(http.StatusConflict, scim.TypeUniqueness, "Freshservice already has an active user with the email %s (id %d) and adopt_existing is off", e.User.Email, id)
 	}
-	res, err := b.putDesired(ctx, id, doc, false)
-	if err != nil {
-		return scim.Resource{}, err
-	}
-	_ = b.store.DeleteIntent(ctx, strings.ToLower(e.User.Email))
-	return res, nil
+	return b.putDesired(ctx, id, doc, false)
 }
 
 // Replace is PUT: the body replaces the desired state (Okta's GET then
