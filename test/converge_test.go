@@ -121,3 +121,37 @@ func TestLostCreateAnswerNeverDuplicatesOrConflicts(t *testing.T) {
 		t.Errorf("%d users with the email, want 1", n)
 	}
 }
+
+// TestLostConvertAnswerIsFinished: convert_to_agent happens but its answer
+// is lost, so the bridge does not know; the next attempt's convert is
+// refused (the user is already an agent) and the bridge must notice and
+// finish the promotion instead of retrying the convert forever.
+func TestLostConvertAnswerIsFinished(t *testing.T) {
+	var converts atomic.Int32
+	e := newEnvWrapped(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasSuffix(r.URL.Path, "/convert_to_agent") && converts.Add(1) == 1 {
+				next.ServeHTTP(httptest.NewRecorder(), r)
+				w.WriteHeader(http.StatusBadGateway)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}, func(c *config.Config, _ *simulator.Options) {
+		c.Rules = config.Rules{RoleGroups: []config.RoleGroup{{
+			Match: config.Match{DisplayName: "FS Admins"}, Roles: []config.RoleGrant{{Role: "Account Admin", Scope: "entire_helpdesk"}},
+		}}}
+	})
+	id := e.mustCreate(userBody("conv.lost@example.com", "Con", "Lost", nil))
+	g := e.mustGroup("FS Admins")
+	if status, body := e.addMembers(g, id); status != 503 {
+		t.Fatalf("promotion with the convert's answer lost: %d %v, want 503", status, body)
+	}
+	eventually(t, "the promotion finishing", func() bool {
+		su := e.simUser(id)
+		return su.IsAgent && !su.Occasional && slices.Equal(e.roleNames(su), []string{"Account Admin/entire_helpdesk"})
+	})
+	if n := converts.Load(); n > 2 {
+		t.Errorf("convert_to_agent was sent %d times", n)
+	}
+}

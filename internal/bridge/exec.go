@@ -79,7 +79,11 @@ func (b *Bridge) execute(ctx context.Context, plan mapping.Plan, cur *freshservi
 			b.log.Info().Str("request_id", reqctx.RequestID(ctx)).Str("plan", step.String()).Msg("dry run: not sent")
 			continue
 		}
-		if err := x.run(ctx, step); err != nil {
+		err := x.run(ctx, step)
+		if err != nil && x.alreadyDone(ctx, step, err) {
+			err = nil
+		}
+		if err != nil {
 			b.audit(ctx, step, scimID, "error", describeFailure(step, err))
 			b.stats.Failures.Add(1)
 			return x.cur, &stepError{step: step, err: err}
@@ -225,6 +229,61 @@ func (x *execution) run(ctx context.Context, s mapping.Step) error {
 		return fmt.Errorf("unknown step %s", s.Kind)
 	}
 	return nil
+}
+
+// alreadyDone handles a refused lifecycle step whose effect may already
+// be there: a convert, deactivation or reactivation made by an earlier
+// attempt whose answer was lost (or by a crash before it was recorded), so
+// the mirror still shows the state before it. Freshservice is read again;
+// if the step's effect holds, the step counts as done and the plan goes on
+// from the fresh state; otherwise the fresh state is kept for the next
+// plan and the error stands.
+func (x *execution) alreadyDone(ctx context.Context, s mapping.Step, err error) bool {
+	var er *freshservice.ErrorResponse
+	if !errors.As(err, &er) || er.Status < 400 || er.Status >= 500 || er.Status == http.StatusTooManyRequests {
+		return false
+	}
+	switch s.Kind {
+	case mapping.StepConvertToAgent, mapping.StepConvertToRequester,
+		mapping.StepDeactivateRequester, mapping.StepDeactivateAgent,
+		mapping.StepReactivateRequester, mapping.StepReactivateAgent:
+	default:
+		return false
+	}
+	b := x.b
+	if rerr := b.refreshUser(ctx, s.UserID); rerr != nil {
+		return false
+	}
+	e, _ := b.dir.Get(s.UserID)
+	u := e.User
+	if u == nil {
+		return false
+	}
+	x.cur = u
+	done := false
+	switch s.Kind {
+	case mapping.StepConvertToAgent:
+		done = u.IsAgent
+		if done {
+			x.applied.Promoted, x.applied.PromotionPending = true, true
+			x.applied.RequesterGroups = nil
+			b.saveApplied(ctx, s.UserID, *x.applied)
+		}
+	case mapping.StepConvertToRequester:
+		done = !u.IsAgent
+		if done {
+			x.applied.Promoted, x.applied.PromotionPending, x.applied.Rules, x.applied.RequesterGroups = false, false, nil, nil
+			b.saveApplied(ctx, s.UserID, *x.applied)
+		}
+	case mapping.StepDeactivateRequester, mapping.StepDeactivateAgent:
+		done = !u.Active
+	case mapping.StepReactivateRequester, mapping.StepReactivateAgent:
+		done = u.Active
+	}
+	if done {
+		b.log.Info().Int64("fs_id", s.UserID).Str("step", string(s.Kind)).Msg("step already done in Freshservice; continuing")
+	}
+	return done
 }
 
 // alreadyInactive tolerates the answer to a deactivation retried after a
