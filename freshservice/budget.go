@@ -141,22 +141,36 @@ func (k *bucket) prune(now time.Time, window time.Duration) {
 }
 
 // next is the earliest start time at or after now that keeps at most limit
-// calls in any window.
-func (k *bucket) next(now time.Time, window time.Duration) time.Time {
-	k.prune(now, window)
+// calls in any window (plus slack), and spreads them: after a small burst,
+// calls are spaced window/limit apart, so a busy caller waits a little per
+// call rather than a whole window after spending the window's credit at
+// once (which would turn into 429s for the IdP).
+func (k *bucket) next(now time.Time, window, slack time.Duration) time.Time {
+	k.prune(now, window+slack)
 	t := now
-	if n := len(k.log); n > 0 {
-		if last := k.log[n-1]; last.After(t) {
-			t = last
+	n := len(k.log)
+	if n == 0 {
+		return t
+	}
+	if last := k.log[n-1]; last.After(t) {
+		t = last
+	}
+	if n >= k.limit {
+		if free := k.log[n-k.limit].Add(window + slack); free.After(t) {
+			t = free
 		}
-		if n >= k.limit {
-			if free := k.log[n-k.limit].Add(window); free.After(t) {
-				t = free
-			}
+	}
+	if burst := k.burst(); n >= burst {
+		spacing := time.Duration(int64(window) * int64(burst) / int64(k.limit))
+		if free := k.log[n-burst].Add(spacing); free.After(t) {
+			t = free
 		}
 	}
 	return t
 }
+
+// burst is how many calls may start together: a twentieth of the limit.
+func (k *bucket) burst() int { return max(1, k.limit/20) }
 
 func (k *bucket) add(t time.Time) { k.log = append(k.log, t) }
 
@@ -182,12 +196,16 @@ func (b *Budget) nextLocked(name BucketName, now time.Time) time.Time {
 		t = b.pausedUntil
 	}
 	for _, k := range b.chain(name) {
-		if n := k.next(now, b.cfg.Window); n.After(t) {
+		if n := k.next(now, b.cfg.Window, b.slack()); n.After(t) {
 			t = n
 		}
 	}
 	return t
 }
+
+// slack widens the window a little: Freshservice counts a call when it
+// arrives, which can be a little later than when it was allowed to start.
+func (b *Budget) slack() time.Duration { return min(b.cfg.Window/50, time.Second) }
 
 // EstimateWait returns how long a call on the bucket would wait for credit
 // if it were made now.
@@ -285,9 +303,10 @@ func (b *Budget) Observe(name BucketName, r Rate, now time.Time) {
 		return
 	}
 	left := k.limit - k.inWindow(now, b.cfg.Window)
+	// Record the others' calls as made now, while there is room and no
+	// reservation of ours lies ahead (the log stays in time order).
 	for i := left - r.Remaining; i > 0; i-- {
-		t := k.next(now, b.cfg.Window)
-		if t.After(now) {
+		if len(k.log) >= k.limit || (len(k.log) > 0 && k.log[len(k.log)-1].After(now)) {
 			break
 		}
 		k.add(now)

@@ -92,30 +92,43 @@ func TestListBucketsAlsoDrawFromOverall(t *testing.T) {
 
 func TestMaxWaitAnswersAtOnceWithRetryAfter(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
+		// Two calls a minute are spaced 30 s apart.
 		b := NewBudget(BudgetConfig{Limits: Limits{Overall: 2}, MaxWait: 10 * time.Second})
 		ctx := context.Background()
-		for range 2 {
-			if _, err := b.Wait(ctx, BucketOverall); err != nil {
-				t.Fatal(err)
-			}
+		if _, err := b.Wait(ctx, BucketOverall); err != nil {
+			t.Fatal(err)
 		}
-		time.Sleep(15 * time.Second)
-		if d := b.EstimateWait(BucketOverall); d != 45*time.Second {
-			t.Errorf("EstimateWait = %s, want 45s", d)
+		time.Sleep(5 * time.Second)
+		if d := b.EstimateWait(BucketOverall); d != 25*time.Second {
+			t.Errorf("EstimateWait = %s, want 25s", d)
 		}
 		start := time.Now()
 		_, err := b.Wait(ctx, BucketOverall)
 		var rl *RateLimitError
-		if !errors.As(err, &rl) || rl.Upstream || rl.RetryAfter != 45*time.Second {
-			t.Fatalf("err = %v, want a local RateLimitError with RetryAfter 45s", err)
+		if !errors.As(err, &rl) || rl.Upstream || rl.RetryAfter != 25*time.Second {
+			t.Fatalf("err = %v, want a local RateLimitError with RetryAfter 25s", err)
 		}
 		if time.Since(start) != 0 {
 			t.Errorf("Wait blocked for %s before refusing", time.Since(start))
 		}
-		// Refusing reserved nothing: after the window the call goes through.
-		time.Sleep(45 * time.Second)
+		// Refusing reserved nothing: when the time comes the call goes through.
+		time.Sleep(25 * time.Second)
 		if _, err := b.Wait(ctx, BucketOverall); err != nil {
-			t.Errorf("after the window: %v", err)
+			t.Errorf("after the wait: %v", err)
+		}
+	})
+}
+
+func TestCallsAreSpreadAfterABurst(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := NewBudget(BudgetConfig{Limits: Limits{Overall: 100}})
+		ts := starts(t, b, BucketOverall, 20)
+		// A burst of 5 (a twentieth), then one every 600 ms.
+		if d := ts[4].Sub(ts[0]); d != 0 {
+			t.Errorf("the first five calls spread over %s, want a burst", d)
+		}
+		if d := ts[19].Sub(ts[0]); d != 9*time.Second {
+			t.Errorf("20 calls at 100 a minute took %s, want 9s (3 s per 5 after the first 5)", d)
 		}
 	})
 }
@@ -182,8 +195,8 @@ func TestWaitHonoursContext(t *testing.T) {
 			t.Errorf("err %v after %s, want canceled after 1s", err, time.Since(start))
 		}
 		// The cancelled call gave its slot back.
-		if d := b.EstimateWait(BucketOverall); d != 59*time.Second {
-			t.Errorf("EstimateWait after a cancelled wait = %s, want 59s", d)
+		if d := b.EstimateWait(BucketOverall); d != 60*time.Second {
+			t.Errorf("EstimateWait after a cancelled wait = %s, want 60s (the window, a second of slack, less the second gone)", d)
 		}
 		// A deadline shorter than the wait fails at once.
 		ctx2, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)

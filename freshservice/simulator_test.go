@@ -25,12 +25,22 @@ const simKey = "sim-key-ABCDEF0123456789"
 func newSim(t *testing.T, o simulator.Options, copts ...freshservice.Option) (*simulator.Server, *freshservice.Client) {
 	t.Helper()
 	o.APIKey = simKey
+	if o.TimeScale == 0 {
+		// A rate-limit minute passes in a second, and the client paces to
+		// match, so these tests do not wait real minutes.
+		o.TimeScale = 60
+	}
 	sim, err := simulator.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(sim)
 	t.Cleanup(ts.Close)
+	plan := freshservice.Plan(o.Plan)
+	if plan == "" {
+		plan = freshservice.PlanEnterprise
+	}
+	copts = append([]freshservice.Option{freshservice.WithBudget(freshservice.NewBudget(freshservice.BudgetConfig{Plan: plan, Window: sim.Window()}))}, copts...)
 	c, err := freshservice.NewClient(ts.URL, simKey, copts...)
 	if err != nil {
 		t.Fatal(err)

@@ -74,6 +74,10 @@ type Applied struct {
 	Promoted bool `json:"promoted,omitempty"`
 	// Rules are the role rules the user was last given.
 	Rules []string `json:"rules,omitempty"`
+	// InFlight is set while a plan runs: if the bridge dies or a call's
+	// answer is lost, the mirror may not show what Freshservice now holds,
+	// so the next plan for the user first reads it from Freshservice.
+	InFlight bool `json:"in_flight,omitempty"`
 	// PromotionPending is set between convert_to_agent and the update that
 	// gives the new agent its roles: a plan cut short there is finished by
 	// setting roles, type and groups whole, replacing the SD Agent role
@@ -82,6 +86,12 @@ type Applied struct {
 	// RequesterGroups are the requester groups the bridge last put the user
 	// in and has not seen Freshservice drop.
 	RequesterGroups []int64 `json:"requester_groups,omitempty"`
+	// RequesterGroupsUncertain are groups the user may or may not be in: an
+	// add or remove whose answer was lost, or memberships across a change
+	// between agent and requester (whether Freshservice keeps them is not
+	// documented). Plans add them again if wanted (adding is harmless) and
+	// remove them if not (removing an absent member is harmless).
+	RequesterGroupsUncertain []int64 `json:"requester_groups_uncertain,omitempty"`
 }
 
 // StepKind is one kind of Freshservice call.
@@ -253,7 +263,7 @@ func PlanUser(cur *freshservice.User, t Target, applied Applied) Plan {
 	var plan Plan
 	isAgent := cur.IsAgent
 	active := cur.Active
-	appliedRG := applied.RequesterGroups
+	appliedRG, unsureRG := applied.RequesterGroups, applied.RequesterGroupsUncertain
 	finalAgent := isAgent
 	switch t.Kind {
 	case KindAgent:
@@ -269,7 +279,7 @@ func PlanUser(cur *freshservice.User, t Target, applied Applied) Plan {
 	if wantActive && !active {
 		plan = append(plan, Step{Kind: pick(isAgent, StepReactivateAgent, StepReactivateRequester), UserID: cur.ID})
 		active = true
-		appliedRG = nil // Freshservice dropped them at deactivation (§3.6).
+		appliedRG, unsureRG = nil, nil // Freshservice dropped them at deactivation (§3.6).
 	}
 	if !active && !wantActive {
 		return plan
@@ -290,13 +300,13 @@ func PlanUser(cur *freshservice.User, t Target, applied Applied) Plan {
 		observer := groupList(t.ObserverOf)
 		f.MemberOf, f.ObserverOf = &member, &observer
 		plan = append(plan, Step{Kind: StepUpdateAgent, UserID: cur.ID, Agent: f.AgentFields})
-		appliedRG = nil
+		appliedRG, unsureRG = nil, append(unsureRG, appliedRG...)
 	case !finalAgent && isAgent:
 		plan = append(plan, Step{Kind: StepConvertToRequester, UserID: cur.ID})
 		if f := requesterFieldsDiff(&want, &have, managed); f != nil {
 			plan = append(plan, Step{Kind: StepUpdateRequester, UserID: cur.ID, Requester: f})
 		}
-		appliedRG = nil
+		appliedRG, unsureRG = nil, append(unsureRG, appliedRG...)
 	case finalAgent:
 		f := agentFieldsDiff(&want, &have, managed, cur.View == freshservice.ViewAgent)
 		changed := f.hasChanges()
@@ -321,7 +331,7 @@ func PlanUser(cur *freshservice.User, t Target, applied Applied) Plan {
 		}
 	}
 	if !finalAgent && wantActive {
-		plan = append(plan, requesterGroupSteps(cur.ID, appliedRG, t.RequesterGroups)...)
+		plan = append(plan, requesterGroupSteps(cur.ID, appliedRG, unsureRG, t.RequesterGroups)...)
 	}
 	if !wantActive && active {
 		switch {
@@ -375,7 +385,7 @@ func planCreate(t Target) Plan {
 		}
 		plan = append(plan, Step{Kind: StepCreateRequester, Requester: f})
 		if p.Active {
-			plan = append(plan, requesterGroupSteps(0, nil, t.RequesterGroups)...)
+			plan = append(plan, requesterGroupSteps(0, nil, nil, t.RequesterGroups)...)
 		}
 	}
 	if !p.Active {
@@ -544,12 +554,19 @@ func groupSteps(user int64, have, want []int64, managed map[int64]bool, observer
 }
 
 // requesterGroupSteps adds and removes requester-group memberships, one
-// call each (§6).
-func requesterGroupSteps(user int64, have, want []int64) Plan {
+// call each (§6). Groups the user may or may not be in are added again if
+// wanted and removed if not.
+func requesterGroupSteps(user int64, have, unsure, want []int64) Plan {
 	var plan Plan
 	in := map[int64]bool{}
 	for _, g := range have {
 		in[g] = true
+	}
+	maybe := map[int64]bool{}
+	for _, g := range unsure {
+		if !in[g] {
+			maybe[g] = true
+		}
 	}
 	should := map[int64]bool{}
 	for _, g := range want {
@@ -560,8 +577,8 @@ func requesterGroupSteps(user int64, have, want []int64) Plan {
 			plan = append(plan, Step{Kind: StepAddRequesterGroup, UserID: user, GroupID: g})
 		}
 	}
-	for _, g := range sortedIDs(have) {
-		if !should[g] {
+	for _, g := range sortedIDs(append(append([]int64{}, have...), unsure...)) {
+		if (in[g] || maybe[g]) && !should[g] {
 			plan = append(plan, Step{Kind: StepRemoveRequesterGroup, UserID: user, GroupID: g})
 		}
 	}

@@ -49,11 +49,15 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 // chosen calls.
 func newEnvWrapped(t *testing.T, wrap func(http.Handler) http.Handler, opts ...envOption) *env {
 	t.Helper()
-	simOpts := simulator.Options{APIKey: testAPIKey, Plan: "enterprise"}
+	// A time-scaled account: a rate-limit minute passes in a second, so the
+	// bridge's pacing (correct, and slow in real minutes) does not make the
+	// suite slow. Tests that study pacing set their own scale.
+	simOpts := simulator.Options{APIKey: testAPIKey, Plan: "enterprise", TimeScale: 60}
 	cfg := config.Default()
 	cfg.Freshservice.APIKey = config.Secret(testAPIKey)
 	cfg.Freshservice.Plan = "enterprise"
 	cfg.Freshservice.Share = 1
+	cfg.Freshservice.Window = time.Second
 	cfg.SCIM.Tokens = []config.Token{{Name: "test", Token: config.Secret(testToken)}}
 	cfg.Store.Path = filepath.Join(t.TempDir(), "fsbridge.db")
 	cfg.Reconcile.Interval = 50 * time.Millisecond

@@ -62,30 +62,38 @@ func (b *Bridge) Walk(ctx context.Context) error {
 		Limits: freshservice.Limits{Overall: b.walkPages()}, Window: b.fs.Budget().Window(),
 	})
 	seen := map[int64]bool{}
-	var batch []store.MirrorEntry
+	// The batch holds ids: what is saved is the directory's view at flush
+	// time, so a write-through made since the page was read is not
+	// overwritten in the store by the older page.
+	var batch []int64
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
 		}
-		err := b.store.PutMirror(ctx, batch)
+		entries := make([]store.MirrorEntry, 0, len(batch))
+		for _, id := range batch {
+			if e, ok := b.dir.Get(id); ok && e.User != nil {
+				entries = append(entries, store.MirrorEntry{ID: id, Data: encode(e.User)})
+			}
+		}
+		err := b.store.PutMirror(ctx, entries)
 		batch = batch[:0]
 		return err
 	}
+	var asked time.Time // when the page being taken was requested
 	take := func(u *freshservice.User) {
 		seen[u.ID] = true
-		if e, ok := b.dir.Get(u.ID); ok && e.User != nil && e.User.UpdatedAt.After(u.UpdatedAt) {
-			return // a write-through newer than this page
+		if !b.dir.PutWalked(u, asked) {
+			return // written through since the page was read: newer
 		}
-		b.dir.PutUser(u)
-		if e, ok := b.dir.Get(u.ID); ok && e.User != nil {
-			batch = append(batch, store.MirrorEntry{ID: u.ID, Data: encode(e.User)})
-		}
+		batch = append(batch, u.ID)
 	}
 	walk := func(fetch func(page int) ([]*freshservice.User, *freshservice.Response, error)) error {
 		for page := 1; ; {
 			if _, err := pace.Wait(ctx, freshservice.BucketOverall); err != nil {
 				return err
 			}
+			asked = time.Now()
 			users, resp, err := fetch(page)
 			if err != nil {
 				return err
@@ -214,7 +222,9 @@ func (b *Bridge) reconcileGroup(ctx context.Context, id string) {
 		b.log.Warn().Str("group", id).Err(err).Msg("group object not ready")
 		return
 	}
-	if err := b.applyMembers(ctx, g, nil, g.Members); err != nil {
+	// The pending users (saved with the membership change) are the ones
+	// to finish; the rest already match.
+	if err := b.applyMembers(ctx, g, g.Members, g.Members); err != nil {
 		_, _ = b.store.UpdateGroup(ctx, id, func(s *store.Group) error {
 			s.Attempts++
 			s.LastError = toSCIMError(err).Detail

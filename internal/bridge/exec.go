@@ -50,7 +50,14 @@ func (b *Bridge) execute(ctx context.Context, plan mapping.Plan, cur *freshservi
 	if len(plan) == 0 {
 		return cur, nil
 	}
-	for _, g := range plan.AgentGroups() {
+	groups := plan.AgentGroups()
+	if cur != nil && slices.ContainsFunc(plan, func(s mapping.Step) bool { return s.Kind == mapping.StepConvertToRequester }) {
+		// A demotion takes the user out of its agent groups: no
+		// read-modify-write of those groups may run meanwhile and write
+		// the user back.
+		groups = dedupe(append(append(groups, cur.MemberOf...), cur.ObserverOf...))
+	}
+	for _, g := range groups {
 		unlock, err := b.lock(ctx, "agentgroup:"+strconv.FormatInt(g, 10))
 		if err != nil {
 			return cur, err
@@ -142,7 +149,7 @@ func (x *execution) run(ctx context.Context, s mapping.Step) error {
 		if err != nil {
 			return err
 		}
-		x.applied.RequesterGroups = nil // dropped at deactivation
+		x.applied.RequesterGroups, x.applied.RequesterGroupsUncertain = nil, nil // dropped at deactivation
 		x.cur = b.writeThrough(ctx, orUpdated(u, x.cur, func(c *freshservice.User) { c.Active = true }))
 	case mapping.StepReactivateAgent:
 		u, _, err := fs.Agents.Reactivate(ctx, id)
@@ -154,7 +161,7 @@ func (x *execution) run(ctx context.Context, s mapping.Step) error {
 		if _, err := fs.Requesters.Deactivate(ctx, id); err != nil && !alreadyInactive(err, x.cur) {
 			return err
 		}
-		x.applied.RequesterGroups = nil // Freshservice drops them (§3.6)
+		x.applied.RequesterGroups, x.applied.RequesterGroupsUncertain = nil, nil // Freshservice drops them (§3.6)
 		x.cur = b.writeThrough(ctx, orUpdated(nil, x.cur, func(c *freshservice.User) { c.Active = false }))
 	case mapping.StepDeactivateAgent:
 		u, _, err := fs.Agents.Deactivate(ctx, id)
@@ -176,12 +183,18 @@ func (x *execution) run(ctx context.Context, s mapping.Step) error {
 		_ = b.store.DeleteMirror(ctx, []int64{id})
 		x.cur = nil
 	case mapping.StepConvertToAgent:
+		// Recorded before the call: if the answer is lost or the bridge
+		// dies right after, the user is still known as promoted by the
+		// bridge (so it may demote them) and the promotion is finished.
+		x.applied.Promoted, x.applied.PromotionPending = true, true
+		b.saveApplied(ctx, id, *x.applied)
 		u, _, err := fs.Requesters.ConvertToAgent(ctx, id)
 		if err != nil {
 			return err
 		}
 		x.applied.Promoted = true
 		x.applied.PromotionPending = true
+		x.applied.RequesterGroupsUncertain = dedupe(append(x.applied.RequesterGroupsUncertain, x.applied.RequesterGroups...))
 		x.applied.RequesterGroups = nil
 		merged := mergeUser(x.cur, u)
 		x.pendingAgent = merged
@@ -195,6 +208,7 @@ func (x *execution) run(ctx context.Context, s mapping.Step) error {
 		x.applied.Promoted = false
 		x.applied.PromotionPending = false
 		x.applied.Rules = nil
+		x.applied.RequesterGroupsUncertain = dedupe(append(x.applied.RequesterGroupsUncertain, x.applied.RequesterGroups...))
 		x.applied.RequesterGroups = nil
 		x.cur = b.writeThrough(ctx, orUpdated(u, x.cur, func(c *freshservice.User) {
 			c.IsAgent, c.Occasional, c.Roles, c.MemberOf, c.ObserverOf = false, false, nil, nil, nil
@@ -202,14 +216,18 @@ func (x *execution) run(ctx context.Context, s mapping.Step) error {
 		b.saveApplied(ctx, id, *x.applied)
 	case mapping.StepAddRequesterGroup:
 		if _, err := fs.RequesterGroups.AddMember(ctx, s.GroupID, id); err != nil {
+			x.unsure(s.GroupID, err)
 			return err
 		}
 		x.applied.RequesterGroups = dedupe(append(x.applied.RequesterGroups, s.GroupID))
+		x.applied.RequesterGroupsUncertain = without(x.applied.RequesterGroupsUncertain, s.GroupID)
 	case mapping.StepRemoveRequesterGroup:
 		if _, err := fs.RequesterGroups.RemoveMember(ctx, s.GroupID, id); err != nil && !errors.Is(err, freshservice.ErrNotFound) {
+			x.unsure(s.GroupID, err)
 			return err
 		}
-		x.applied.RequesterGroups = slices.DeleteFunc(slices.Clone(x.applied.RequesterGroups), func(g int64) bool { return g == s.GroupID })
+		x.applied.RequesterGroups = without(x.applied.RequesterGroups, s.GroupID)
+		x.applied.RequesterGroupsUncertain = without(x.applied.RequesterGroupsUncertain, s.GroupID)
 	case mapping.StepJoinAgentGroup, mapping.StepLeaveAgentGroup:
 		join := s.Kind == mapping.StepJoinAgentGroup
 		if err := b.changeAgentGroup(ctx, s.GroupID, s.Observer, map[int64]bool{id: join}); err != nil {
@@ -229,6 +247,20 @@ func (x *execution) run(ctx context.Context, s mapping.Step) error {
 		return fmt.Errorf("unknown step %s", s.Kind)
 	}
 	return nil
+}
+
+// unsure records a requester-group change whose outcome is unknown (the
+// answer was lost), so later plans neither miss nor repeat it wrongly.
+func (x *execution) unsure(group int64, err error) {
+	switch freshservice.Classify(err) {
+	case freshservice.ReasonServer, freshservice.ReasonTransport, freshservice.ReasonDecode, freshservice.ReasonCanceled:
+		x.applied.RequesterGroups = without(x.applied.RequesterGroups, group)
+		x.applied.RequesterGroupsUncertain = dedupe(append(x.applied.RequesterGroupsUncertain, group))
+	}
+}
+
+func without(ids []int64, id int64) []int64 {
+	return slices.DeleteFunc(slices.Clone(ids), func(g int64) bool { return g == id })
 }
 
 // alreadyDone handles a refused lifecycle step whose effect may already
@@ -266,13 +298,16 @@ func (x *execution) alreadyDone(ctx context.Context, s mapping.Step, err error) 
 		done = u.IsAgent
 		if done {
 			x.applied.Promoted, x.applied.PromotionPending = true, true
+			x.applied.RequesterGroupsUncertain = dedupe(append(x.applied.RequesterGroupsUncertain, x.applied.RequesterGroups...))
 			x.applied.RequesterGroups = nil
 			b.saveApplied(ctx, s.UserID, *x.applied)
 		}
 	case mapping.StepConvertToRequester:
 		done = !u.IsAgent
 		if done {
-			x.applied.Promoted, x.applied.PromotionPending, x.applied.Rules, x.applied.RequesterGroups = false, false, nil, nil
+			x.applied.Promoted, x.applied.PromotionPending, x.applied.Rules = false, false, nil
+			x.applied.RequesterGroupsUncertain = dedupe(append(x.applied.RequesterGroupsUncertain, x.applied.RequesterGroups...))
+			x.applied.RequesterGroups = nil
 			b.saveApplied(ctx, s.UserID, *x.applied)
 		}
 	case mapping.StepDeactivateRequester, mapping.StepDeactivateAgent:
@@ -516,7 +551,7 @@ func toSCIMError(err error) *scim.Error {
 					field = fe.Field
 				}
 			}
-			return &scim.Error{Status: http.StatusConflict, ScimType: scim.TypeUniqueness, Detail: fmt.Sprintf("Freshservice already has a user with this %s (duplicate_value)", field), Err: err}
+			return &scim.Error{Status: http.StatusConflict, ScimType: scim.TypeUniqueness, Detail: fmt.Sprintf("Freshservice already has this %s: %s rejected it (duplicate_value)", field, what), Err: err}
 		case er.Status == http.StatusUnauthorized:
 			return &scim.Error{Status: http.StatusServiceUnavailable, Detail: "Freshservice refused the bridge's API key; the administrator must fix the bridge's configuration", RetryAfter: time.Minute, Err: err}
 		case er.Status == http.StatusForbidden && (step.Kind == mapping.StepCreateAgent || step.Kind == mapping.StepUpdateAgent || step.Kind == mapping.StepConvertToAgent || step.Kind == mapping.StepReactivateAgent):

@@ -37,6 +37,17 @@ type groupApplied struct {
 	// Created is set when the bridge created the requester group, so that
 	// deleting the SCIM group may delete it.
 	Created bool `json:"created,omitempty"`
+	// Pending are users whose membership changed and whose plans have not
+	// all run. It is saved in the same write as the membership, so a crash
+	// between the two loses no user; it is emptied once they are done.
+	Pending []int64 `json:"pending,omitempty"`
+}
+
+// withPending returns applied with ids added to the pending users that
+// prev (the stored group's applied state) still holds.
+func withPending(applied groupApplied, prev json.RawMessage, ids ...int64) json.RawMessage {
+	applied.Pending = dedupe(append(append([]int64{}, decodeGroupApplied(prev).Pending...), ids...))
+	return encode(applied)
 }
 
 func newGroupID() string {
@@ -229,7 +240,10 @@ func (gs *groups) Create(ctx context.Context, attrs map[string]any) (scim.Resour
 	if err != nil {
 		return scim.Resource{}, toSCIMError(err)
 	}
-	g.Applied = encode(applied)
+	g.Applied = withPending(applied, nil, members...)
+	if err := b.ensureMemberRecords(ctx, members); err != nil {
+		return scim.Resource{}, scim.AsError(err)
+	}
 	saved, err := b.store.CreateGroup(ctx, g)
 	if errors.Is(err, store.ErrAlreadyExists) {
 		return scim.Resource{}, scim.Errorf(http.StatusConflict, scim.TypeUniqueness, "a group named %q already exists", name)
@@ -239,7 +253,11 @@ func (gs *groups) Create(ctx context.Context, attrs map[string]any) (scim.Resour
 	}
 	b.auditEvent(ctx, "group.create", saved.ID, saved.FSID, "ok", fmt.Sprintf("%s %q", applied.Kind, saved.DisplayName))
 	if err := b.applyMembers(ctx, saved, nil, members); err != nil {
-		return scim.Resource{}, toSCIMError(err)
+		// The group exists and its members will be finished by the
+		// background pass: answering an error would make the IdP's retry
+		// a 409 for a group it never learnt the id of.
+		b.log.Warn().Str("group", saved.ID).Err(err).Msg("group created; members left to the background pass")
+		return b.renderGroup(saved, true), nil
 	}
 	return b.renderGroup(saved, true), nil
 }
@@ -284,6 +302,20 @@ func (b *Bridge) ensureGroupObject(ctx context.Context, g *store.Group) (groupAp
 		}
 		rg, _, err := b.fs.RequesterGroups.Create(ctx, &freshservice.RequesterGroupFields{Name: freshservice.Ptr(g.DisplayName)})
 		if err != nil {
+			// The group may exist: made by an earlier attempt whose
+			// answer was lost, or by hand. Look it up by name.
+			switch freshservice.Classify(err) {
+			case freshservice.ReasonConflict, freshservice.ReasonServer, freshservice.ReasonTransport, freshservice.ReasonDecode, freshservice.ReasonClient:
+				found, ferr := b.findRequesterGroup(ctx, g.DisplayName)
+				if ferr != nil {
+					return applied, ferr
+				}
+				if found != nil {
+					g.FSID = found.ID
+					applied.Created = freshservice.Classify(err) != freshservice.ReasonConflict
+					return applied, nil
+				}
+			}
 			return applied, err
 		}
 		c := cat.clone()
@@ -293,6 +325,24 @@ func (b *Bridge) ensureGroupObject(ctx context.Context, g *store.Group) (groupAp
 		applied.Created = true
 	}
 	return applied, nil
+}
+
+// findRequesterGroup lists the requester groups (a few calls) and returns
+// the manual one with that name, recording them all in the catalog.
+func (b *Bridge) findRequesterGroup(ctx context.Context, name string) (*freshservice.RequesterGroup, error) {
+	c := b.catalog.Load().clone()
+	var found *freshservice.RequesterGroup
+	for rg, err := range b.fs.RequesterGroups.All(ctx) {
+		if err != nil {
+			return nil, err
+		}
+		c.RequesterGroups[rg.ID] = rg
+		if found == nil && strings.EqualFold(rg.Name, name) && rg.Type != "rule_based" {
+			found = rg
+		}
+	}
+	b.catalog.Store(c)
+	return found, nil
 }
 
 // checkGroupSeats refuses a membership change that would make more
@@ -329,39 +379,31 @@ func (b *Bridge) checkGroupSeats(_ context.Context, g store.Group, before, after
 
 // applyMembers brings Freshservice in line with a membership change.
 // Agent-group changes are one read-modify-write of the group for all
-// members; other kinds reconcile each member whose membership changed. A
-// user that cannot be finished now is left marked for the background pass;
-// the first error is returned after every member was tried.
+// members; other kinds reconcile each member whose membership changed. The
+// caller has marked those members dirty before saving the change, so a
+// crash or a failure here leaves them to the background pass. The change
+// itself is accepted: a member whose own plan is refused (its problem is
+// recorded on the user and in the audit trail) does not fail the group
+// request; a passing failure (429, 503) is returned so the IdP retries.
 func (b *Bridge) applyMembers(ctx context.Context, g store.Group, before, after []int64) error {
 	added, removed := diffIDs(before, after)
-	changed := append(append([]int64{}, added...), removed...)
+	ga := decodeGroupApplied(g.Applied)
+	changed := dedupe(append(append(append([]int64{}, added...), removed...), ga.Pending...))
 	if len(changed) == 0 {
 		return b.markGroupClean(ctx, g.ID)
 	}
-	var ga groupApplied
-	_ = json.Unmarshal(g.Applied, &ga)
 	if ga.Kind == KindAgentGroup && g.FSID != 0 && !b.opts.DryRun {
 		change := map[int64]bool{}
-		for _, id := range added {
-			if e, ok := b.dir.Get(id); ok && e.User != nil && e.User.IsAgent {
-				change[id] = true
-			}
+		for _, id := range changed {
+			change[id] = slices.Contains(after, id)
 		}
-		for _, id := range removed {
-			if e, ok := b.dir.Get(id); ok && e.User != nil && slices.Contains(e.User.MemberOf, g.FSID) {
-				change[id] = false
-			}
-		}
-		if len(change) > 0 {
-			if err := b.bulkAgentGroup(ctx, g, change); err != nil {
-				b.markUsersDirty(ctx, changed)
-				return err
-			}
+		if err := b.bulkAgentGroup(ctx, g, change); err != nil && !permanent(err) {
+			return err
 		}
 	}
 	var first error
 	for _, id := range changed {
-		if err := b.reconcileUser(ctx, id); err != nil && first == nil {
+		if err := b.reconcileUser(ctx, id); err != nil && !permanent(err) && first == nil {
 			first = err
 		}
 	}
@@ -369,6 +411,35 @@ func (b *Bridge) applyMembers(ctx context.Context, g store.Group, before, after 
 		return b.markGroupClean(ctx, g.ID)
 	}
 	return first
+}
+
+// ensureMemberRecords gives users the IdP never provisioned (Freshservice
+// users it put in a group) a desired state built from what they are now,
+// so their plans can run. The users to re-plan are recorded on the group
+// itself (groupApplied.Pending), in the same write as the membership.
+func (b *Bridge) ensureMemberRecords(ctx context.Context, ids []int64) error {
+	for _, id := range ids {
+		if _, err := b.store.GetUser(ctx, id); err == nil || !errors.Is(err, store.ErrNotFound) {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		e, ok := b.entry(ctx, id)
+		if !ok || e.User == nil {
+			continue
+		}
+		rec := store.User{ID: id, UserName: e.UserName(), Doc: encode(cleanUserDoc(b.userDoc(e)))}
+		saved, err := b.store.CreateUser(ctx, rec)
+		if errors.Is(err, store.ErrAlreadyExists) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		b.dir.PutDesired(saved)
+	}
+	return nil
 }
 
 // bulkAgentGroup changes several members of an agent group with one GET
@@ -379,6 +450,20 @@ func (b *Bridge) bulkAgentGroup(ctx context.Context, g store.Group, change map[i
 		return err
 	}
 	defer unlock()
+	// Only agents can be members; who is an agent is read under the lock,
+	// so a user demoted meanwhile is not written back into the group.
+	for id, join := range change {
+		e, ok := b.dir.Get(id)
+		switch {
+		case join && (!ok || e.User == nil || !e.User.IsAgent):
+			delete(change, id)
+		case !join && (!ok || e.User == nil || !slices.Contains(e.User.MemberOf, g.FSID)):
+			delete(change, id)
+		}
+	}
+	if len(change) == 0 {
+		return nil
+	}
 	if err := b.changeAgentGroup(ctx, g.FSID, false, change); err != nil {
 		b.auditEvent(ctx, "agent_group.change_members", g.ID, g.FSID, "error", "GET+PUT /api/v2/groups/"+strconv.FormatInt(g.FSID, 10)+" failed: "+plainError(err))
 		return &stepError{step: mapping.Step{Kind: mapping.StepJoinAgentGroup, GroupID: g.FSID}, err: err}
@@ -413,41 +498,17 @@ func (b *Bridge) reconcileUser(ctx context.Context, id int64) error {
 	}
 	defer unlock()
 	if _, err := b.store.GetUser(ctx, id); errors.Is(err, store.ErrNotFound) {
-		// A member the IdP never provisioned (a Freshservice user it put
-		// in a group): it gets a desired state built from what it is now.
-		e, ok := b.dir.Get(id)
-		if !ok || e.User == nil {
-			return nil
-		}
-		doc := b.userDoc(e)
-		rec := store.User{ID: id, UserName: e.UserName(), Doc: encode(cleanUserDoc(doc)), Dirty: true}
-		saved, err := b.store.CreateUser(ctx, rec)
-		if err != nil && !errors.Is(err, store.ErrAlreadyExists) {
-			return err
-		}
-		if err == nil {
-			b.dir.PutDesired(saved)
-		}
+		return nil // nothing was asked for this user (ensureMemberRecords gives group members a record)
 	}
 	_, err = b.reconcileLocked(ctx, id)
 	return err
 }
 
-func (b *Bridge) markUsersDirty(ctx context.Context, ids []int64) {
-	for _, id := range ids {
-		saved, err := b.store.UpdateUser(ctx, id, func(s *store.User) error {
-			s.Dirty = true
-			return nil
-		})
-		if err == nil {
-			b.dir.PutDesired(saved)
-		}
-	}
-	b.poke()
-}
-
 func (b *Bridge) markGroupClean(ctx context.Context, id string) error {
 	_, err := b.store.UpdateGroup(ctx, id, func(g *store.Group) error {
+		ga := decodeGroupApplied(g.Applied)
+		ga.Pending = nil
+		g.Applied = encode(ga)
 		g.Dirty, g.Attempts, g.LastError = false, 0, ""
 		return nil
 	})
@@ -553,9 +614,17 @@ func (b *Bridge) changeGroup(ctx context.Context, id string, change func(store.G
 			return scim.Resource{}, toSCIMError(err)
 		}
 	}
+	added, removed := diffIDs(g.Members, members)
+	toMark := append(added, removed...)
+	if applied.Kind != decodeGroupApplied(g.Applied).Kind || after.FSID != g.FSID {
+		toMark = append(toMark, g.Members...)
+	}
+	if err := b.ensureMemberRecords(ctx, dedupe(toMark)); err != nil {
+		return scim.Resource{}, scim.AsError(err)
+	}
 	saved, err := b.store.UpdateGroup(ctx, id, func(s *store.Group) error {
 		s.DisplayName, s.ExternalID, s.Doc, s.Members, s.FSID = after.DisplayName, after.ExternalID, after.Doc, after.Members, after.FSID
-		s.Applied = encode(applied)
+		s.Applied = withPending(applied, s.Applied, toMark...)
 		s.Dirty = true
 		return nil
 	})
@@ -569,7 +638,6 @@ func (b *Bridge) changeGroup(ctx context.Context, id string, change func(store.G
 	if applied.Kind != decodeGroupApplied(g.Applied).Kind || after.FSID != g.FSID {
 		// The group changed kind or object: every member is re-planned.
 		before = nil
-		b.markUsersDirty(ctx, g.Members)
 	}
 	if err := b.applyMembers(ctx, saved, before, members); err != nil {
 		return scim.Resource{}, toSCIMError(err)
@@ -611,8 +679,12 @@ func (gs *groups) Delete(ctx context.Context, id string) error {
 		after.Members = nil
 		return b.dryRunGroup(ctx, &g, after)
 	}
+	if err := b.ensureMemberRecords(ctx, members); err != nil {
+		return scim.AsError(err)
+	}
 	emptied, err := b.store.UpdateGroup(ctx, id, func(s *store.Group) error {
 		s.Members = nil
+		s.Applied = withPending(decodeGroupApplied(s.Applied), s.Applied, members...)
 		s.Dirty = true
 		return nil
 	})

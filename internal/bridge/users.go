@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -410,6 +411,14 @@ func (b *Bridge) claimKeepingIntent(ctx context.Context, e directory.Entry, doc 
 	default:
 		return scim.Resource{}, scim.Errorf(http.StatusConflict, scim.TypeUniqueness, "Freshservice already has an active user with the email %s (id %d) and adopt_existing is off", e.User.Email, id)
 	}
+	if ours && e.User.IsAgent && e.Desired == nil {
+		// An agent our own lost create made (POST /agents): the bridge
+		// promoted it, and may demote it later.
+		rec := store.User{ID: id, UserName: userNameOf(doc), Doc: encode(doc), Applied: encode(mapping.Applied{Promoted: true}), Dirty: true}
+		if saved, err := b.store.CreateUser(ctx, rec); err == nil {
+			b.dir.PutDesired(saved)
+		}
+	}
 	return b.putDesired(ctx, id, doc, false)
 }
 
@@ -587,7 +596,7 @@ func (b *Bridge) reconcileLocked(ctx context.Context, id int64) (directory.Entry
 	b.loadFromStore(ctx, id)
 	e, _ := b.dir.Get(id)
 	cur := e.User
-	if cur == nil || (cur.IsAgent && cur.Roles == nil) {
+	if cur == nil || (cur.IsAgent && cur.Roles == nil) || applied.InFlight {
 		if err := b.refreshUser(ctx, id); err != nil {
 			return e, b.recordFailure(ctx, id, err)
 		}
@@ -604,17 +613,26 @@ func (b *Bridge) reconcileLocked(ctx context.Context, id int64) (directory.Entry
 			return e, b.recordFailure(ctx, id, err)
 		}
 		plan := mapping.PlanUser(cur, t.Target, applied)
-		if len(plan) == 0 || round == 3 {
+		// What the IdP has sent is managed from now on, even when
+		// Freshservice already holds it (an adopted user, a create
+		// whose answer was lost): a later removal must clear it.
+		applied.Fields |= t.Profile.Set
+		if t.Kind == mapping.KindAgent {
+			applied.Rules = t.Rules
+		}
+		if len(plan) == 0 {
 			break
+		}
+		if round == 3 {
+			b.saveApplied(ctx, id, applied)
+			return e, b.recordFailure(ctx, id, fmt.Errorf("the plan for user %d did not settle after %d rounds: %s", id, round, plan))
 		}
 		if serr := b.checkSeats(ctx, cur, t.Target); serr != nil {
 			b.auditEvent(ctx, "user.promote", strconv.FormatInt(id, 10), id, "error", serr.Detail)
 			return e, b.recordFailure(ctx, id, serr)
 		}
-		applied.Fields |= t.Profile.Set
-		if t.Kind == mapping.KindAgent {
-			applied.Rules = t.Rules
-		}
+		applied.InFlight = true
+		b.saveApplied(ctx, id, applied)
 		_, err = b.execute(ctx, plan, cur, &applied, strconv.FormatInt(id, 10))
 		if errors.Is(err, errDryRun) {
 			return e, err
@@ -629,6 +647,7 @@ func (b *Bridge) reconcileLocked(ctx context.Context, id int64) (directory.Entry
 			break // erased
 		}
 	}
+	applied.InFlight = false
 	saved, err := b.store.UpdateUser(ctx, id, func(s *store.User) error {
 		s.Applied = encode(applied)
 		s.Dirty, s.Attempts, s.LastError, s.NextAttempt = false, 0, "", time.Time{}

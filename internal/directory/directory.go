@@ -72,6 +72,9 @@ type Directory struct {
 	byUserName map[string]int64
 	byExternal map[string][]int64
 	nameOf     map[int64]string // the byUserName key of each id
+	// touched is when the bridge last wrote each user through: a walk's
+	// page read before that must not overwrite it.
+	touched map[int64]time.Time
 	ids        []int64          // every id with a Freshservice user or desired state, ascending
 	idsDirty   bool
 
@@ -87,6 +90,7 @@ func New() *Directory {
 		byUserName: map[string]int64{},
 		byExternal: map[string][]int64{},
 		nameOf:     map[int64]string{},
+		touched:    map[int64]time.Time{},
 	}
 }
 
@@ -143,7 +147,24 @@ func (d *Directory) PutUser(u *freshservice.User) {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.touched[u.ID] = time.Now()
 	d.putLocked(Merge(d.users[u.ID], u))
+}
+
+// PutWalked merges a user read by a walk whose page was requested at
+// asked, unless the bridge wrote the user through since then (the page is
+// older than what the directory holds). It reports whether it took it.
+func (d *Directory) PutWalked(u *freshservice.User, asked time.Time) bool {
+	if u == nil || u.ID == 0 {
+		return false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.touched[u.ID].After(asked) {
+		return false
+	}
+	d.putLocked(Merge(d.users[u.ID], u))
+	return true
 }
 
 // ReplaceUser records a user as a whole (as another replica saw it),
@@ -155,6 +176,7 @@ func (d *Directory) ReplaceUser(u *freshservice.User) {
 	c := *u
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.touched[u.ID] = time.Now()
 	d.putLocked(&c)
 }
 
