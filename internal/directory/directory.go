@@ -74,9 +74,9 @@ type Directory struct {
 	nameOf     map[int64]string // the byUserName key of each id
 	// touched is when the bridge last wrote each user through: a walk's
 	// page read before that must not overwrite it.
-	touched map[int64]time.Time
-	ids        []int64          // every id with a Freshservice user or desired state, ascending
-	idsDirty   bool
+	touched  map[int64]time.Time
+	ids      []int64 // every id with a Freshservice user or desired state, ascending
+	idsDirty bool
 
 	walkedAt time.Time
 }
