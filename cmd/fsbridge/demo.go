@@ -115,6 +115,7 @@ func printDemo(w io.Writer, base, token, simURL, key string) {
   SCIM base URL      %[1]s/scim/v2
   Bearer token       %[2]s
   Freshservice (sim) %[3]s/api/v2   (API key %[4]s)
+  Status page        %[1]s/status?token=%[2]s   (open it in a browser)
 
 Try it in another terminal (bash). Every command works as printed.
 
@@ -141,6 +142,10 @@ Try it in another terminal (bash). Every command works as printed.
   # 5. Demote her: take her out of the group; she is a requester again.
   curl -s -X PATCH -H "$AUTH" -H "$JSON" -d '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"remove","path":"members[value eq \"'$ID'\"]"}]}' $SCIM/Groups/$GID
   curl -s -u $KEY "$SIM/requesters/$ID" | grep -o '"is_agent":[a-z]*'
+
+  # 6. See what the bridge did (health, API budget, calls per minute, the audit trail): open
+  #    %[1]s/status?token=%[2]s in a browser, or read the same as JSON:
+  curl -s -H "$AUTH" %[1]s/status.json | grep -E '"(state|operation)"'
 
 Press Ctrl-C to stop.
 `, base, token, simURL, key)

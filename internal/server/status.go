@@ -2,17 +2,1218 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	_ "embed"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"math"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/fsbridge/fsbridge/freshservice"
+	"github.com/fsbridge/fsbridge/internal/bridge"
+	"github.com/fsbridge/fsbridge/internal/config"
+	"github.com/fsbridge/fsbridge/internal/directory"
+	"github.com/fsbridge/fsbridge/internal/reqctx"
+	"github.com/fsbridge/fsbridge/internal/store"
 	"github.com/fsbridge/fsbridge/scim"
 )
 
-// statusPage serves /status and /status.json (to be written).
-type statusPage struct{ s *Server }
+// The status page: /status (HTML for a browser, no script, no external
+// asset) and /status.json (the same report for scripts). It answers "is it
+// healthy, is it keeping up, what did it do, what failed and why" from
+// what the bridge already keeps: per-minute counters of the Freshservice
+// calls and SCIM requests of the last hour (kept here, fed by the
+// observers), the client's budget, the mirror's counts, the store's groups
+// and the last audit events. Rendering makes no Freshservice call, except
+// the credentials check, which is cached for a minute and usually answered
+// from the last call.
 
-func newStatusPage(s *Server) *statusPage                            { return &statusPage{s: s} }
-func (p *statusPage) observeCall(context.Context, freshservice.Call) {}
-func (p *statusPage) observeRequest(scim.RequestRecord)              {}
-func (p *statusPage) routes(chi.Router)                              {}
+//go:embed status.html
+var statusHTML string
+
+var statusTemplate = template.Must(template.New("status").Funcs(template.FuncMap{
+	"n":      func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
+	"pct":    func(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) + "%" },
+	"stamp":  func(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05 MST") },
+	"sub2":   func(a, b float64) float64 { return a - b },
+	"half":   func(a float64) float64 { return a / 2 },
+	"deref":  func(t *time.Time) time.Time { return *t },
+	"plural": plural,
+	"seatLevel": func(pct float64) string {
+		switch {
+		case pct >= 100:
+			return "fail"
+		case pct >= 80:
+			return "warn"
+		}
+		return "ok"
+	},
+	"seatWidth": func(pct, w float64) float64 { return math.Min(pct, 100) * w / 100 },
+	"seconds": func(d float64) string {
+		return (time.Duration(d * float64(time.Second))).Round(100 * time.Millisecond).String()
+	},
+}).Parse(statusHTML))
+
+const (
+	statusMinutes   = 60
+	statusCookie    = "fsbridge_status"
+	statusRealm     = `Basic realm="fsbridge status"`
+	statusMaxEvents = 500
+)
+
+// callCounts are the counters of one minute (or of a longer span).
+//
+// Every Freshservice HTTP attempt is counted once, in exactly one of the
+// first five: retries (attempt > 1, whatever its outcome), failures (a
+// first attempt that failed), else writes (not GET), lookups (GET made for
+// a SCIM request) or walks (GET made in the background: mirror walks,
+// reconcile reads). Calls is their sum.
+type callCounts struct {
+	Writes   int64 `json:"writes"`
+	Lookups  int64 `json:"lookups"`
+	Walks    int64 `json:"walks"`
+	Retries  int64 `json:"retries"`
+	Failures int64 `json:"failures"`
+	Calls    int64 `json:"calls"`
+	// RateLimitedSeen counts 429 answers from Freshservice;
+	// RateLimitedReturned counts 429 answers the bridge gave an IdP.
+	RateLimitedSeen     int64 `json:"rate_limited_seen"`
+	RateLimitedReturned int64 `json:"rate_limited_returned"`
+	// SCIMRequests counts finished SCIM requests, SCIMErrors those answered
+	// 5xx.
+	SCIMRequests int64 `json:"scim_requests"`
+	SCIMErrors   int64 `json:"scim_errors"`
+}
+
+func (c *callCounts) add(o callCounts) {
+	c.Writes += o.Writes
+	c.Lookups += o.Lookups
+	c.Walks += o.Walks
+	c.Retries += o.Retries
+	c.Failures += o.Failures
+	c.Calls += o.Calls
+	c.RateLimitedSeen += o.RateLimitedSeen
+	c.RateLimitedReturned += o.RateLimitedReturned
+	c.SCIMRequests += o.SCIMRequests
+	c.SCIMErrors += o.SCIMErrors
+}
+
+type minuteSlot struct {
+	minute int64 // Unix minute the counts belong to
+	c      callCounts
+}
+
+// statusPage serves /status and /status.json and keeps the last hour's
+// per-minute counters.
+type statusPage struct {
+	s   *Server
+	now func() time.Time
+	// session is the value of the cookie a ?token= visit sets, so the
+	// page's links work without carrying the token. Random per process.
+	session string
+
+	mu    sync.Mutex
+	ring  [statusMinutes]minuteSlot
+	total callCounts
+	// What the last Freshservice calls said, for the health check.
+	lastOK       time.Time
+	lastFail     time.Time
+	lastFailWhat string
+
+	// Accepted credentials, set by routes: the SHA-256 of every SCIM token
+	// and of the status token, and the SCIM Basic credential.
+	tokens    [][sha256.Size]byte
+	basicUser [sha256.Size]byte
+	basicPass [sha256.Size]byte
+	hasBasic  bool
+}
+
+func newStatusPage(s *Server) *statusPage {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return &statusPage{s: s, now: time.Now, session: hex.EncodeToString(b[:])}
+}
+
+// slot returns the counters of the minute t falls in, resetting a slot
+// left over from an hour ago. The caller holds mu.
+func (p *statusPage) slot(t time.Time) *callCounts {
+	m := t.Unix() / 60
+	sl := &p.ring[int(m%statusMinutes)]
+	if sl.minute != m {
+		*sl = minuteSlot{minute: m}
+	}
+	return &sl.c
+}
+
+// observeCall counts one Freshservice HTTP attempt.
+func (p *statusPage) observeCall(ctx context.Context, c freshservice.Call) {
+	var d callCounts
+	d.Calls = 1
+	switch {
+	case c.Attempt > 1:
+		d.Retries = 1
+	case c.Reason != "":
+		d.Failures = 1
+	case c.Method != http.MethodGet:
+		d.Writes = 1
+	case reqctx.From(ctx) != nil:
+		d.Lookups = 1
+	default:
+		d.Walks = 1
+	}
+	if c.Status == http.StatusTooManyRequests || c.Reason == freshservice.ReasonRateLimited {
+		d.RateLimitedSeen = 1
+	}
+	now := p.now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.slot(now).add(d)
+	p.total.add(d)
+	if c.Reason == "" {
+		p.lastOK = now
+	} else {
+		p.lastFail = now
+		what := string(c.Reason)
+		if c.Status != 0 {
+			what = fmt.Sprintf("%d %s", c.Status, c.Reason)
+		}
+		p.lastFailWhat = fmt.Sprintf("%s %s: %s", c.Method, c.Route, what)
+	}
+}
+
+// observeRequest counts one finished SCIM request.
+func (p *statusPage) observeRequest(rr scim.RequestRecord) {
+	d := callCounts{SCIMRequests: 1}
+	if rr.Status == http.StatusTooManyRequests {
+		d.RateLimitedReturned = 1
+	}
+	if rr.Status >= 500 {
+		d.SCIMErrors = 1
+	}
+	now := p.now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.slot(now).add(d)
+	p.total.add(d)
+}
+
+// minuteReport is one minute of the chart.
+type minuteReport struct {
+	Start time.Time `json:"start"`
+	callCounts
+}
+
+// series returns the last statusMinutes minutes, oldest first, the last
+// being the current (partial) minute, with their sum and the totals since
+// the start.
+func (p *statusPage) series(now time.Time) (out []minuteReport, hour, total callCounts) {
+	cur := now.Unix() / 60
+	out = make([]minuteReport, statusMinutes)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i := range out {
+		m := cur - statusMinutes + 1 + int64(i)
+		out[i].Start = time.Unix(m*60, 0).UTC()
+		if sl := p.ring[int(m%statusMinutes)]; sl.minute == m {
+			out[i].callCounts = sl.c
+			hour.add(sl.c)
+		}
+	}
+	return out, hour, p.total
+}
+
+func (p *statusPage) routes(r chi.Router) {
+	cfg := p.s.Config
+	for _, t := range cfg.SCIM.Tokens {
+		if t.SHA256 != "" {
+			if h, err := config.ParseTokenHash(t.SHA256); err == nil {
+				p.tokens = append(p.tokens, h)
+			}
+			continue
+		}
+		if t.Token != "" {
+			p.tokens = append(p.tokens, config.HashToken(t.Token.Reveal()))
+		}
+	}
+	if tok := cfg.Status.Token.Reveal(); tok != "" {
+		p.tokens = append(p.tokens, config.HashToken(tok))
+	}
+	if b := cfg.SCIM.Basic; b != nil && b.Username != "" {
+		p.hasBasic = true
+		p.basicUser = sha256.Sum256([]byte(b.Username))
+		p.basicPass = sha256.Sum256([]byte(b.Password.Reveal()))
+	}
+	r.Get("/status", p.serveHTML)
+	r.Get("/status.json", p.serveJSON)
+}
+
+// tokenOK reports whether tok is a SCIM token or the status token, in
+// constant time.
+func (p *statusPage) tokenOK(tok string) bool {
+	if tok == "" {
+		return false
+	}
+	sum := sha256.Sum256([]byte(tok))
+	ok := 0
+	for _, h := range p.tokens {
+		ok |= subtle.ConstantTimeCompare(sum[:], h[:])
+	}
+	return ok == 1
+}
+
+// authorize accepts, in this order: Authorization: Bearer <token>, HTTP
+// Basic with a token as the password (any user name) or the SCIM Basic
+// credential, the session cookie a ?token= visit set, and ?token=. fromQuery
+// says the last one was used.
+func (p *statusPage) authorize(r *http.Request) (ok, fromQuery bool) {
+	scheme, cred, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	cred = strings.TrimSpace(cred)
+	switch {
+	case strings.EqualFold(scheme, "Bearer"):
+		if p.tokenOK(cred) {
+			return true, false
+		}
+	case strings.EqualFold(scheme, "Basic"):
+		if u, pw, found := r.BasicAuth(); found {
+			if p.tokenOK(pw) {
+				return true, false
+			}
+			if p.hasBasic {
+				uh, ph := sha256.Sum256([]byte(u)), sha256.Sum256([]byte(pw))
+				if subtle.ConstantTimeCompare(uh[:], p.basicUser[:])&subtle.ConstantTimeCompare(ph[:], p.basicPass[:]) == 1 {
+					return true, false
+				}
+			}
+		}
+	}
+	if c, err := r.Cookie(statusCookie); err == nil && subtle.ConstantTimeCompare([]byte(c.Value), []byte(p.session)) == 1 {
+		return true, false
+	}
+	if p.tokenOK(r.URL.Query().Get("token")) {
+		return true, true
+	}
+	return false, false
+}
+
+func statusHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Frame-Options", "DENY")
+}
+
+func (p *statusPage) unauthorized(w http.ResponseWriter, asJSON bool) {
+	w.Header().Set("WWW-Authenticate", statusRealm)
+	if asJSON {
+		writeJSON(w, http.StatusUnauthorized, map[string]any{"error": "missing or wrong credentials: send Authorization: Bearer <SCIM or status token>, or HTTP Basic with the token as the password"})
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusUnauthorized)
+	fmt.Fprintln(w, "fsbridge status: sign in with the status token (or a SCIM token) as the password; any user name will do.")
+	fmt.Fprintln(w, "Scripts: Authorization: Bearer <token>. Links: /status?token=<token>.")
+}
+
+// query reads the outcome filter and the event limit.
+func statusQuery(r *http.Request) (outcome string, limit int, err error) {
+	q := r.URL.Query()
+	outcome = q.Get("outcome")
+	switch outcome {
+	case "", "all":
+		outcome = ""
+	case "ok", "error", "planned":
+	default:
+		return "", 0, fmt.Errorf("outcome must be ok, error or planned (or absent for all)")
+	}
+	limit = 100
+	if v := q.Get("limit"); v != "" {
+		n, perr := strconv.Atoi(v)
+		if perr != nil || n < 1 || n > statusMaxEvents {
+			return "", 0, fmt.Errorf("limit must be a number from 1 to %d", statusMaxEvents)
+		}
+		limit = n
+	}
+	return outcome, limit, nil
+}
+
+func (p *statusPage) serveJSON(w http.ResponseWriter, r *http.Request) {
+	statusHeaders(w)
+	if ok, _ := p.authorize(r); !ok {
+		p.unauthorized(w, true)
+		return
+	}
+	outcome, limit, err := statusQuery(r)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": err.Error()})
+		return
+	}
+	rep := p.report(r.Context(), outcome, limit)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(rep)
+}
+
+func (p *statusPage) serveHTML(w http.ResponseWriter, r *http.Request) {
+	statusHeaders(w)
+	ok, fromQuery := p.authorize(r)
+	if !ok {
+		p.unauthorized(w, false)
+		return
+	}
+	if fromQuery {
+		// Trade the token in the address bar for a cookie: the page's links
+		// then work without it, and it does not stay on screen.
+		http.SetCookie(w, &http.Cookie{
+			Name: statusCookie, Value: p.session, Path: "/", HttpOnly: true,
+			Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode,
+		})
+		q := r.URL.Query()
+		q.Del("token")
+		u := url.URL{Path: r.URL.Path, RawQuery: q.Encode()}
+		http.Redirect(w, r, u.String(), http.StatusSeeOther)
+		return
+	}
+	outcome, limit, err := statusQuery(r)
+	if err != nil {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintln(w, err.Error())
+		return
+	}
+	rep := p.report(r.Context(), outcome, limit)
+	view := statusView{statusReport: rep, Chart: buildChart(rep.Calls.Minutes), Filters: auditFilters(outcome)}
+	for _, b := range rep.Budget.Buckets {
+		view.Gauges = append(view.Gauges, buildGauge(b))
+	}
+	view.UserBar = buildUserBar(rep.Counts.Users)
+	var buf strings.Builder
+	if err := statusTemplate.Execute(&buf, view); err != nil {
+		p.s.Log.Error().Err(err).Msg("rendering the status page failed")
+		http.Error(w, "rendering the status page failed", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write([]byte(buf.String()))
+}
+
+// statusReport is the whole report, as /status.json serves it.
+type statusReport struct {
+	GeneratedAt time.Time    `json:"generated_at"`
+	DryRun      bool         `json:"dry_run"`
+	Health      healthReport `json:"health"`
+	Budget      budgetReport `json:"budget"`
+	Calls       callsReport  `json:"calls"`
+	Counts      countsReport `json:"counts"`
+	Audit       auditReport  `json:"audit"`
+}
+
+type healthReport struct {
+	// State is the worst of the checks: ok, warn or fail.
+	State  string        `json:"state"`
+	Checks []healthCheck `json:"checks"`
+}
+
+type healthCheck struct {
+	Name   string `json:"name"`
+	State  string `json:"state"`
+	Detail string `json:"detail"`
+}
+
+type budgetReport struct {
+	WindowSeconds    float64        `json:"window_seconds"`
+	WaitSecondsTotal float64        `json:"wait_seconds_total"`
+	Buckets          []bucketReport `json:"buckets"`
+}
+
+type bucketReport struct {
+	Bucket string `json:"bucket"`
+	// Limit is the bridge's share of the bucket per window, AccountLimit
+	// the account's whole limit; Used and Remaining are of the current
+	// window.
+	Limit        int     `json:"limit"`
+	AccountLimit int     `json:"account_limit"`
+	Used         int     `json:"used"`
+	Remaining    int     `json:"remaining"`
+	UsedPercent  float64 `json:"used_percent"`
+	StartedTotal int64   `json:"started_total"`
+	OthersSpent  int64   `json:"others_spent_total"`
+}
+
+type callsReport struct {
+	// Minutes are the last 60 minutes, oldest first; the last is the
+	// current minute, still counting.
+	Minutes    []minuteReport `json:"minutes"`
+	LastHour   callCounts     `json:"last_hour"`
+	SinceStart callCounts     `json:"since_start"`
+	// LastFailure describes the last failed Freshservice attempt.
+	LastFailure   string     `json:"last_failure,omitempty"`
+	LastFailureAt *time.Time `json:"last_failure_at,omitempty"`
+}
+
+type countsReport struct {
+	Users        userCounts  `json:"users"`
+	Seats        seatCounts  `json:"seats"`
+	Groups       groupCounts `json:"groups"`
+	PlansPending int         `json:"plans_pending"`
+	DriftUsers   int         `json:"drift_users"`
+}
+
+type userCounts struct {
+	InMirror         int `json:"in_mirror"`
+	Managed          int `json:"managed"`
+	FullTimeAgents   int `json:"full_time_agents"`
+	OccasionalAgents int `json:"occasional_agents"`
+	Requesters       int `json:"requesters"`
+	Deactivated      int `json:"deactivated"`
+}
+
+type seatCounts struct {
+	// Used is the number of active full-time agents; Max is
+	// rules.max_agents (0: no cap of the bridge's own).
+	Used        int     `json:"used"`
+	Max         int     `json:"max_agents"`
+	UsedPercent float64 `json:"used_percent"`
+}
+
+type groupCounts struct {
+	Total          int `json:"total"`
+	RoleGroups     int `json:"role_groups"`
+	AgentGroups    int `json:"agent_groups"`
+	RequesterGroup int `json:"requester_groups"`
+	// NotApplied counts groups not (yet) applied to Freshservice.
+	NotApplied int `json:"not_applied"`
+}
+
+type auditReport struct {
+	// Outcome is the filter applied ("" for all), Limit the most events
+	// returned.
+	Outcome string       `json:"outcome"`
+	Limit   int          `json:"limit"`
+	Events  []auditEntry `json:"events"`
+	Error   string       `json:"error,omitempty"`
+}
+
+type auditEntry struct {
+	ID        int64     `json:"id"`
+	Time      time.Time `json:"time"`
+	RequestID string    `json:"request_id,omitempty"`
+	// Client is the IdP client (token name); "" for background work.
+	Client    string `json:"client"`
+	Operation string `json:"operation"`
+	// Subject is the user's userName or the group's displayName, when the
+	// bridge knows it; SubjectKind is user or group.
+	Subject     string         `json:"subject,omitempty"`
+	SubjectKind string         `json:"subject_kind,omitempty"`
+	SCIMID      string         `json:"scim_id,omitempty"`
+	FSID        int64          `json:"fs_id,omitempty"`
+	Outcome     string         `json:"outcome"`
+	Detail      string         `json:"detail"`
+	Failure     *failureReport `json:"failure,omitempty"`
+	// Summary is what the table shows of Detail; More the rest (a
+	// request body), behind a disclosure.
+	Summary string `json:"-"`
+	More    string `json:"-"`
+}
+
+// failureReport is a failed event's detail in plain words.
+type failureReport struct {
+	// Reason says what went wrong in a sentence.
+	Reason string `json:"reason"`
+	// Call is the Freshservice call that failed, when there was one.
+	Call string `json:"call,omitempty"`
+	// Status is Freshservice's HTTP status; Field and Code the first field
+	// error it named.
+	Status int    `json:"status,omitempty"`
+	Field  string `json:"field,omitempty"`
+	Code   string `json:"code,omitempty"`
+}
+
+// report gathers everything: one store ping, one pass over the groups,
+// one audit query, the directory's counts, the budget, the counters.
+func (p *statusPage) report(ctx context.Context, outcome string, limit int) statusReport {
+	s := p.s
+	now := p.now()
+	rep := statusReport{GeneratedAt: now.UTC().Truncate(time.Second), DryRun: s.Config.DryRun}
+
+	// Health.
+	var checks []healthCheck
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	if err := s.Store.Ping(pctx); err != nil {
+		checks = append(checks, healthCheck{"store", "fail", "unreachable: the bridge cannot save or read state"})
+	} else {
+		checks = append(checks, healthCheck{"store", "ok", "answering"})
+	}
+	cancel()
+	checks = append(checks, p.freshserviceHealth(ctx, now))
+	checks = append(checks, p.mirrorHealth(now))
+	if n := s.Bridge.PlansPending(); n > 0 {
+		checks = append(checks, healthCheck{"backlog", "warn", fmt.Sprintf("%s waiting to re-run (the background pass retries them)", plural(n, "plan", "plans"))})
+	} else {
+		checks = append(checks, healthCheck{"backlog", "ok", "no plan waiting to re-run"})
+	}
+	rep.Health = healthReport{State: "ok", Checks: checks}
+	for _, c := range checks {
+		if c.State == "fail" || (c.State == "warn" && rep.Health.State == "ok") {
+			rep.Health.State = c.State
+		}
+	}
+
+	// Budget.
+	stats, waited := s.Client.Budget().Stats()
+	rep.Budget = budgetReport{WindowSeconds: s.Client.Budget().Window().Seconds(), WaitSecondsTotal: waited.Seconds()}
+	for _, b := range stats {
+		used := max(b.Limit-b.Remaining, 0)
+		br := bucketReport{
+			Bucket: string(b.Bucket), Limit: b.Limit, AccountLimit: b.Total, Used: used, Remaining: b.Remaining,
+			StartedTotal: b.Started, OthersSpent: b.OthersSpent,
+		}
+		if b.Limit > 0 {
+			br.UsedPercent = math.Round(1000*float64(used)/float64(b.Limit)) / 10
+		}
+		rep.Budget.Buckets = append(rep.Budget.Buckets, br)
+	}
+
+	// Calls.
+	minutes, hour, total := p.series(now)
+	rep.Calls = callsReport{Minutes: minutes, LastHour: hour, SinceStart: total}
+	p.mu.Lock()
+	if !p.lastFail.IsZero() {
+		t := p.lastFail.UTC()
+		rep.Calls.LastFailure, rep.Calls.LastFailureAt = p.lastFailWhat, &t
+	}
+	p.mu.Unlock()
+
+	// Counts.
+	dir := s.Bridge.Directory()
+	c := dir.Count()
+	rep.Counts.Users = userCounts{
+		InMirror: c.Users, Managed: c.Managed, FullTimeAgents: c.FullTimeAgents, OccasionalAgents: c.OccasionalAgents,
+		Requesters: c.Requesters, Deactivated: c.Users - c.Active,
+	}
+	rep.Counts.Seats = seatCounts{Used: c.FullTimeAgents}
+	if rs := s.Bridge.Rules(); rs != nil && rs.MaxAgents > 0 {
+		rep.Counts.Seats.Max = rs.MaxAgents
+		rep.Counts.Seats.UsedPercent = math.Round(1000*float64(c.FullTimeAgents)/float64(rs.MaxAgents)) / 10
+	}
+	rep.Counts.PlansPending = s.Bridge.PlansPending()
+	rep.Counts.DriftUsers = s.Bridge.DriftCount()
+	groupNames := map[string]string{}
+	err := s.Store.ForEachGroup(ctx, func(g store.Group) error {
+		groupNames[g.ID] = g.DisplayName
+		rep.Counts.Groups.Total++
+		var a struct {
+			Kind bridge.GroupKind `json:"kind"`
+		}
+		_ = json.Unmarshal(g.Applied, &a)
+		switch a.Kind {
+		case bridge.KindRoleGroup:
+			rep.Counts.Groups.RoleGroups++
+		case bridge.KindAgentGroup:
+			rep.Counts.Groups.AgentGroups++
+		case bridge.KindRequesterGroup:
+			rep.Counts.Groups.RequesterGroup++
+		default:
+			rep.Counts.Groups.NotApplied++
+		}
+		return nil
+	})
+	if err != nil {
+		s.Log.Warn().Err(err).Msg("status page: listing groups failed")
+	}
+
+	// Audit.
+	rep.Audit = auditReport{Outcome: outcome, Limit: limit, Events: []auditEntry{}}
+	events, err := s.Store.ListAudit(ctx, store.AuditQuery{Outcome: outcome, Limit: limit})
+	if err != nil {
+		rep.Audit.Error = "the audit trail could not be read"
+		s.Log.Warn().Err(err).Msg("status page: reading the audit trail failed")
+	}
+	for _, ev := range events {
+		e := auditEntry{
+			ID: ev.ID, Time: ev.Time.UTC(), RequestID: ev.RequestID, Client: ev.Client, Operation: ev.Operation,
+			SCIMID: ev.SCIMID, FSID: ev.FSID, Outcome: ev.Outcome, Detail: ev.Detail,
+		}
+		e.Subject, e.SubjectKind = subjectOf(ev, groupNames, dir)
+		e.Summary, e.More = splitDetail(ev.Detail)
+		if ev.Outcome == "error" {
+			f := explainFailure(ev.Detail)
+			e.Failure = &f
+		}
+		rep.Audit.Events = append(rep.Audit.Events, e)
+	}
+	return rep
+}
+
+func (p *statusPage) freshserviceHealth(ctx context.Context, now time.Time) healthCheck {
+	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	good, why := p.s.credentialsOK(cctx)
+	if !good {
+		return healthCheck{"freshservice", "fail", why}
+	}
+	p.mu.Lock()
+	lastOK, lastFail, what := p.lastOK, p.lastFail, p.lastFailWhat
+	p.mu.Unlock()
+	if !lastFail.IsZero() && lastFail.After(lastOK) && now.Sub(lastFail) < 5*time.Minute {
+		return healthCheck{"freshservice", "warn", fmt.Sprintf("API key accepted, but the last call failed %s ago (%s)", ago(now.Sub(lastFail)), what)}
+	}
+	if !lastOK.IsZero() {
+		return healthCheck{"freshservice", "ok", fmt.Sprintf("API key accepted; last call answered %s ago", ago(now.Sub(lastOK)))}
+	}
+	return healthCheck{"freshservice", "ok", "API key accepted"}
+}
+
+func (p *statusPage) mirrorHealth(now time.Time) healthCheck {
+	s := p.s
+	if !s.Bridge.Loaded() {
+		return healthCheck{"mirror", "fail", "not loaded yet: SCIM reads wait for it"}
+	}
+	d := s.Bridge.Directory()
+	t := d.WalkedAt()
+	if t.IsZero() {
+		return healthCheck{"mirror", "warn", fmt.Sprintf("%s loaded, not walked yet (the first walk is running or failing)", plural(d.Len(), "user", "users"))}
+	}
+	age := now.Sub(t)
+	every := s.Config.Mirror.RefreshInterval
+	everyS := shortDur(every)
+	walkErrs := s.Bridge.Counters().WalkErrors.Load()
+	if every > 0 && age > 2*every+time.Minute {
+		return healthCheck{"mirror", "warn", fmt.Sprintf("%s; last complete walk %s ago, but it should run every %s (%s failed)", plural(d.Len(), "user", "users"), ago(age), everyS, plural(int(walkErrs), "walk", "walks"))}
+	}
+	return healthCheck{"mirror", "ok", fmt.Sprintf("%s; walked %s ago (every %s)", plural(d.Len(), "user", "users"), ago(age), everyS)}
+}
+
+// subjectOf names the user or group an event is about.
+func subjectOf(ev store.AuditEvent, groups map[string]string, dir *directory.Directory) (string, string) {
+	if name, ok := groups[ev.SCIMID]; ok && ev.SCIMID != "" {
+		return name, "group"
+	}
+	userName := func(id int64) string {
+		e, ok := dir.Get(id)
+		if !ok {
+			return ""
+		}
+		if e.Desired != nil && e.Desired.UserName != "" {
+			return e.Desired.UserName
+		}
+		if e.User != nil {
+			return e.User.Email
+		}
+		return ""
+	}
+	isGroupOp := strings.HasPrefix(ev.Operation, "group.create") || strings.HasPrefix(ev.Operation, "group.change") ||
+		strings.HasPrefix(ev.Operation, "group.delete") || strings.HasPrefix(ev.Operation, "agent_group.change")
+	if isGroupOp {
+		return "", "group"
+	}
+	if ev.FSID > 0 {
+		if n := userName(ev.FSID); n != "" {
+			return n, "user"
+		}
+	}
+	if id, err := strconv.ParseInt(ev.SCIMID, 10, 64); err == nil && id > 0 {
+		if n := userName(id); n != "" {
+			return n, "user"
+		}
+	}
+	if ev.FSID > 0 || ev.SCIMID != "" {
+		return "", "user"
+	}
+	return "", ""
+}
+
+var (
+	reAnswered  = regexp.MustCompile(`Freshservice answered (\d{3})[^;(]*(?:\(([A-Za-z_]+)\))?`)
+	reFieldErr  = regexp.MustCompile(`; field ([^:;]+): ([A-Za-z_]+)`)
+	reCall      = regexp.MustCompile(`^((?:GET\+PUT|GET|POST|PUT|PATCH|DELETE) /api/v2/\S*)`)
+	reMaxAgents = regexp.MustCompile(`rules\.max_agents is (\d+)`)
+	reQuoted    = regexp.MustCompile(`"([^"]*)"`)
+)
+
+// explainFailure turns an audit event's failure detail, such as
+//
+//	PUT /api/v2/requesters/42 failed: Freshservice answered 400 Bad Request; field time_zone: invalid_value
+//
+// into a sentence an administrator can act on, keeping the call, the
+// status, and the field and code Freshservice named.
+func explainFailure(detail string) failureReport {
+	var f failureReport
+	if m := reCall.FindStringSubmatch(detail); m != nil {
+		f.Call = m[1]
+	}
+	if m := reAnswered.FindStringSubmatch(detail); m != nil {
+		f.Status, _ = strconv.Atoi(m[1])
+		top := m[2]
+		var parts []string
+		for _, fm := range reFieldErr.FindAllStringSubmatch(detail, -1) {
+			field, code := strings.TrimSpace(fm[1]), fm[2]
+			if f.Field == "" {
+				f.Field, f.Code = field, code
+			}
+			parts = append(parts, codeWords(code, field))
+		}
+		if f.Code == "" {
+			f.Code = top
+		}
+		switch {
+		case len(parts) > 0:
+			f.Reason = strings.Join(parts, "; ")
+		case top != "":
+			f.Reason = codeWords(top, "")
+		default:
+			f.Reason = statusWords(f.Status)
+		}
+		f.Reason = sentence(f.Reason)
+		return f
+	}
+	low := strings.ToLower(detail)
+	switch {
+	case strings.Contains(low, "no full-time agent seat left"):
+		n := ""
+		if m := reMaxAgents.FindStringSubmatch(detail); m != nil {
+			n = " (" + m[1] + ")"
+		}
+		f.Field = "rules.max_agents"
+		f.Reason = "No full-time agent seat is left under the bridge's cap rules.max_agents" + n + ", so nothing was changed; raise the cap or free a seat."
+	case strings.Contains(low, "no agent seat is left") || strings.Contains(low, "refused to make this user an agent"):
+		f.Status = http.StatusForbidden
+		f.Reason = "Freshservice has no agent seat left (or the API key's agent may not manage agents), so the user was not made an agent."
+	case strings.Contains(low, "is not a freshservice department"):
+		f.Field, f.Code = "department", "unknown_department"
+		f.Reason = "The department " + quotedOr(detail, "sent") + " does not exist in Freshservice; create it there or change the IdP's attribute mapping."
+	case strings.Contains(low, "is not a freshservice location"):
+		f.Field, f.Code = "location", "unknown_location"
+		f.Reason = "The location " + quotedOr(detail, "sent") + " does not exist in Freshservice; create it there or change the IdP's attribute mapping."
+	case strings.Contains(low, "no freshservice agent group named"):
+		f.Code = "unknown_agent_group"
+		f.Reason = "The agent group " + quotedOr(detail, "named") + " does not exist in Freshservice; create it, or set create: true in the agent group rule."
+	case strings.Contains(low, "no api budget left"):
+		f.Code = "budget"
+		f.Reason = "The bridge's share of the Freshservice API budget was used up; the change is kept and tried again later."
+	case strings.Contains(low, "did not answer"):
+		f.Reason = "Freshservice did not answer (the connection failed, dropped or timed out); the change is kept and retried."
+	case strings.Contains(low, "ran out of time"):
+		f.Reason = "The request ran out of time before Freshservice answered; the change is kept and retried."
+	case strings.Contains(low, "unreadable answer"):
+		f.Reason = "Freshservice sent an answer the bridge could not read; the change is kept and retried."
+	case strings.Contains(low, "already exists") || strings.Contains(low, "already used") || strings.Contains(low, "already provisioned"):
+		f.Code = "uniqueness"
+		f.Reason = sentence(detail)
+	default:
+		d := detail
+		if _, after, ok := strings.Cut(detail, " failed: "); ok {
+			d = after
+		}
+		if d == "" {
+			d = "no reason was recorded"
+		}
+		f.Reason = sentence(d)
+	}
+	return f
+}
+
+func quotedOr(detail, fallback string) string {
+	if m := reQuoted.FindStringSubmatch(detail); m != nil {
+		return strconv.Quote(m[1])
+	}
+	return fallback
+}
+
+// codeWords says what a Freshservice error code means, naming the field.
+func codeWords(code, field string) string {
+	the := "a field" // "the field time_zone"
+	if field != "" {
+		the = "the field " + field
+	}
+	switch code {
+	case "duplicate_value":
+		return fmt.Sprintf("another Freshservice user already has this %s (emails are unique across agents and requesters, active or deactivated)", orWord(field, "value"))
+	case "invalid_value":
+		return fmt.Sprintf("Freshservice does not accept the value of %s (not one of its allowed values, or badly formed)", orWord(field, "a field"))
+	case "missing_field":
+		return fmt.Sprintf("Freshservice requires %s, and it was missing or empty", orWord(field, "a field"))
+	case "datatype_mismatch":
+		return fmt.Sprintf("%s has the wrong type for Freshservice (for example text where a number or a list is expected)", the)
+	case "invalid_field":
+		return fmt.Sprintf("Freshservice does not know or does not take %s (a custom field renamed or removed?)", the)
+	case "readonly_field":
+		return fmt.Sprintf("%s cannot be changed through Freshservice's API", the)
+	case "unexpected_field", "extra_field":
+		return fmt.Sprintf("Freshservice does not expect %s in this request", the)
+	case "access_denied":
+		if field != "" {
+			return fmt.Sprintf("the API key's agent may not change %s, or no agent seat is left", the)
+		}
+		return "Freshservice denied access: the API key's agent lacks a permission, or no agent seat is left"
+	case "invalid_credentials":
+		return "Freshservice refused the bridge's API key; fix freshservice.api_key"
+	case "require_feature":
+		return "the Freshservice plan lacks a feature this needs" + inField(field)
+	case "inconsistent_state":
+		return "the object is not in a state that allows this in Freshservice (for example already an agent)" + inField(field)
+	case "invalid_size", "too_long":
+		return fmt.Sprintf("the value of %s is too long or too large for Freshservice", orWord(field, "a field"))
+	case "not_found":
+		return "Freshservice no longer has this object" + inField(field)
+	}
+	if field != "" {
+		return fmt.Sprintf("Freshservice rejected %s (code %s)", the, code)
+	}
+	return fmt.Sprintf("Freshservice rejected the request (code %s)", code)
+}
+
+func orWord(s, w string) string {
+	if s == "" {
+		return w
+	}
+	return s
+}
+
+func inField(field string) string {
+	if field == "" {
+		return ""
+	}
+	return " (field " + field + ")"
+}
+
+// statusWords says what an HTTP status from Freshservice means.
+func statusWords(st int) string {
+	switch {
+	case st == 400 || st == 422:
+		return fmt.Sprintf("Freshservice rejected the request as invalid (%d)", st)
+	case st == 401:
+		return "Freshservice refused the bridge's API key (401); fix freshservice.api_key"
+	case st == 403:
+		return "Freshservice forbade it (403): the API key's agent lacks a permission, the plan lacks a feature, or no agent seat is left"
+	case st == 404:
+		return "Freshservice no longer has this object (404): it was deleted or merged there"
+	case st == 409:
+		return "it conflicts with what Freshservice holds (409): a duplicate value, or the user is already in that state"
+	case st == 429:
+		return "Freshservice's rate limit was hit (429), perhaps by other integrations; the change is kept and retried"
+	case st >= 500:
+		return fmt.Sprintf("Freshservice failed on its side (%d); the change is kept and retried", st)
+	}
+	return fmt.Sprintf("Freshservice answered %d %s", st, http.StatusText(st))
+}
+
+func sentence(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return s
+	}
+	s = strings.ToUpper(s[:1]) + s[1:]
+	if !strings.HasSuffix(s, ".") {
+		s += "."
+	}
+	return s
+}
+
+// splitDetail separates a call from its body ("POST /api/v2/requesters
+// {...}"), and cuts other long details.
+func splitDetail(d string) (string, string) {
+	if m := reCall.FindStringSubmatch(d); m != nil {
+		if rest := strings.TrimSpace(d[len(m[1]):]); strings.HasPrefix(rest, "{") {
+			return m[1], rest
+		}
+	}
+	if len(d) > detailShown {
+		return shortDetail(d), d
+	}
+	return d, ""
+}
+
+// detailShown is how much of an audit detail the table shows; the rest is
+// behind a "full" disclosure.
+const detailShown = 140
+
+func shortDetail(s string) string {
+	if len(s) <= detailShown {
+		return s
+	}
+	cut := detailShown - 20
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
+
+func ago(d time.Duration) string {
+	switch {
+	case d < time.Second:
+		return "under a second"
+	case d < time.Minute:
+		return shortDur(d.Round(time.Second))
+	case d < time.Hour:
+		return shortDur(d.Round(time.Minute))
+	}
+	return shortDur(d.Round(time.Hour))
+}
+
+// shortDur writes 15m instead of 15m0s.
+func shortDur(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// The drawings: geometry is computed here, the template only writes it
+// out, so the page needs no script.
+
+type statusView struct {
+	statusReport
+	Gauges  []gauge
+	Chart   chart
+	UserBar userBar
+	Filters []auditFilter
+}
+
+type auditFilter struct {
+	Label, Href string
+	Active      bool
+}
+
+func auditFilters(cur string) []auditFilter {
+	out := []auditFilter{{Label: "all", Href: "/status"}}
+	for _, o := range []string{"ok", "error", "planned"} {
+		out = append(out, auditFilter{Label: o, Href: "/status?outcome=" + o})
+	}
+	for i := range out {
+		out[i].Active = out[i].Label == cur || (cur == "" && out[i].Label == "all")
+	}
+	return out
+}
+
+// gauge is a half-circle meter of one bucket's use in this window.
+type gauge struct {
+	bucketReport
+	Label string
+	Track string // the path of the whole arc
+	Fill  string // the path of the used part ("" when nothing is used)
+	Level string // ok, warn, fail
+}
+
+func buildGauge(b bucketReport) gauge {
+	g := gauge{bucketReport: b, Label: strings.ReplaceAll(b.Bucket, "_", " ")}
+	const cx, cy, r = 70.0, 70.0, 56.0
+	point := func(frac float64) (float64, float64) {
+		a := math.Pi * (1 - frac)
+		return cx + r*math.Cos(a), cy - r*math.Sin(a)
+	}
+	x0, y0 := point(0)
+	x1, y1 := point(1)
+	g.Track = fmt.Sprintf("M %.1f %.1f A %.0f %.0f 0 0 1 %.1f %.1f", x0, y0, r, r, x1, y1)
+	frac := 0.0
+	if b.Limit > 0 {
+		frac = math.Min(float64(b.Used)/float64(b.Limit), 1)
+	}
+	if frac > 0 {
+		x, y := point(frac)
+		g.Fill = fmt.Sprintf("M %.1f %.1f A %.0f %.0f 0 0 1 %.2f %.2f", x0, y0, r, r, x, y)
+	}
+	switch {
+	case frac >= 0.9:
+		g.Level = "fail"
+	case frac >= 0.7:
+		g.Level = "warn"
+	default:
+		g.Level = "ok"
+	}
+	return g
+}
+
+// chart is the stacked bar chart of calls per minute.
+type chart struct {
+	Width, Height       float64
+	Left, Top, PlotW    float64
+	PlotH, Bottom       float64
+	Bars                []chartBar
+	Ticks               []chartTick
+	Labels              []chartLabel
+	Max                 int64
+	Empty               bool
+	AxisY               float64
+	AxisRight           float64
+	SeenMarks, RetMarks []chartMark
+}
+
+type chartBar struct {
+	X, W  float64
+	Title string
+	Segs  []chartSeg
+}
+
+type chartSeg struct {
+	Y, H  float64
+	Class string
+}
+
+type chartTick struct {
+	Y     float64
+	Label string
+}
+
+type chartLabel struct {
+	X     float64
+	Label string
+}
+
+type chartMark struct {
+	X, Y  float64
+	Title string
+}
+
+// chartCategories are the stacked series, bottom first.
+var chartCategories = []struct {
+	class string
+	get   func(callCounts) int64
+}{
+	{"c-writes", func(c callCounts) int64 { return c.Writes }},
+	{"c-lookups", func(c callCounts) int64 { return c.Lookups }},
+	{"c-walks", func(c callCounts) int64 { return c.Walks }},
+	{"c-retries", func(c callCounts) int64 { return c.Retries }},
+	{"c-failures", func(c callCounts) int64 { return c.Failures }},
+}
+
+// niceMax rounds up to 1, 2 or 5 times a power of ten, at least 4.
+func niceMax(v int64) int64 {
+	if v < 4 {
+		return 4
+	}
+	for p := int64(1); ; p *= 10 {
+		for _, m := range []int64{1, 2, 5} {
+			if m*p >= v {
+				return m * p
+			}
+		}
+	}
+}
+
+func buildChart(ms []minuteReport) chart {
+	c := chart{Width: 1100, Left: 44, Top: 28}
+	c.PlotW = c.Width - c.Left - 12
+	c.PlotH = 180
+	c.Height = c.Top + c.PlotH + 28
+	c.Bottom = c.Top + c.PlotH
+	c.AxisY = c.Bottom
+	c.AxisRight = c.Left + c.PlotW
+	var top int64
+	for _, m := range ms {
+		top = max(top, m.Calls)
+	}
+	c.Empty = top == 0
+	c.Max = niceMax(top)
+	for i := 0; i <= 4; i++ {
+		v := c.Max * int64(i) / 4
+		if c.Max%4 != 0 && i%2 == 1 {
+			continue
+		}
+		c.Ticks = append(c.Ticks, chartTick{Y: c.Bottom - c.PlotH*float64(v)/float64(c.Max), Label: strconv.FormatInt(v, 10)})
+	}
+	slot := c.PlotW / float64(len(ms))
+	scale := c.PlotH / float64(c.Max)
+	for i, m := range ms {
+		x := c.Left + float64(i)*slot
+		b := chartBar{X: x + 1, W: math.Max(slot-2, 1)}
+		b.Title = fmt.Sprintf("%s: %s (%d writes, %d lookups, %d walks, %d retries, %d failures); 429s: %d seen, %d returned; %s",
+			m.Start.Local().Format("15:04"), plural(int(m.Calls), "Freshservice call", "Freshservice calls"),
+			m.Writes, m.Lookups, m.Walks, m.Retries, m.Failures, m.RateLimitedSeen, m.RateLimitedReturned,
+			plural(int(m.SCIMRequests), "SCIM request", "SCIM requests"))
+		y := c.Bottom
+		for _, cat := range chartCategories {
+			v := cat.get(m.callCounts)
+			if v == 0 {
+				continue
+			}
+			h := float64(v) * scale
+			y -= h
+			b.Segs = append(b.Segs, chartSeg{Y: y, H: h, Class: cat.class})
+		}
+		c.Bars = append(c.Bars, b)
+		if m.RateLimitedSeen > 0 {
+			c.SeenMarks = append(c.SeenMarks, chartMark{X: x + slot/2, Y: c.Top - 16, Title: fmt.Sprintf("%s: Freshservice answered 429 %s", m.Start.Local().Format("15:04"), plural(int(m.RateLimitedSeen), "time", "times"))})
+		}
+		if m.RateLimitedReturned > 0 {
+			c.RetMarks = append(c.RetMarks, chartMark{X: x + slot/2, Y: c.Top - 6, Title: fmt.Sprintf("%s: the bridge answered an IdP 429 %s", m.Start.Local().Format("15:04"), plural(int(m.RateLimitedReturned), "time", "times"))})
+		}
+		if i%15 == 0 || i == len(ms)-1 {
+			label := m.Start.Local().Format("15:04")
+			if i == len(ms)-1 {
+				label = "now"
+			}
+			c.Labels = append(c.Labels, chartLabel{X: x + slot/2, Label: label})
+		}
+	}
+	return c
+}
+
+// userBar is a horizontal bar of users by kind.
+type userBar struct {
+	Width float64
+	Segs  []userSeg
+	Total int
+}
+
+type userSeg struct {
+	X, W         float64
+	Class, Title string
+}
+
+func buildUserBar(u userCounts) userBar {
+	b := userBar{Width: 360}
+	parts := []struct {
+		n            int
+		class, title string
+	}{
+		{u.FullTimeAgents, "c-fulltime", "full-time agents"},
+		{u.OccasionalAgents, "c-occasional", "occasional agents"},
+		{u.Requesters, "c-requesters", "requesters"},
+		{u.Deactivated, "c-deactivated", "deactivated"},
+	}
+	for _, p := range parts {
+		b.Total += p.n
+	}
+	if b.Total == 0 {
+		return b
+	}
+	x := 0.0
+	for _, p := range parts {
+		if p.n == 0 {
+			continue
+		}
+		w := b.Width * float64(p.n) / float64(b.Total)
+		b.Segs = append(b.Segs, userSeg{X: x, W: w, Class: p.class, Title: fmt.Sprintf("%d %s", p.n, p.title)})
+		x += w
+	}
+	return b
+}
