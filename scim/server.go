@@ -146,7 +146,17 @@ type edge struct {
 
 	mu       sync.Mutex
 	limiters map[string]*rate.Limiter
+
+	// servers caches the library's server per base URL: building one
+	// rebuilds and validates every schema, which cost more than the rest
+	// of a lookup. With no base_url configured the base URL comes from the
+	// request's Host, so the cache is bounded; past maxServers hosts a
+	// server is built per request.
+	srvMu   sync.Mutex
+	servers map[string]escim.Server
 }
+
+const maxServers = 8
 
 type ctxKey int
 
@@ -445,10 +455,7 @@ func (e *edge) serveLibrary(w http.ResponseWriter, r *http.Request) {
 			lr.URL.RawQuery = lq.Encode()
 		}
 	}
-	srv, err := escim.NewServer(&escim.ServerArgs{
-		ServiceProviderConfig: e.serviceProviderConfig(),
-		ResourceTypes:         e.resourceTypes(),
-	}, escim.WithBaseURL(e.baseURL(r)), escim.WithLogger(libLogger{e.cfg.Log}))
+	srv, err := e.server(e.baseURL(r))
 	if err != nil {
 		writeError(w, r, AsError(err))
 		return
@@ -557,6 +564,32 @@ func (e *edge) baseURL(r *http.Request) string {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host + Prefix
+}
+
+// server returns the library's server for a base URL, built once.
+func (e *edge) server(base string) (escim.Server, error) {
+	e.srvMu.Lock()
+	srv, ok := e.servers[base]
+	e.srvMu.Unlock()
+	if ok {
+		return srv, nil
+	}
+	srv, err := escim.NewServer(&escim.ServerArgs{
+		ServiceProviderConfig: e.serviceProviderConfig(),
+		ResourceTypes:         e.resourceTypes(),
+	}, escim.WithBaseURL(base), escim.WithLogger(libLogger{e.cfg.Log}))
+	if err != nil {
+		return srv, err
+	}
+	e.srvMu.Lock()
+	if e.servers == nil {
+		e.servers = map[string]escim.Server{}
+	}
+	if len(e.servers) < maxServers {
+		e.servers[base] = srv
+	}
+	e.srvMu.Unlock()
+	return srv, nil
 }
 
 func (e *edge) serviceProviderConfig() *escim.ServiceProviderConfig {

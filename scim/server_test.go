@@ -354,3 +354,48 @@ func TestClientRateLimit(t *testing.T) {
 		t.Error("five requests in a burst at 1/s were all served")
 	}
 }
+
+// With no base_url configured, meta.location names the host and scheme the
+// IdP called, request after request, whichever host came first; with
+// base_url set it is always the configured one.
+func TestLocationFollowsTheRequestHost(t *testing.T) {
+	location := func(srv *httptest.Server, host, proto string) string {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+Prefix+"/Users/1", nil)
+		req.Host = host
+		req.Header.Set("Authorization", "Bearer "+goodToken)
+		if proto != "" {
+			req.Header.Set("X-Forwarded-Proto", proto)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m struct {
+			Meta struct {
+				Location string `json:"location"`
+			} `json:"meta"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&m); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET via %s: status %d, %v", host, resp.StatusCode, err)
+		}
+		return m.Meta.Location
+	}
+	srv := newEdge(t, &fakeBackend{}, &fakeBackend{})
+	for range 2 {
+		for i := range maxServers + 3 {
+			host := fmt.Sprintf("scim%d.example.com", i)
+			if got, want := location(srv, host, ""), "http://"+host+Prefix+"/Users/1"; got != want {
+				t.Errorf("location %q, want %q", got, want)
+			}
+		}
+		if got, want := location(srv, "scim0.example.com", "https"), "https://scim0.example.com"+Prefix+"/Users/1"; got != want {
+			t.Errorf("behind a TLS proxy: location %q, want %q", got, want)
+		}
+	}
+	fixed := newEdge(t, &fakeBackend{}, &fakeBackend{}, func(c *Config) { c.BaseURL = "https://scim.example.com/" })
+	if got, want := location(fixed, "internal:8080", ""), "https://scim.example.com"+Prefix+"/Users/1"; got != want {
+		t.Errorf("with base_url: location %q, want %q", got, want)
+	}
+}
