@@ -29,6 +29,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	op := fs.String("op", "", "only this `operation`, or a prefix ending in '.' (user., group.)")
 	user := fs.String("id", "", "only events about this SCIM `id` (user or group)")
 	fsid := fs.Int64("fs-id", 0, "only events about this Freshservice `id`")
+	reqID := fs.String("request-id", "", "only events of this SCIM request (the `id` in the bridge's logs and X-Request-Id)")
 	limit := fs.Int("limit", 100, "at most `n` events, newest first")
 	asJSON := fs.Bool("json", false, "print JSON lines")
 	if err := parseFlags(fs, args); err != nil {
@@ -43,7 +44,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer st.Close()
-	q := store.AuditQuery{Outcome: *outcome, Client: *client, Operation: *op, SCIMID: *user, FSID: *fsid, Limit: *limit}
+	q := store.AuditQuery{Outcome: *outcome, Client: *client, Operation: *op, SCIMID: *user, FSID: *fsid, RequestID: *reqID, Limit: *limit}
 	if *since > 0 {
 		q.Since = time.Now().Add(-*since)
 	}
@@ -65,13 +66,13 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return nil
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 2, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME\tCLIENT\tOPERATION\tSCIM ID\tFRESHSERVICE ID\tOUTCOME\tDETAIL")
+	fmt.Fprintln(tw, "TIME\tREQUEST\tCLIENT\tOPERATION\tSCIM ID\tFRESHSERVICE ID\tOUTCOME\tDETAIL")
 	for _, e := range events {
 		id := ""
 		if e.FSID != 0 {
 			id = strconv.FormatInt(e.FSID, 10)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Time.UTC().Format(time.RFC3339), orDash(e.Client), e.Operation,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Time.UTC().Format(time.RFC3339), orDash(e.RequestID), orDash(e.Client), e.Operation,
 			orDash(e.SCIMID), orDash(id), e.Outcome, oneLine(e.Detail))
 	}
 	return tw.Flush()
