@@ -258,3 +258,38 @@ func containsAll(s string, subs ...string) bool {
 }
 
 func auditQuery(outcome string) store.AuditQuery { return store.AuditQuery{Outcome: outcome} }
+
+// A request refused before anything was written (here a department
+// Freshservice does not have) is in the audit trail with the person's
+// userName, so "why was she not provisioned" has an answer besides the
+// IdP's error log. (TestSeatCap covers the seat cap's refusal.)
+func TestRefusalsAreAudited(t *testing.T) {
+	e := rulesEnv(t, config.OnLeaveDemote)
+	dept := map[string]any{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": map[string]any{"department": "Nope"}}
+	if status, body := e.do("POST", "/Users", userBody("nodept@example.com", "No", "Dept", dept)); status != 400 {
+		t.Fatalf("create with an unknown department: %d %v", status, body)
+	}
+	id := e.mustCreate(userBody("later@example.com", "Later", "Dept", nil))
+	if status, body := e.do("PATCH", "/Users/"+id, patchBody(map[string]any{"op": "add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department", "value": "Nope"})); status != 400 {
+		t.Fatalf("PATCH to an unknown department: %d %v", status, body)
+	}
+	events, err := e.srv.Store.ListAudit(t.Context(), auditQuery("error"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var create, update bool
+	for _, ev := range events {
+		switch {
+		case ev.Operation == "user.create" && containsAll(ev.Detail, "nodept@example.com", "Nope", "nothing changed"):
+			create = true
+		case ev.Operation == "user.update" && ev.SCIMID == id && containsAll(ev.Detail, "later@example.com", "Nope"):
+			update = true
+		}
+	}
+	if !create || !update {
+		t.Errorf("refusals in the audit trail: create %v, update %v; events %+v", create, update, events)
+	}
+	if n := len(events); n != 2 {
+		t.Errorf("%d error events, want the 2 refusals: %+v", n, events)
+	}
+}

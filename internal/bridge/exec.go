@@ -450,6 +450,17 @@ func (b *Bridge) auditEvent(ctx context.Context, op, scimID string, fsid int64, 
 	}
 }
 
+// auditRefusal records a request refused before any Freshservice write (a
+// value Freshservice has no equivalent for, the seat cap), so the trail
+// answers "why was this person not provisioned" too. Passing failures
+// (429, 5xx) are not refusals and are not recorded here.
+func (b *Bridge) auditRefusal(ctx context.Context, op, scimID string, fsid int64, who string, serr *scim.Error) {
+	if serr == nil || serr.Status < 400 || serr.Status >= 500 || serr.Status == http.StatusTooManyRequests {
+		return
+	}
+	b.auditEvent(ctx, op, scimID, fsid, "error", fmt.Sprintf("refused %s, nothing changed: %s", who, serr.Detail))
+}
+
 func operationOf(k mapping.StepKind) string {
 	switch k {
 	case mapping.StepCreateRequester:

@@ -250,7 +250,9 @@ func (u *users) Create(ctx context.Context, attrs map[string]any) (scim.Resource
 	}
 	// Bad input is refused before anything is written.
 	if _, err := b.target(ctx, 0, doc, false, mapping.Applied{}, nil); err != nil {
-		return scim.Resource{}, toSCIMError(err)
+		serr := toSCIMError(err)
+		b.auditRefusal(ctx, "user.create", "", 0, email, serr)
+		return scim.Resource{}, serr
 	}
 	unlock, err := b.lock(ctx, "create:"+strings.ToLower(email))
 	if err != nil {
@@ -304,7 +306,7 @@ func (b *Bridge) createNew(ctx context.Context, email string, doc mapping.Doc, e
 	}
 	if err := b.checkSeats(ctx, nil, t.Target); err != nil {
 		_ = b.store.DeleteIntent(ctx, key)
-		b.auditEvent(ctx, "user.create", "", 0, "error", err.Detail)
+		b.auditRefusal(ctx, "user.create", "", 0, email, err)
 		return scim.Resource{}, err
 	}
 	plan := mapping.PlanUser(nil, t.Target, mapping.Applied{})
@@ -516,7 +518,9 @@ func (b *Bridge) putDesired(ctx context.Context, id int64, doc mapping.Doc, dele
 	}
 	applied := decodeApplied(prev.Applied)
 	if _, err := b.target(ctx, id, doc, deleted, applied, nil); err != nil {
-		return scim.Resource{}, toSCIMError(err)
+		serr := toSCIMError(err)
+		b.auditRefusal(ctx, "user.update", strconv.FormatInt(id, 10), id, userNameOf(doc), serr)
+		return scim.Resource{}, serr
 	}
 	userName := userNameOf(doc)
 	if !deleted {
