@@ -916,15 +916,17 @@ func TestChaos(t *testing.T) {
 		Rate429: 0.05, Rate5xx: 0.10, RateDrop: 0.02, RateCommitThenFail: 0.02,
 		Latency: time.Millisecond, Jitter: 6 * time.Millisecond, Seed: seed,
 	}
-	const timeScale = 60
+	const timeScale = 120
 	e := newEnv(t, func(c *config.Config, o *simulator.Options) {
 		c.Rules = chaosRules()
 		o.TimeScale = timeScale
-		// The bridge's budget and waits run on the simulator's clock: a
-		// minute of budget per second, max_wait 10 s -> 1/6 s. A 429's
-		// Retry-After is still at least one real second.
+		// The bridge's budget runs on the simulator's clock: a minute of
+		// budget in half a real second, so a Freshservice 429, which lasts until its
+		// window ends, lasts under half a real second. max_wait is 90% of
+		// a window: a 429 that came early in its window outlasts it, and
+		// the IdP then gets the bridge's own 429 and Retry-After.
 		c.Freshservice.Window = time.Minute / timeScale
-		c.Freshservice.MaxWait = 10 * time.Second / timeScale
+		c.Freshservice.MaxWait = c.Freshservice.Window * 9 / 10
 		c.Reconcile.Interval = 100 * time.Millisecond
 		c.Reconcile.MaxBackoff = time.Second
 	})
@@ -933,9 +935,9 @@ func TestChaos(t *testing.T) {
 		seed, faults.Rate429*100, faults.Rate5xx*100, faults.RateDrop*100, faults.RateCommitThenFail*100, faults.Latency, faults.Jitter, float64(timeScale))
 	e.sim.SetFaults(faults)
 
-	// 500 creates, 200 updates and 100 deactivations: about two minutes
-	// with -race on 2 cores, most of it IdP waits on Retry-After, which
-	// is whole seconds. FSBRIDGE_TEST_CHAOS_USERS scales the fleet.
+	// 500 creates, 200 updates and 100 deactivations: under a minute with
+	// -race on 2 cores, most of it Freshservice 429s waited out.
+	// FSBRIDGE_TEST_CHAOS_USERS scales the fleet.
 	nUsers := chaosEnvInt(t, "FSBRIDGE_TEST_CHAOS_USERS", 500)
 	nUpdates := nUsers / 5
 	workers := chaosEnvInt(t, "FSBRIDGE_TEST_CHAOS_WORKERS", 8)

@@ -218,7 +218,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	setRateHeaders(h, dec)
 	if !dec.ok {
 		rec.RateLimited = true
-		h.Set("Retry-After", strconv.Itoa(retryAfterSeconds(dec.wait, s.scale)))
+		h.Set("Retry-After", retryAfter(dec.wait, s.scale))
 		finish(tooManyRequests())
 		return
 	}
@@ -238,7 +238,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		// An injected 429 looks like a bucket another app emptied: it
 		// lasts until the current window ends.
 		wait := s.limiter.untilWindowEnd(s.sim(s.now()), sw.sliding())
-		h.Set("Retry-After", strconv.Itoa(retryAfterSeconds(wait, s.scale)))
+		h.Set("Retry-After", retryAfter(wait, s.scale))
 		finish(tooManyRequests())
 		return
 	case Injected5xx:

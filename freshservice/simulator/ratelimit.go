@@ -2,6 +2,7 @@ package simulator
 
 import (
 	"math"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -147,10 +148,18 @@ func (l *limiter) prune(b bucket, now time.Time) {
 	l.stamps[b] = s[i:]
 }
 
-// retryAfterSeconds turns a simulated wait into the Retry-After value: real
-// seconds, rounded up, at least 1.
-func retryAfterSeconds(simWait time.Duration, scale float64) int {
-	real := float64(simWait) / scale
-	secs := int(math.Ceil(real / float64(time.Second)))
-	return max(secs, 1)
+// retryAfter turns a simulated wait into the Retry-After value, in real
+// seconds rounded up to one simulated second, at least one simulated
+// second. At scale 1 that is Freshservice's whole seconds. Time-scaled, a
+// whole real second would be a simulated minute, so the value keeps the
+// fraction ("0.25"); clients that read Retry-After as a decimal number of
+// seconds (the freshservice client does) wait as long as Freshservice
+// would have made them wait.
+func retryAfter(simWait time.Duration, scale float64) string {
+	if scale <= 1 {
+		secs := int(math.Ceil(float64(simWait) / scale / float64(time.Second)))
+		return strconv.Itoa(max(secs, 1))
+	}
+	simSecs := max(math.Ceil(simWait.Seconds()), 1)
+	return strconv.FormatFloat(math.Ceil(simSecs/scale*1000)/1000, 'f', -1, 64)
 }

@@ -121,7 +121,8 @@ func TestTrapRateLimits(t *testing.T) {
 	}
 }
 
-// Retry-After is in real seconds: with TimeScale 60 a minute passes in one.
+// Retry-After is in real seconds: with TimeScale 60 a minute passes in one,
+// and a second in 1/60 s, so time-scaled values keep their fraction.
 func TestRetryAfterFollowsTimeScale(t *testing.T) {
 	tests := []struct {
 		scale   float64
@@ -131,8 +132,11 @@ func TestRetryAfterFollowsTimeScale(t *testing.T) {
 		{1, 0, "60"},
 		{1, 59500 * time.Millisecond, "1"},
 		{60, 0, "1"},
+		{60, 500 * time.Millisecond, "0.5"},
+		{60, 990 * time.Millisecond, "0.017"},
 		{6, 0, "10"},
 		{6, 5 * time.Second, "5"},
+		{6, 5500 * time.Millisecond, "4.5"},
 	}
 	for _, tc := range tests {
 		t.Run(fmt.Sprintf("scale %v at %v", tc.scale, tc.advance), func(t *testing.T) {
@@ -145,8 +149,11 @@ func TestRetryAfterFollowsTimeScale(t *testing.T) {
 			if got := r.header.Get("Retry-After"); got != tc.want {
 				t.Errorf("Retry-After %q, want %q", got, tc.want)
 			}
-			secs, _ := strconv.Atoi(r.header.Get("Retry-After"))
-			e.clock.Advance(time.Duration(secs) * time.Second)
+			secs, err := strconv.ParseFloat(r.header.Get("Retry-After"), 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.clock.Advance(time.Duration(secs * float64(time.Second)))
 			e.do("GET", "/api/v2/agents", nil).want(t, 200)
 		})
 	}
