@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"os"
+
+	"github.com/fsbridge/fsbridge/internal/config"
 	"time"
 )
 
@@ -17,7 +19,7 @@ func init() {
 // the bridge it runs.
 func runHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("healthcheck", stderr)
-	def := os.Getenv("FSBRIDGE_HEALTHCHECK_URL")
+	def := os.Getenv(config.EnvHealthcheckURL)
 	if def == "" {
 		def = "http://127.0.0.1:8080/healthz"
 	}

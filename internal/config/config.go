@@ -228,6 +228,10 @@ func Parse(data []byte, cfg *Config) error {
 	return nil
 }
 
+// EnvHealthcheckURL is the variable `fsbridge healthcheck` reads its URL
+// from; it is not a setting of the bridge.
+const EnvHealthcheckURL = "FSBRIDGE_HEALTHCHECK_URL"
+
 // ApplyEnv overrides settings from FSBRIDGE_* variables: the YAML path in
 // upper case joined by underscores, e.g. FSBRIDGE_FRESHSERVICE_API_KEY or
 // FSBRIDGE_MIRROR_REFRESH_INTERVAL. FSBRIDGE_SCIM_TOKEN adds a bearer
@@ -236,8 +240,10 @@ func ApplyEnv(cfg *Config, environ []string) error {
 	vars := map[string]string{}
 	for _, kv := range environ {
 		k, v, ok := strings.Cut(kv, "=")
-		// FSBRIDGE_TEST_* configure the test suite, not the bridge.
-		if ok && strings.HasPrefix(k, "FSBRIDGE_") && !strings.HasPrefix(k, "FSBRIDGE_TEST_") {
+		// FSBRIDGE_TEST_* configure the test suite and
+		// FSBRIDGE_HEALTHCHECK_URL the healthcheck command (the container
+		// image sets it), not the bridge.
+		if ok && strings.HasPrefix(k, "FSBRIDGE_") && !strings.HasPrefix(k, "FSBRIDGE_TEST_") && k != EnvHealthcheckURL {
 			vars[k] = v
 		}
 	}

@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -123,5 +124,41 @@ func TestTokenHash(t *testing.T) {
 	}
 	if _, err := ParseTokenHash("abc"); err == nil {
 		t.Error("short hash accepted")
+	}
+}
+
+// The container image sets FSBRIDGE_* variables (Dockerfile ENV); the bridge
+// must start with every one of them set, or the image never runs.
+func TestDockerfileEnvIsAccepted(t *testing.T) {
+	data, err := os.ReadFile("../../Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env []string
+	inEnv := false
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if rest, ok := strings.CutPrefix(line, "ENV "); ok {
+			inEnv, line = true, rest
+		} else if !inEnv {
+			continue
+		}
+		cont := strings.HasSuffix(line, "\\")
+		for _, kv := range strings.Fields(strings.TrimSuffix(line, "\\")) {
+			env = append(env, kv)
+		}
+		inEnv = cont
+	}
+	if len(env) == 0 {
+		t.Fatal("no ENV in the Dockerfile")
+	}
+	env = append(env, "FSBRIDGE_FRESHSERVICE_URL=http://127.0.0.1:8081", "FSBRIDGE_FRESHSERVICE_API_KEY=from-env-key",
+		"FSBRIDGE_SCIM_TOKEN=an-env-token-0123456789")
+	cfg, err := Load("", env)
+	if err != nil {
+		t.Fatalf("the image's environment %v: %v", env, err)
+	}
+	if cfg.Listen != "0.0.0.0:8080" || cfg.Store.Path != "/data/fsbridge.db" {
+		t.Errorf("the image's environment was not applied: listen %q, store %q", cfg.Listen, cfg.Store.Path)
 	}
 }
