@@ -115,9 +115,21 @@ func TestWarmLookupsInScenarios(t *testing.T) {
 				if k.Calls != 0 {
 					t.Errorf("%s: %s made %d Freshservice calls in %d lookups, want 0", key, k.Kind, k.Calls, k.Ops)
 				}
-			case kCreateRequester, kManagerPatch, kGroupAddOne, kPutUpdate, kPatchUpdate:
+			case kCreateRequester, kManagerPatch, kPutUpdate, kPatchUpdate:
 				if k.MaxCalls != 1 || k.Calls != k.Ops {
 					t.Errorf("%s: %s made %d calls in %d operations (max %d), want 1 each", key, k.Kind, k.Calls, k.Ops, k.MaxCalls)
+				}
+			case kGroupAddOne:
+				// Concurrent PATCHes of one group queue for its lock; the
+				// background pass may add a queued member first, and the
+				// PATCH then has nothing left to do. Either way each member
+				// costs one call.
+				const route = "POST /api/v2/requester_groups/{id}/members/{id}"
+				if k.Calls != k.Ops {
+					t.Logf("%s: %d of %d member adds were made by the background pass", key, k.Ops-k.Calls, k.Ops)
+				}
+				if k.MaxCalls > 1 || s.ByRoute[route] != k.Ops {
+					t.Errorf("%s: %d member adds made %d %s calls (max %d in one request), want 1 each", key, k.Ops, s.ByRoute[route], route, k.MaxCalls)
 				}
 			}
 		}
