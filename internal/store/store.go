@@ -13,9 +13,11 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -219,4 +221,55 @@ type Store interface {
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.
 	Close() error
+}
+
+// Normalized is u as a store hands it back: empty documents nil, times in
+// UTC (zero stays zero). Drivers return it from writes, so a caller sees
+// the same record whether it wrote or read it.
+func (u User) Normalized() User {
+	u.Doc, u.Applied = nilIfEmpty(u.Doc), nilIfEmpty(u.Applied)
+	u.Created, u.Modified, u.NextAttempt = utc(u.Created), utc(u.Modified), utc(u.NextAttempt)
+	return u
+}
+
+// Normalized is g as a store hands it back: as User.Normalized, with the
+// members sorted and without repeats (nil when none).
+func (g Group) Normalized() Group {
+	g.Doc, g.Applied = nilIfEmpty(g.Doc), nilIfEmpty(g.Applied)
+	g.Created, g.Modified, g.NextAttempt = utc(g.Created), utc(g.Modified), utc(g.NextAttempt)
+	if len(g.Members) == 0 {
+		g.Members = nil
+	} else {
+		g.Members = slices.Compact(slices.Sorted(slices.Values(g.Members)))
+	}
+	return g
+}
+
+// UserVersionChanged reports a change to the fields that make a user's
+// ETag (its Version). Documents compare byte for byte: stores keep them
+// verbatim.
+func UserVersionChanged(a, b User) bool {
+	return !bytes.Equal(a.Doc, b.Doc) || a.UserName != b.UserName || a.ExternalID != b.ExternalID ||
+		a.Deleted != b.Deleted
+}
+
+// GroupVersionChanged reports a change to the fields that make a group's
+// ETag (its Version); members compare as Normalized leaves them.
+func GroupVersionChanged(a, b Group) bool {
+	return !bytes.Equal(a.Doc, b.Doc) || a.DisplayName != b.DisplayName || a.ExternalID != b.ExternalID ||
+		!slices.Equal(a.Members, b.Members)
+}
+
+func nilIfEmpty(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
+func utc(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC()
 }

@@ -232,14 +232,6 @@ func timeOf(n *int64) time.Time {
 // clock, as callers compare it with theirs.
 func now() time.Time { return time.Now().UTC() }
 
-// utc normalises a caller's time to what reads back from the database.
-func utc(t time.Time) time.Time {
-	if t.IsZero() {
-		return time.Time{}
-	}
-	return t.UTC()
-}
-
 // jsonArg is the stored form of an opaque document: NULL when empty, else
 // its bytes.
 func jsonArg(b []byte) []byte {

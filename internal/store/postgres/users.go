@@ -31,13 +31,6 @@ func scanUser(row pgx.Row) (store.User, error) {
 	return u, nil
 }
 
-// normUser is u as it reads back from the database.
-func normUser(u store.User) store.User {
-	u.Doc, u.Applied = jsonOf(u.Doc), jsonOf(u.Applied)
-	u.Created, u.Modified, u.NextAttempt = utc(u.Created), utc(u.Modified), utc(u.NextAttempt)
-	return u
-}
-
 // userArgs are the values of u's columns $2 to $14 of the INSERT and UPDATE
 // below ($1 is the id).
 func userArgs(u store.User) ([]any, error) {
@@ -85,7 +78,7 @@ type querier interface {
 // at the same moment. A user created Deleted does not claim its userName.
 func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error) {
 	op := fmt.Sprintf("store/postgres: CreateUser %d", u.ID)
-	u = normUser(u)
+	u = u.Normalized()
 	u.Version = 1
 	t := now()
 	if u.Created.IsZero() {
@@ -176,9 +169,9 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, fn func(*store.User) e
 		if err := fn(&u); err != nil {
 			return err // as is
 		}
-		u = normUser(u)
+		u = u.Normalized()
 		u.ID, u.Version, u.Created, u.Modified = old.ID, old.Version, old.Created, old.Modified
-		if userVersionChanged(old, u) {
+		if store.UserVersionChanged(old, u) {
 			u.Version++
 			u.Modified = now()
 		}
@@ -213,13 +206,6 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, fn func(*store.User) e
 		return store.User{}, err
 	}
 	return out, nil
-}
-
-// userVersionChanged reports a change to the fields that make the ETag.
-// Documents compare byte for byte: the store keeps them verbatim.
-func userVersionChanged(a, b store.User) bool {
-	return !bytes.Equal(a.Doc, b.Doc) || a.UserName != b.UserName || a.ExternalID != b.ExternalID ||
-		a.Deleted != b.Deleted
 }
 
 // DeleteUser removes the record for good (see store.Store).

@@ -47,19 +47,6 @@ func scanGroup(sc scanner) (store.Group, error) {
 	return g, nil
 }
 
-// normGroup is g as it reads back from the database: members sorted and
-// de-duplicated (in a new slice; the caller's is left alone).
-func normGroup(g store.Group) store.Group {
-	g.Doc, g.Applied = jsonOf(g.Doc), jsonOf(g.Applied)
-	g.Created, g.Modified, g.NextAttempt = utc(g.Created), utc(g.Modified), utc(g.NextAttempt)
-	if len(g.Members) == 0 {
-		g.Members = nil
-	} else {
-		g.Members = slices.Compact(slices.Sorted(slices.Values(g.Members)))
-	}
-	return g
-}
-
 // groupArgs are the values of g's columns after id, as the INSERT and UPDATE
 // below list them.
 func groupArgs(g store.Group) ([]any, error) {
@@ -94,7 +81,7 @@ func displayNameHolder(ctx context.Context, tx *sql.Tx, displayName, id string) 
 // CreateGroup inserts g (see store.Store).
 func (s *Store) CreateGroup(ctx context.Context, g store.Group) (store.Group, error) {
 	op := fmt.Sprintf("store/sqlite: CreateGroup %q", g.ID)
-	g = normGroup(g)
+	g = g.Normalized()
 	g.Version = 1
 	t := now()
 	if g.Created.IsZero() {
@@ -235,9 +222,9 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, fn func(*store.Group
 		if err := fn(&g); err != nil {
 			return err // as is
 		}
-		g = normGroup(g)
+		g = g.Normalized()
 		g.ID, g.Version, g.Created, g.Modified = old.ID, old.Version, old.Created, old.Modified
-		if groupVersionChanged(old, g) {
+		if store.GroupVersionChanged(old, g) {
 			g.Version++
 			g.Modified = now()
 		}
@@ -273,12 +260,6 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, fn func(*store.Group
 		return store.Group{}, err
 	}
 	return out, nil
-}
-
-// groupVersionChanged reports a change to the fields that make the ETag.
-func groupVersionChanged(a, b store.Group) bool {
-	return !bytes.Equal(a.Doc, b.Doc) || a.DisplayName != b.DisplayName || a.ExternalID != b.ExternalID ||
-		!slices.Equal(a.Members, b.Members)
 }
 
 // DeleteGroup removes the group; its member rows go with it (ON DELETE

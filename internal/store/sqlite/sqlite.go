@@ -214,14 +214,6 @@ func timeOf(n sql.NullInt64) time.Time {
 // reading, so it compares equal to what reads back.
 func now() time.Time { return time.Now().UTC() }
 
-// utc normalises a caller's time to what reads back from the database.
-func utc(t time.Time) time.Time {
-	if t.IsZero() {
-		return time.Time{}
-	}
-	return t.UTC()
-}
-
 // jsonArg is the stored form of an opaque JSON document: NULL when empty,
 // else its text, byte for byte.
 func jsonArg(b []byte) any {

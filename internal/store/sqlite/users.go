@@ -30,13 +30,6 @@ func scanUser(sc scanner) (store.User, error) {
 	return u, nil
 }
 
-// normUser is u as it reads back from the database.
-func normUser(u store.User) store.User {
-	u.Doc, u.Applied = jsonOf(u.Doc), jsonOf(u.Applied)
-	u.Created, u.Modified, u.NextAttempt = utc(u.Created), utc(u.Modified), utc(u.NextAttempt)
-	return u
-}
-
 // userArgs are the values of u's columns after id, as the INSERT and
 // UPDATE below list them.
 func userArgs(u store.User) ([]any, error) {
@@ -73,7 +66,7 @@ func userNameHolder(ctx context.Context, tx *sql.Tx, userName string, id int64) 
 // claim its userName, as the uniqueness rule is among users not Deleted.
 func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error) {
 	op := fmt.Sprintf("store/sqlite: CreateUser %d", u.ID)
-	u = normUser(u)
+	u = u.Normalized()
 	u.Version = 1
 	t := now()
 	if u.Created.IsZero() {
@@ -171,9 +164,9 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, fn func(*store.User) e
 		if err := fn(&u); err != nil {
 			return err // as is
 		}
-		u = normUser(u)
+		u = u.Normalized()
 		u.ID, u.Version, u.Created, u.Modified = old.ID, old.Version, old.Created, old.Modified
-		if userVersionChanged(old, u) {
+		if store.UserVersionChanged(old, u) {
 			u.Version++
 			u.Modified = now()
 		}
@@ -206,13 +199,6 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, fn func(*store.User) e
 		return store.User{}, err
 	}
 	return out, nil
-}
-
-// userVersionChanged reports a change to the fields that make the ETag.
-// Documents compare byte for byte: the store keeps them verbatim.
-func userVersionChanged(a, b store.User) bool {
-	return !bytes.Equal(a.Doc, b.Doc) || a.UserName != b.UserName || a.ExternalID != b.ExternalID ||
-		a.Deleted != b.Deleted
 }
 
 // DeleteUser removes the record for good (see store.Store).
