@@ -60,6 +60,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/fsbridge/fsbridge/internal/keylock"
 	"github.com/fsbridge/fsbridge/internal/store"
 )
 
@@ -79,7 +80,7 @@ type Store struct {
 	// schema is the schema the tables live in; lock ids are derived from
 	// it, so stores on different schemas of one database do not share locks.
 	schema string
-	local  keyedLocks // queues the goroutines of this Store before the database lock
+	local  keylock.Set // queues the goroutines of this Store before the database lock
 
 	mu     sync.Mutex
 	held   map[*pgxpool.Conn]struct{} // lock sessions, closed by Close

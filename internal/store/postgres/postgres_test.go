@@ -206,9 +206,7 @@ func TestReplicaLockFairness(t *testing.T) {
 		})
 	}
 	waitFor(t, "A's goroutines queued", func() bool {
-		a.local.mu.Lock()
-		defer a.local.mu.Unlock()
-		return a.local.m["group:g"] != nil && a.local.m["group:g"].refs == 4
+		return a.local.Queued("group:g") == 4
 	})
 	unlock()
 	wg.Wait()
@@ -583,12 +581,12 @@ func TestLocalLocksFreeMemory(t *testing.T) {
 	if _, err := s.Lock(short, "held"); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Lock: %v, want DeadlineExceeded", err)
 	}
-	if n := s.local.size(); n != 1 {
+	if n := s.local.Len(); n != 1 {
 		t.Errorf("%d keys in the lock table while one is held, want 1", n)
 	}
 	unlock()
 	unlock() // a second call is harmless
-	if n := s.local.size(); n != 0 {
+	if n := s.local.Len(); n != 0 {
 		t.Errorf("%d keys left in the lock table, want 0", n)
 	}
 }

@@ -40,6 +40,7 @@ import (
 	msqlite "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
+	"github.com/fsbridge/fsbridge/internal/keylock"
 	"github.com/fsbridge/fsbridge/internal/store"
 )
 
@@ -57,7 +58,7 @@ const maxReaders = 16
 type Store struct {
 	w     *sql.DB // the one writer connection
 	r     *sql.DB // read-only connections
-	locks keyedLocks
+	locks keylock.Set
 }
 
 // Open opens the database at path, creating the file and its schema when
@@ -136,7 +137,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Lock takes the in-memory lock named key (see the package comment).
 func (s *Store) Lock(ctx context.Context, key string) (func(), error) {
-	return s.locks.lock(ctx, key)
+	return s.locks.Lock(ctx, key)
 }
 
 // inTx runs fn in a write transaction (BEGIN IMMEDIATE, on the writer

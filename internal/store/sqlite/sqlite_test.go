@@ -198,11 +198,11 @@ func TestLocksFreeMemory(t *testing.T) {
 	if _, err := s.Lock(short, "held"); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Lock: %v, want DeadlineExceeded", err)
 	}
-	if n := s.locks.size(); n != 1 {
+	if n := s.locks.Len(); n != 1 {
 		t.Errorf("%d keys in the lock table while one is held, want 1", n)
 	}
 	unlock()
-	if n := s.locks.size(); n != 0 {
+	if n := s.locks.Len(); n != 0 {
 		t.Errorf("%d keys left in the lock table, want 0", n)
 	}
 }
