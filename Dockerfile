@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # Build: docker build -t fsbridge --build-arg VERSION=$(git describe --always) .
 # Run:   see docs/docker.md
 
@@ -14,7 +13,8 @@ RUN CGO_ENABLED=0 go build -trimpath \
       -o /out/fsbridge ./cmd/fsbridge \
  && mkdir -p /out/data
 
-# distroless/static: CA certificates and nothing else; runs as uid 65532.
+# distroless/static: CA certificates, time zone data and nothing else (no
+# shell); runs as uid 65532.
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/fsbridge /fsbridge
 COPY --from=build --chown=65532:65532 /out/data /data
