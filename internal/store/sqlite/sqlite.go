@@ -33,6 +33,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -72,6 +73,15 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store/sqlite: Open %s: %w", path, err)
 	}
+	// SQLite's own error for a file it cannot create is "unable to open
+	// database file (14)"; opening it here first names the cause (most
+	// often a directory, such as a container's mounted volume, that this
+	// user may not write).
+	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("store/sqlite: cannot create or write %s as uid %d: %w", abs, os.Getuid(), err)
+	}
+	f.Close()
 	ms := fmt.Sprint(busyTimeout.Milliseconds())
 
 	w, err := sql.Open("sqlite", dsn(abs, url.Values{

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -141,8 +142,12 @@ func TestOpenErrors(t *testing.T) {
 	if _, err := Open(t.Context(), ""); err == nil {
 		t.Error("Open(\"\") succeeded")
 	}
-	if _, err := Open(t.Context(), filepath.Join(t.TempDir(), "missing", "dir", "x.db")); err == nil {
+	missing := filepath.Join(t.TempDir(), "missing", "dir", "x.db")
+	if _, err := Open(t.Context(), missing); err == nil {
 		t.Error("Open in a missing directory succeeded")
+	} else if !strings.Contains(err.Error(), missing) || !errors.Is(err, fs.ErrNotExist) {
+		// SQLite alone says "unable to open database file (14)".
+		t.Errorf("Open in a missing directory: %v; want the path and the cause", err)
 	}
 	notDB := filepath.Join(t.TempDir(), "not.db")
 	if err := os.WriteFile(notDB, []byte(strings.Repeat("not a database ", 100)), 0o600); err != nil {
