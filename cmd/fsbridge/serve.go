@@ -51,7 +51,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 		}
 	}()
-	return srv.Serve(ctx, ln)
+	if err := srv.Serve(ctx, ln); err != nil {
+		return err
+	}
+	srv.Close()
+	log.Info().Msg("fsbridge stopped: requests finished, background work stopped, store closed")
+	return nil
 }
 
 // reload re-reads the configuration on SIGHUP and applies the rules
