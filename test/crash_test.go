@@ -41,11 +41,7 @@ func buildBridge(t *testing.T) string {
 	if err != nil {
 		t.Skipf("the go tool is not on PATH (%v): cannot build the fsbridge binary for the crash test", err)
 	}
-	out, err := exec.Command(gobin, "env", "GOMOD").Output()
-	if err != nil || strings.TrimSpace(string(out)) == "" || strings.TrimSpace(string(out)) == os.DevNull {
-		t.Fatalf("finding the module root: go env GOMOD: %q %v", out, err)
-	}
-	root := filepath.Dir(strings.TrimSpace(string(out)))
+	root := moduleRoot(t)
 	bin := filepath.Join(t.TempDir(), "fsbridge")
 	args := []string{"build", "-o", bin}
 	if raceEnabled() {
@@ -60,6 +56,16 @@ func buildBridge(t *testing.T) string {
 	}
 	t.Logf("built %s (go %s) in %s", bin, strings.Join(args, " "), time.Since(start).Round(time.Millisecond))
 	return bin
+}
+
+// moduleRoot is the repository's root directory (where go.mod is).
+func moduleRoot(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil || strings.TrimSpace(string(out)) == "" || strings.TrimSpace(string(out)) == os.DevNull {
+		t.Fatalf("finding the module root: go env GOMOD: %q %v", out, err)
+	}
+	return filepath.Dir(strings.TrimSpace(string(out)))
 }
 
 func raceEnabled() bool {

@@ -1,0 +1,501 @@
+package test
+
+import (
+	"archive/tar"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fsbridge/fsbridge/freshservice/simulator"
+)
+
+// The container test builds the image from the Dockerfile and runs it the
+// way docs/docker.md tells an operator to: with a mounted configuration
+// directory and secret files, and from the environment alone. It needs a
+// Docker engine; `eval "$(.ci/docker.sh)"` provides one (and, where the
+// registries are out of reach, stand-ins for the two base images) and sets
+// FSBRIDGE_TEST_DOCKER. .ci/run does.
+
+const dockerVar = "FSBRIDGE_TEST_DOCKER"
+
+// docker runs the docker CLI and returns its trimmed stdout; it fails the
+// test, with stderr, when the command fails.
+func docker(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := dockerErr(args...)
+	if err != nil {
+		t.Fatalf("docker %s: %v", strings.Join(args, " "), err)
+	}
+	return out
+}
+
+func dockerErr(args ...string) (string, error) {
+	cmd := exec.Command("docker", args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return strings.TrimSpace(stdout.String()), fmt.Errorf("%w: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	return strings.TrimSpace(stdout.String()), nil
+}
+
+// imageFiles lists the paths in the filesystem of ref, from `docker export`.
+func imageFiles(t *testing.T, ref string) map[string]bool {
+	t.Helper()
+	// A command is needed for images without one; the container never runs.
+	id := docker(t, "create", ref, "/none")
+	defer dockerErr("rm", "-f", id)
+	cmd := exec.Command("docker", "export", id)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]bool{}
+	tr := tar.NewReader(out)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("docker export %s: %v", ref, err)
+		}
+		files[strings.TrimSuffix(strings.TrimPrefix(h.Name, "./"), "/")] = true
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("docker export %s: %v", ref, err)
+	}
+	return files
+}
+
+// container is one `docker run -d` of the image under test.
+type container struct {
+	t    *testing.T
+	name string
+	base string // http://127.0.0.1:PORT, the published 8080
+}
+
+func runContainer(t *testing.T, name string, args ...string) *container {
+	t.Helper()
+	_, _ = dockerErr("rm", "-f", name)
+	docker(t, append([]string{"run", "-d", "--name", name}, args...)...)
+	c := &container{t: t, name: name}
+	t.Cleanup(func() {
+		// Every line the bridge logged goes to the secrets check.
+		fmt.Fprintln(everything, c.logs())
+		_, _ = dockerErr("rm", "-f", name)
+	})
+	c.findPort()
+	return c
+}
+
+// findPort reads the host address Docker published 8080 on, which changes
+// at every start.
+func (c *container) findPort() {
+	c.t.Helper()
+	hostPort, err := dockerErr("port", c.name, "8080/tcp")
+	if err != nil {
+		c.t.Fatalf("container %s: no published port (%v); state %s, logs:\n%s", c.name, err,
+			c.inspect("{{.State.Status}} exit {{.State.ExitCode}}"), c.logs())
+	}
+	// "127.0.0.1:49153" (one line per address family)
+	first, _, _ := strings.Cut(hostPort, "\n")
+	c.base = "http://" + strings.TrimSpace(first)
+}
+
+func (c *container) logs() string {
+	out, err := exec.Command("docker", "logs", c.name).CombinedOutput()
+	if err != nil {
+		return fmt.Sprintf("(docker logs %s: %v)", c.name, err)
+	}
+	return string(out)
+}
+
+func (c *container) inspect(format string) string {
+	c.t.Helper()
+	return docker(c.t, "inspect", "-f", format, c.name)
+}
+
+// waitHealthy waits until Docker's health check (the image's HEALTHCHECK,
+// run every second here) says healthy.
+func (c *container) waitHealthy() time.Duration {
+	c.t.Helper()
+	start := time.Now()
+	for {
+		switch st := c.inspect("{{.State.Status}} {{.State.Health.Status}}"); st {
+		case "running healthy":
+			return time.Since(start)
+		case "running starting", "created starting", "running unhealthy":
+		default:
+			c.t.Fatalf("container %s: %s\n%s", c.name, st, c.logs())
+		}
+		if time.Since(start) > 90*time.Second {
+			c.t.Fatalf("container %s not healthy within 90 s: %s\nhealth log: %s\n%s", c.name,
+				c.inspect("{{.State.Health.Status}}"), c.inspect("{{json .State.Health.Log}}"), c.logs())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// waitLog waits until the container has logged a line holding s.
+func (c *container) waitLog(s string) {
+	c.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(c.logs(), s) {
+		if time.Now().After(deadline) {
+			c.t.Fatalf("container %s did not log %q within 20 s:\n%s", c.name, s, c.logs())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (c *container) scim(method, path, token string, body any) (int, map[string]any) {
+	c.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, c.base+"/scim/v2"+path, rd)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/scim+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	raw, _ := io.ReadAll(resp.Body)
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &out); err != nil {
+			c.t.Fatalf("%s %s: %d, not JSON: %s", method, path, resp.StatusCode, raw)
+		}
+	}
+	return resp.StatusCode, out
+}
+
+// dockerGateway is the host's address on Docker's default bridge network,
+// where containers reach the simulator this test serves.
+func dockerGateway(t *testing.T) string {
+	t.Helper()
+	gw := docker(t, "network", "inspect", "bridge", "-f", "{{range .IPAM.Config}}{{.Gateway}} {{end}}")
+	gw, _, _ = strings.Cut(gw, " ")
+	if net.ParseIP(gw) == nil {
+		t.Fatalf("Docker's bridge network has no gateway address (%q): containers cannot reach the host", gw)
+	}
+	return gw
+}
+
+func TestContainerImage(t *testing.T) {
+	if os.Getenv(dockerVar) == "" {
+		t.Skipf("%s is not set: eval \"$(.ci/docker.sh)\" makes a Docker engine available and sets it (.ci/run does)", dockerVar)
+	}
+	if testing.Short() {
+		t.Skip("builds the image; skipped with -short")
+	}
+	root := moduleRoot(t)
+	tag := fmt.Sprintf("fsbridge-test:%d", time.Now().UnixNano())
+	const version = "container-test"
+
+	// 1. The image builds from a clean tree with the documented command.
+	t0 := time.Now()
+	build := exec.Command("docker", "build", "-q", "-t", tag, "--build-arg", "VERSION="+version, ".")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("docker build: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { _, _ = dockerErr("rmi", "-f", tag) })
+	t.Logf("docker build: %s", time.Since(t0).Round(time.Millisecond))
+	if docker(t, "image", "inspect", "-f", `{{index .Config.Labels "org.fsbridge.stand-in"}}`, tag) == "true" {
+		t.Logf("the base images are stand-ins built by .ci/docker.sh (the registries were out of reach)")
+	}
+
+	// 2. What the image declares: non-root, the volume, the port, the
+	// health check, the entry point.
+	var cfg struct {
+		User         string
+		ExposedPorts map[string]any
+		Volumes      map[string]any
+		Entrypoint   []string
+		Cmd          []string
+		Healthcheck  struct{ Test []string }
+	}
+	if err := json.Unmarshal([]byte(docker(t, "image", "inspect", "-f", "{{json .Config}}", tag)), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.User != "65532:65532" {
+		t.Errorf("image user %q, want 65532:65532 (non-root)", cfg.User)
+	}
+	if _, ok := cfg.Volumes["/data"]; !ok {
+		t.Errorf("image volumes %v, want /data", cfg.Volumes)
+	}
+	if _, ok := cfg.ExposedPorts["8080/tcp"]; !ok {
+		t.Errorf("exposed ports %v, want 8080/tcp", cfg.ExposedPorts)
+	}
+	if want := []string{"CMD", "/fsbridge", "healthcheck"}; !slices.Equal(cfg.Healthcheck.Test, want) {
+		t.Errorf("health check %q, want %q", cfg.Healthcheck.Test, want)
+	}
+	if want := []string{"/fsbridge"}; !slices.Equal(cfg.Entrypoint, want) {
+		t.Errorf("entry point %q, want %q", cfg.Entrypoint, want)
+	}
+	size := docker(t, "image", "inspect", "-f", "{{.Size}}", tag)
+	t.Logf("image %s: %s bytes, user %s, cmd %q", tag, size, cfg.User, cfg.Cmd)
+
+	// 3. Minimal: the final stage adds the binary and the data directory to
+	// the base image, nothing else (no shell, no Go toolchain, no source).
+	baseRef := ""
+	for _, line := range strings.Split(readFile(t, filepath.Join(root, "Dockerfile")), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && strings.EqualFold(f[0], "FROM") {
+			baseRef = f[1]
+		}
+	}
+	baseFiles, files := imageFiles(t, baseRef), imageFiles(t, tag)
+	var added []string
+	for f := range files {
+		if !baseFiles[f] {
+			added = append(added, f)
+		}
+	}
+	slices.Sort(added)
+	// Docker adds these empty mount points to every container.
+	added = slices.DeleteFunc(added, func(f string) bool {
+		return slices.Contains([]string{".dockerenv", "dev", "dev/console", "dev/pts", "dev/shm", "etc/hostname", "etc/hosts", "etc/mtab", "etc/resolv.conf", "proc", "sys"}, f)
+	})
+	if want := []string{"data", "fsbridge"}; !slices.Equal(added, want) {
+		t.Errorf("the final stage adds %q to %s, want only %q", added, baseRef, want)
+	}
+	if files["bin/sh"] || files["usr/local/go/bin/go"] {
+		t.Errorf("the final image holds a shell or the Go toolchain")
+	}
+
+	// 4. The binary is static (the image has no libc) and carries the
+	// build's version.
+	if out := docker(t, "run", "--rm", tag, "version"); !strings.Contains(out, version) {
+		t.Errorf("`docker run IMAGE version` printed %q, want the build-arg version %q", out, version)
+	}
+
+	// Freshservice: the simulator, served by this test on Docker's bridge.
+	const timeScale = 60
+	sim, err := simulator.New(simulator.Options{APIKey: testAPIKey, Plan: "enterprise", TimeScale: timeScale})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(dockerGateway(t), "0"))
+	if err != nil {
+		t.Fatalf("listening on Docker's bridge: %v", err)
+	}
+	simSrv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = simSrv.Serve(ln) }()
+	t.Cleanup(func() { _ = simSrv.Close() })
+	simURL := "http://" + ln.Addr().String()
+
+	// 5. The documented run with a mounted configuration directory and
+	// secret files. The files are readable by uid 65532, as the docs say.
+	dir := t.TempDir()
+	confDir, secretsDir := filepath.Join(dir, "etc-fsbridge"), filepath.Join(dir, "secrets")
+	for _, d := range []string{confDir, secretsDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeFile(t, filepath.Join(secretsDir, "freshservice-api-key"), testAPIKey+"\n", 0o444)
+	writeFile(t, filepath.Join(secretsDir, "scim-token"), testToken+"\n", 0o444)
+	conf := func(rules string) string {
+		return fmt.Sprintf(`freshservice:
+  url: %s
+  api_key_file: /run/secrets/freshservice-api-key
+  plan: enterprise
+  share: 1
+  window: %s
+scim:
+  tokens:
+    - name: okta
+      token_file: /run/secrets/scim-token
+reconcile:
+  interval: 200ms
+%s`, simURL, sim.Window(), rules)
+	}
+	const rulesAgents = `rules:
+  role_groups:
+    - name: agents
+      match: {display_name: "FS Agents"}
+      roles: [{role: SD Agent, scope: member_groups}]
+`
+	const rulesAdmins = rulesAgents + `    - name: admins
+      match: {display_name: "FS Admins"}
+      roles: [{role: Account Admin, scope: entire_helpdesk}]
+`
+	confFile := filepath.Join(confDir, "fsbridge.yaml")
+	writeFile(t, confFile, conf(rulesAgents), 0o644)
+	volume := strings.ReplaceAll(tag, ":", "-") + "-data"
+	t.Cleanup(func() { _, _ = dockerErr("volume", "rm", "-f", volume) })
+	name := strings.ReplaceAll(tag, ":", "-")
+	c := runContainer(t, name,
+		"-p", "127.0.0.1::8080",
+		"-v", volume+":/data",
+		"-v", confDir+":/etc/fsbridge:ro",
+		"-v", secretsDir+":/run/secrets:ro",
+		// The image checks every 30 s; here every second, so that the
+		// test need not wait for the first check.
+		"--health-interval", "1s",
+		tag)
+	t.Logf("mounted configuration: healthy after %s", c.waitHealthy().Round(time.Millisecond))
+	// Every process of the container runs as uid 65532.
+	top := strings.Split(docker(t, "top", name, "-o", "pid,uid,comm"), "\n")
+	for _, line := range top[1:] {
+		if f := strings.Fields(line); len(f) < 2 || f[1] != "65532" {
+			t.Errorf("docker top: a process does not run as uid 65532:\n%s", strings.Join(top, "\n"))
+		}
+	}
+	if len(top) < 2 {
+		t.Errorf("docker top lists no process:\n%s", strings.Join(top, "\n"))
+	}
+	resp, err := http.Get(c.base + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("/readyz through the published port: %d, want 200", resp.StatusCode)
+	}
+
+	// A user created through the published port lands in Freshservice.
+	const email = "ada.lovelace@example.com"
+	status, body := c.scim("POST", "/Users", testToken, map[string]any{
+		"schemas":  []string{"urn:ietf:params:scim:schemas:core:2.0:User"},
+		"userName": email, "active": true,
+		"name":   map[string]any{"givenName": "Ada", "familyName": "Lovelace"},
+		"emails": []map[string]any{{"value": email, "primary": true, "type": "work"}},
+	})
+	if status != http.StatusCreated {
+		t.Fatalf("POST /Users: %d %v\n%s", status, body, c.logs())
+	}
+	id, _ := body["id"].(string)
+	fsUser, ok := sim.UserByEmail(email)
+	if !ok || fsUser.IsAgent || !fsUser.Active {
+		t.Fatalf("Freshservice after POST /Users: %+v (found %v), want an active requester", fsUser, ok)
+	}
+	if status, _ := c.scim("GET", "/Users", "wrong-token", nil); status != http.StatusUnauthorized {
+		t.Errorf("GET /Users with a wrong token: %d, want 401", status)
+	}
+
+	// 6. SIGHUP re-reads the mounted file: a role group added to the rules
+	// promotes its members without a restart.
+	writeFile(t, confFile, conf(rulesAdmins), 0o644)
+	docker(t, "kill", "-s", "HUP", name)
+	c.waitLog(`"role_groups":2`)
+	status, body = c.scim("POST", "/Groups", testToken, map[string]any{
+		"schemas":     []string{"urn:ietf:params:scim:schemas:core:2.0:Group"},
+		"displayName": "FS Admins",
+		"members":     []map[string]any{{"value": id}},
+	})
+	if status != http.StatusCreated {
+		t.Fatalf("POST /Groups FS Admins: %d %v\n%s", status, body, c.logs())
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		u, _ := sim.UserByEmail(email)
+		if u.IsAgent {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the reloaded rule did not make %s an agent within 20 s:\n%s", email, c.logs())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	// 7. docker stop (SIGTERM) ends the bridge cleanly within Docker's
+	// default 10 s, and the store in the volume outlives the container.
+	t0 = time.Now()
+	docker(t, "stop", name)
+	if code := c.inspect("{{.State.ExitCode}}"); code != "0" {
+		t.Errorf("exit code after docker stop: %s, want 0 (a clean shutdown)\n%s", code, c.logs())
+	}
+	t.Logf("docker stop: %s", time.Since(t0).Round(time.Millisecond))
+	if logs := c.logs(); !strings.Contains(logs, "shutting down") || !strings.Contains(logs, "fsbridge stopped") {
+		t.Errorf("the logs do not show a graceful shutdown:\n%s", logs)
+	}
+	docker(t, "start", name)
+	c.findPort()
+	c.waitHealthy()
+	status, body = c.scim("GET", "/Users/"+id, testToken, nil)
+	if status != http.StatusOK || body["userName"] != email {
+		t.Errorf("GET /Users/%s after a restart on the same volume: %d %v", id, status, body)
+	}
+
+	// 8. Logs are JSON lines, and no secret is in them.
+	for _, line := range strings.Split(strings.TrimSpace(c.logs()), "\n") {
+		if !json.Valid([]byte(line)) {
+			t.Errorf("a log line is not JSON: %q", line)
+		}
+	}
+	if logs := c.logs(); strings.Contains(logs, testAPIKey) || strings.Contains(logs, testToken) {
+		t.Errorf("a secret is in the container's logs")
+	}
+	docker(t, "stop", name)
+
+	// 9. The documented run from the environment alone (no configuration
+	// file) serves the same Freshservice account.
+	env := runContainer(t, name+"-env",
+		"-p", "127.0.0.1::8080",
+		"-v", volume+"-env:/data",
+		"-e", "FSBRIDGE_FRESHSERVICE_URL="+simURL,
+		"-e", "FSBRIDGE_FRESHSERVICE_API_KEY="+testAPIKey,
+		"-e", "FSBRIDGE_FRESHSERVICE_PLAN=enterprise",
+		"-e", "FSBRIDGE_FRESHSERVICE_WINDOW="+sim.Window().String(),
+		"-e", "FSBRIDGE_SCIM_TOKEN="+testToken,
+		"-e", "FSBRIDGE_BASE_URL=https://scim.example.com",
+		"--health-interval", "1s",
+		tag, "serve")
+	t.Cleanup(func() { _, _ = dockerErr("volume", "rm", "-f", volume+"-env") })
+	t.Logf("environment only: healthy after %s", env.waitHealthy().Round(time.Millisecond))
+	status, body = env.scim("GET", fmt.Sprintf("/Users?filter=userName+eq+%%22%s%%22", email), testToken, nil)
+	if status != http.StatusOK || body["totalResults"] != float64(1) {
+		t.Errorf("GET /Users?filter=userName eq %q from the environment-configured bridge: %d %v", email, status, body)
+	}
+	if rs, _ := body["Resources"].([]any); len(rs) == 1 {
+		loc, _ := rs[0].(map[string]any)["meta"].(map[string]any)["location"].(string)
+		if !strings.HasPrefix(loc, "https://scim.example.com/") {
+			t.Errorf("meta.location %q, want it under FSBRIDGE_BASE_URL https://scim.example.com", loc)
+		}
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func writeFile(t *testing.T, path, content string, mode os.FileMode) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, mode); err != nil {
+		t.Fatal(err)
+	}
+}
