@@ -1,10 +1,19 @@
 package test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"maps"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/rs/zerolog"
@@ -65,4 +74,128 @@ func TestRestartServesFromTheStore(t *testing.T) {
 			t.Errorf("the restarted bridge called %s %d times; it should serve from the store", route, after[route]-before[route])
 		}
 	}
+}
+
+// TestWalkReadsOnlyUsersMissedTwice: a user the walk's pages do not show
+// may have been erased in Freshservice, or may have been shifted off the
+// pages: they are numbered, and users created or deactivated during a
+// walk move between them (a bulk deactivation shifts tens per walk). A
+// user is read (one GET) only when two walks in a row missed it, and never
+// when the bridge wrote it through after the walk began; an erased user is
+// dropped at the second walk.
+func TestWalkReadsOnlyUsersMissedTwice(t *testing.T) {
+	var hide sync.Map           // Freshservice ids the requester pages leave out
+	var duringWalk atomic.Value // func(), run once before the next active page is answered
+	duringWalk.Store(func() {})
+	e := newEnvWrapped(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != "GET" || r.URL.Path != "/api/v2/requesters" || r.URL.Query().Get("email") != "" {
+				next.ServeHTTP(w, r)
+				return
+			}
+			if r.URL.Query().Get("active") == "true" {
+				duringWalk.Swap(func() {}).(func())()
+			}
+			rec := httptest.NewRecorder()
+			next.ServeHTTP(rec, r)
+			var page map[string][]map[string]any
+			if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &page) != nil {
+				copyResponse(w, rec)
+				return
+			}
+			page["requesters"] = slices.DeleteFunc(page["requesters"], func(u map[string]any) bool {
+				id, _ := u["id"].(float64)
+				_, hidden := hide.Load(int64(id))
+				return hidden
+			})
+			body, _ := json.Marshal(page)
+			rec.Body = bytes.NewBuffer(body)
+			rec.Header().Del("Content-Length")
+			copyResponse(w, rec)
+		})
+	})
+	ids := map[string]int64{}
+	for _, name := range []string{"written", "shifted", "erased"} {
+		id, err := strconv.ParseInt(e.mustCreate(userBody(name+"@example.com", name, "Walk", nil)), 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[name] = id
+	}
+	// "written" and "shifted" are on no page; "written" is deactivated over
+	// SCIM while the first walk runs, so the bridge writes it through after
+	// that walk began. "erased" is erased in Freshservice behind the
+	// bridge's back.
+	hide.Store(ids["written"], true)
+	hide.Store(ids["shifted"], true)
+	e.simAPI("DELETE", "/requesters/"+itoa(ids["erased"])+"/forget", nil)
+	deactivated := make(chan int, 1)
+	duringWalk.Store(func() {
+		req, _ := http.NewRequest("PATCH", e.url+"/Users/"+itoa(ids["written"]), strings.NewReader(
+			`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"active":false}}]}`))
+		req.Header.Set("Authorization", "Bearer "+testToken)
+		req.Header.Set("Content-Type", "application/scim+json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			deactivated <- 0
+			return
+		}
+		resp.Body.Close()
+		deactivated <- resp.StatusCode
+	})
+	walk := func() map[string]int {
+		t.Helper()
+		before := len(e.sim.Requests())
+		if err := e.srv.Bridge.Walk(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		gets := map[string]int{}
+		for _, r := range e.sim.Requests()[before:] {
+			for name, id := range ids {
+				if r.Method == "GET" && (r.Path == "/api/v2/requesters/"+itoa(id) || r.Path == "/api/v2/agents/"+itoa(id)) {
+					gets[name]++
+				}
+			}
+		}
+		return gets
+	}
+
+	if gets := walk(); len(gets) != 0 {
+		t.Errorf("first walk read %v; want no GET (each was missed once, or written through during the walk)", gets)
+	}
+	if status := <-deactivated; status != http.StatusOK {
+		t.Fatalf("deactivating during the walk: %d, want 200", status)
+	}
+	if status, body := e.do("GET", "/Users/"+itoa(ids["written"]), nil); status != 200 || body["active"] != false {
+		t.Errorf("GET /Users/written after the walk: %d active=%v, want inactive", status, body["active"])
+	}
+	if status, _ := e.do("GET", "/Users/"+itoa(ids["erased"]), nil); status != 200 {
+		t.Errorf("GET /Users/erased after one walk: %d, want 200 (dropped only when a second walk misses it too)", status)
+	}
+
+	gets := walk()
+	if want := map[string]int{"shifted": 1, "erased": 1}; !maps.Equal(gets, want) {
+		t.Errorf("second walk read %v, want %v (the users two walks missed)", gets, want)
+	}
+	if status, _ := e.do("GET", "/Users/"+itoa(ids["erased"]), nil); status != 404 {
+		t.Errorf("GET /Users/erased after the second walk: %d, want 404 (Freshservice no longer has it)", status)
+	}
+	if status, _ := e.do("GET", "/Users/"+itoa(ids["shifted"]), nil); status != 200 {
+		t.Errorf("GET /Users/shifted after the second walk: %d, want 200 (it exists)", status)
+	}
+
+	// "shifted" was read by the second walk, "written" missed once: the
+	// third reads only "written".
+	if gets := walk(); !maps.Equal(gets, map[string]int{"written": 1}) {
+		t.Errorf("third walk read %v, want only written once", gets)
+	}
+}
+
+// copyResponse writes a recorded response.
+func copyResponse(w http.ResponseWriter, rec *httptest.ResponseRecorder) {
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(rec.Body.Bytes())
 }

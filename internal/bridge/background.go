@@ -51,7 +51,8 @@ func (b *Bridge) Run(ctx context.Context) {
 
 // Walk reads every user through both views (requesters with agents, then
 // agents) into the mirror, pacing itself to RefreshShare of the list
-// buckets, and drops users Freshservice no longer has.
+// buckets, and drops users Freshservice no longer has (those two walks in
+// a row did not see).
 func (b *Bridge) Walk(ctx context.Context) error {
 	start := time.Now()
 	// The walk has its own small budget inside the client's: at most its
@@ -136,16 +137,33 @@ func (b *Bridge) Walk(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("walking users: %w", err)
 	}
-	// Users the walk did not see may have been erased in Freshservice, or
-	// created after their page was read: one GET tells.
+	// Users the walk did not see may have been erased in Freshservice. Pages
+	// are numbered, so users created or deactivated during the walk move
+	// between pages and shift others off theirs (during a bulk deactivation,
+	// tens of users per walk); the next walk sees those. So a user is read
+	// (one GET, which drops it if Freshservice no longer has it) only when
+	// two walks in a row missed it, and not at all when the bridge wrote it
+	// through since this walk began: Freshservice answered for it then.
+	prev := map[int64]bool{}
+	if p := b.walkMissed.Load(); p != nil {
+		prev = *p
+	}
+	missed := map[int64]bool{}
+	read := 0
 	for _, u := range b.dir.Users() {
-		if seen[u.ID] {
+		if seen[u.ID] || b.dir.WrittenSince(u.ID, start) {
 			continue
 		}
+		if !prev[u.ID] {
+			missed[u.ID] = true
+			continue
+		}
+		read++
 		if err := b.refreshUser(ctx, u.ID); err != nil && !errors.Is(err, freshservice.ErrNotFound) {
 			return fmt.Errorf("checking user %d: %w", u.ID, err)
 		}
 	}
+	b.walkMissed.Store(&missed)
 	if cat, err := LoadCatalog(ctx, b.fs); err == nil {
 		b.catalog.Store(cat)
 	} else {
@@ -158,7 +176,8 @@ func (b *Bridge) Walk(ctx context.Context) error {
 	if derr != nil {
 		b.log.Warn().Err(derr).Msg("checking drift failed")
 	}
-	b.log.Info().Int("users", len(seen)).Int("drifted", len(drift)).Dur("took", time.Since(start)).Msg("mirror walk finished")
+	b.log.Info().Int("users", len(seen)).Int("missed", len(missed)).Int("missed_twice_read", read).
+		Int("drifted", len(drift)).Dur("took", time.Since(start)).Msg("mirror walk finished")
 	return nil
 }
 

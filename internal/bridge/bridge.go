@@ -72,7 +72,9 @@ type Bridge struct {
 	driftUsers   atomic.Int64
 	plansPending atomic.Int64
 	wake         chan struct{} // pokes the reconcile pass
-	runMu        sync.Mutex
+	// walkMissed holds the users the last walk's pages did not show.
+	walkMissed atomic.Pointer[map[int64]bool]
+	runMu      sync.Mutex
 }
 
 // Stats are counters the status page and metrics read.

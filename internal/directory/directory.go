@@ -167,6 +167,14 @@ func (d *Directory) PutWalked(u *freshservice.User, asked time.Time) bool {
 	return true
 }
 
+// WrittenSince reports whether the bridge wrote the user through (from a
+// Freshservice answer, or another replica's) after t.
+func (d *Directory) WrittenSince(id int64, t time.Time) bool {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.touched[id].After(t)
+}
+
 // ReplaceUser records a user as a whole (as another replica saw it),
 // without merging it with what this directory held.
 func (d *Directory) ReplaceUser(u *freshservice.User) {
