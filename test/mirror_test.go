@@ -18,6 +18,8 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/fsbridge/fsbridge/freshservice/simulator"
+	"github.com/fsbridge/fsbridge/internal/config"
 	"github.com/fsbridge/fsbridge/internal/server"
 )
 
@@ -188,6 +190,73 @@ func TestWalkReadsOnlyUsersMissedTwice(t *testing.T) {
 	// third reads only "written".
 	if gets := walk(); !maps.Equal(gets, map[string]int{"written": 1}) {
 		t.Errorf("third walk read %v, want only written once", gets)
+	}
+}
+
+// TestAgentSeenOnlyAsRequesterJoinsAgentGroups: when a walk's agent pages
+// miss an agent (a page shift) that its requester pages show, the mirror
+// holds the agent as the requester view showed it. Joining and leaving an
+// agent group must still be recorded: the membership change used to be
+// dropped by the merge of the two views, so the plan never settled and
+// the IdP got 500.
+func TestAgentSeenOnlyAsRequesterJoinsAgentGroups(t *testing.T) {
+	var hide sync.Map // Freshservice ids the agent pages leave out
+	e := newEnvWrapped(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != "GET" || r.URL.Path != "/api/v2/agents" || r.URL.Query().Get("email") != "" {
+				next.ServeHTTP(w, r)
+				return
+			}
+			rec := httptest.NewRecorder()
+			next.ServeHTTP(rec, r)
+			var page map[string][]map[string]any
+			if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &page) != nil {
+				copyResponse(w, rec)
+				return
+			}
+			page["agents"] = slices.DeleteFunc(page["agents"], func(u map[string]any) bool {
+				id, _ := u["id"].(float64)
+				_, hidden := hide.Load(int64(id))
+				return hidden
+			})
+			body, _ := json.Marshal(page)
+			rec.Body = bytes.NewBuffer(body)
+			rec.Header().Del("Content-Length")
+			copyResponse(w, rec)
+		})
+	}, func(c *config.Config, _ *simulator.Options) {
+		c.Rules = config.Rules{
+			RoleGroups: []config.RoleGroup{{Match: config.Match{DisplayName: "FS Agents"},
+				Roles: []config.RoleGrant{{Role: "SD Agent", Scope: "member_groups"}}, MemberOf: []string{"Service Desk"}}},
+			AgentGroups: []config.AgentGroupMap{{Match: config.Match{DisplayName: "Network Team"}}},
+		}
+	})
+	id := e.mustCreate(userBody("view@example.com", "View", "Merge", nil))
+	e.mustGroup("FS Agents", id)
+	n, _ := strconv.ParseInt(id, 10, 64)
+	if !e.simUser(id).IsAgent || !e.inAgentGroup("Service Desk", n) {
+		t.Fatalf("promotion: %+v", e.simUser(id))
+	}
+	hide.Store(n, true)
+	if err := e.srv.Bridge.Walk(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+
+	team := e.mustGroup("Network Team")
+	if status, body := e.addMembers(team, id); status != 204 && status != 200 {
+		t.Fatalf("adding the agent to Network Team: %d %v", status, body)
+	}
+	if !e.inAgentGroup("Network Team", n) {
+		t.Errorf("after adding the agent to Network Team: not a member in Freshservice")
+	}
+	if status, body := e.removeMember(team, id); status != 204 && status != 200 {
+		t.Fatalf("removing the agent from Network Team: %d %v", status, body)
+	}
+	if e.inAgentGroup("Network Team", n) {
+		t.Errorf("after the removal: still a member of Network Team in Freshservice")
+	}
+	if !e.inAgentGroup("Service Desk", n) {
+		t.Errorf("the agent lost Service Desk, which its role group gives")
 	}
 }
 

@@ -150,25 +150,25 @@ func (x *execution) run(ctx context.Context, s mapping.Step) error {
 			return err
 		}
 		x.applied.RequesterGroups, x.applied.RequesterGroupsUncertain = nil, nil // dropped at deactivation
-		x.cur = b.writeThrough(ctx, orUpdated(u, x.cur, func(c *freshservice.User) { c.Active = true }))
+		x.cur = b.writeStep(ctx, u, x.cur, func(c *freshservice.User) { c.Active = true })
 	case mapping.StepReactivateAgent:
 		u, _, err := fs.Agents.Reactivate(ctx, id)
 		if err != nil {
 			return err
 		}
-		x.cur = b.writeThrough(ctx, orUpdated(u, x.cur, func(c *freshservice.User) { c.Active = true }))
+		x.cur = b.writeStep(ctx, u, x.cur, func(c *freshservice.User) { c.Active = true })
 	case mapping.StepDeactivateRequester:
 		if _, err := fs.Requesters.Deactivate(ctx, id); err != nil && !alreadyInactive(err, x.cur) {
 			return err
 		}
 		x.applied.RequesterGroups, x.applied.RequesterGroupsUncertain = nil, nil // Freshservice drops them (§3.6)
-		x.cur = b.writeThrough(ctx, orUpdated(nil, x.cur, func(c *freshservice.User) { c.Active = false }))
+		x.cur = b.writeStep(ctx, nil, x.cur, func(c *freshservice.User) { c.Active = false })
 	case mapping.StepDeactivateAgent:
 		u, _, err := fs.Agents.Deactivate(ctx, id)
 		if err != nil && !alreadyInactive(err, x.cur) {
 			return err
 		}
-		x.cur = b.writeThrough(ctx, orUpdated(u, x.cur, func(c *freshservice.User) { c.Active = false }))
+		x.cur = b.writeStep(ctx, u, x.cur, func(c *freshservice.User) { c.Active = false })
 	case mapping.StepForgetRequester, mapping.StepForgetAgent:
 		var err error
 		if s.Kind == mapping.StepForgetAgent {
@@ -210,9 +210,9 @@ func (x *execution) run(ctx context.Context, s mapping.Step) error {
 		x.applied.Rules = nil
 		x.applied.RequesterGroupsUncertain = dedupe(append(x.applied.RequesterGroupsUncertain, x.applied.RequesterGroups...))
 		x.applied.RequesterGroups = nil
-		x.cur = b.writeThrough(ctx, orUpdated(u, x.cur, func(c *freshservice.User) {
+		x.cur = b.writeStep(ctx, u, x.cur, func(c *freshservice.User) {
 			c.IsAgent, c.Occasional, c.Roles, c.MemberOf, c.ObserverOf = false, false, nil, nil, nil
-		}))
+		})
 		b.saveApplied(ctx, id, *x.applied)
 	case mapping.StepAddRequesterGroup:
 		if _, err := fs.RequesterGroups.AddMember(ctx, s.GroupID, id); err != nil {
@@ -233,7 +233,7 @@ func (x *execution) run(ctx context.Context, s mapping.Step) error {
 		if err := b.changeAgentGroup(ctx, s.GroupID, s.Observer, map[int64]bool{id: join}); err != nil {
 			return err
 		}
-		x.cur = b.writeThrough(ctx, orUpdated(nil, x.cur, func(c *freshservice.User) {
+		x.cur = b.writeStep(ctx, nil, x.cur, func(c *freshservice.User) {
 			list := &c.MemberOf
 			if s.Observer {
 				list = &c.ObserverOf
@@ -242,7 +242,7 @@ func (x *execution) run(ctx context.Context, s mapping.Step) error {
 			if join {
 				*list = append(*list, s.GroupID)
 			}
-		}))
+		})
 	default:
 		return fmt.Errorf("unknown step %s", s.Kind)
 	}
@@ -327,18 +327,24 @@ func alreadyInactive(err error, cur *freshservice.User) bool {
 	return errors.Is(err, freshservice.ErrNotFound) && cur != nil
 }
 
-// orUpdated returns u when Freshservice sent the user back, otherwise a copy
-// of cur changed by edit.
-func orUpdated(u, cur *freshservice.User, edit func(*freshservice.User)) *freshservice.User {
+// writeStep records in the mirror what a step did: the user Freshservice
+// sent back, merged with what was known; or, when the answer carries no
+// user (a 204, a membership changed on the group's side), a copy of cur
+// changed by edit, recorded as it is. That copy is what the mirror held
+// plus the change, so it must not be merged again: for an agent the mirror
+// last read through the requester view, the merge keeps the agent fields
+// it held before (that view has none) and would drop the change.
+func (b *Bridge) writeStep(ctx context.Context, u, cur *freshservice.User, edit func(*freshservice.User)) *freshservice.User {
 	if u != nil {
-		return mergeUser(cur, u)
+		return b.writeThrough(ctx, mergeUser(cur, u))
 	}
 	if cur == nil {
 		return nil
 	}
 	c := *cur
 	edit(&c)
-	return &c
+	b.dir.ReplaceUser(&c)
+	return b.saveMirror(ctx, c.ID, &c)
 }
 
 // mergeUser combines a newly read view with what was known, as the
@@ -357,10 +363,16 @@ func (b *Bridge) writeThrough(ctx context.Context, u *freshservice.User) *freshs
 		return nil
 	}
 	b.dir.PutUser(u)
-	e, _ := b.dir.Get(u.ID)
+	return b.saveMirror(ctx, u.ID, u)
+}
+
+// saveMirror saves the directory's user id in the store's mirror snapshot
+// and returns it (or fallback, if the directory has none).
+func (b *Bridge) saveMirror(ctx context.Context, id int64, fallback *freshservice.User) *freshservice.User {
+	e, _ := b.dir.Get(id)
 	merged := e.User
 	if merged == nil {
-		merged = u
+		merged = fallback
 	}
 	if err := b.store.PutMirror(ctx, []store.MirrorEntry{{ID: merged.ID, Data: encode(merged)}}); err != nil {
 		b.log.Warn().Err(err).Int64("fs_id", merged.ID).Msg("saving the mirror entry failed; the next walk rewrites it")

@@ -472,12 +472,12 @@ func (b *Bridge) bulkAgentGroup(ctx context.Context, g store.Group, change map[i
 	for id, join := range change {
 		e, ok := b.dir.Get(id)
 		if ok && e.User != nil {
-			b.writeThrough(ctx, orUpdated(nil, e.User, func(c *freshservice.User) {
+			b.writeStep(ctx, nil, e.User, func(c *freshservice.User) {
 				c.MemberOf = slices.DeleteFunc(slices.Clone(c.MemberOf), func(x int64) bool { return x == g.FSID })
 				if join {
 					c.MemberOf = append(c.MemberOf, g.FSID)
 				}
-			}))
+			})
 		}
 		verb := "add"
 		if !join {
