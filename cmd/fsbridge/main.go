@@ -56,6 +56,9 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		if errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp) {
 			return 2
 		}
+		if errors.As(err, new(errLogged)) {
+			return 1
+		}
 		fmt.Fprintf(stderr, "fsbridge %s: %v\n", args[0], err)
 		return 1
 	}

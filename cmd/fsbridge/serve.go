@@ -9,6 +9,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/rs/zerolog"
+
 	"github.com/fsbridge/fsbridge/internal/config"
 	"github.com/fsbridge/fsbridge/internal/server"
 )
@@ -25,17 +27,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	cfg, err := config.Load(*path, os.Environ())
 	if err != nil {
-		return err
+		return logFatal(server.NewLogger(config.Default().Log, stderr), "the configuration is invalid", err)
 	}
-	log := server.NewLogger(cfg.Log, os.Stderr)
+	log := server.NewLogger(cfg.Log, stderr)
 	srv, err := server.New(ctx, cfg, server.Options{Log: log})
 	if err != nil {
-		return err
+		return logFatal(log, "fsbridge cannot start", err)
 	}
 	defer srv.Close()
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+		return logFatal(log, "fsbridge cannot start", fmt.Errorf("listen: %w", err))
 	}
 	log.Info().Str("listen", ln.Addr().String()).Str("freshservice", cfg.Freshservice.URL).Bool("dry_run", cfg.DryRun).Msg("fsbridge serving")
 	hup := make(chan os.Signal, 1)
@@ -52,7 +54,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}()
 	if err := srv.Serve(ctx, ln); err != nil {
-		return err
+		return logFatal(log, "fsbridge stopped on an error", err)
 	}
 	srv.Close()
 	log.Info().Msg("fsbridge stopped: requests finished, background work stopped, store closed")
@@ -74,4 +76,18 @@ func reload(ctx context.Context, srv *server.Server, path string) {
 	}
 	srv.Log.Info().Int("role_groups", len(cfg.Rules.RoleGroups)).Int("agent_groups", len(cfg.Rules.AgentGroups)).
 		Msg("reload: rules applied (other settings take effect at restart)")
+}
+
+// errLogged is an error serve has already written to its JSON log; main
+// exits with 1 without printing it again, so every line serve writes is
+// JSON.
+type errLogged struct{ error }
+
+func (e errLogged) Unwrap() error { return e.error }
+
+// logFatal logs err at level fatal (without exiting) and returns it marked
+// as logged.
+func logFatal(log zerolog.Logger, msg string, err error) error {
+	log.WithLevel(zerolog.FatalLevel).Err(err).Msg(msg)
+	return errLogged{err}
 }

@@ -141,3 +141,48 @@ func exitCode(err error) int {
 	}
 	return 0
 }
+
+// TestServeStartFailuresAreJSONLogLines: a bridge that cannot start says
+// why in its JSON log, one line at level fatal, and exits 1; nothing else
+// is written, so a log pipeline reads it like every other line.
+func TestServeStartFailuresAreJSONLogLines(t *testing.T) {
+	dir := t.TempDir()
+	notADir := writeFile(t, dir, "file", "x")
+	for _, tc := range []struct {
+		name, config, want string
+	}{
+		{"invalid configuration", `freshservice: {url: "http://127.0.0.1:1", plan: growth}
+scim: {tokens: [{name: t, token: serve-token-0123456789}]}
+`, "freshservice.api_key"},
+		{"store cannot be created", fmt.Sprintf(`freshservice: {url: "http://127.0.0.1:1", api_key: serve-key-0123456789, plan: growth}
+scim: {tokens: [{name: t, token: serve-token-0123456789}]}
+store: {path: %s}
+`, filepath.Join(notADir, "fsbridge.db")), "cannot create or write"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfgPath := writeFile(t, t.TempDir(), "c.yaml", tc.config)
+			var stdout, stderr strings.Builder
+			code := realMain([]string{"serve", "--config", cfgPath}, &stdout, &stderr)
+			if code != 1 {
+				t.Errorf("exit code %d, want 1", code)
+			}
+			lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+			if len(lines) != 1 {
+				t.Fatalf("stderr has %d lines, want one JSON line:\n%s", len(lines), stderr.String())
+			}
+			var entry map[string]any
+			if err := json.Unmarshal([]byte(lines[0]), &entry); err != nil {
+				t.Fatalf("stderr is not a JSON log line: %q", lines[0])
+			}
+			if entry["level"] != "fatal" || !strings.Contains(fmt.Sprint(entry["error"]), tc.want) {
+				t.Errorf("log line %v: want level fatal and an error naming %q", entry, tc.want)
+			}
+			if strings.Contains(stderr.String(), "serve-key-0123456789") || strings.Contains(stderr.String(), "serve-token-0123456789") {
+				t.Errorf("a secret is in the log line: %s", lines[0])
+			}
+			if stdout.Len() != 0 {
+				t.Errorf("stdout: %q, want nothing", stdout.String())
+			}
+		})
+	}
+}

@@ -11,10 +11,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	stdlog "log"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -85,7 +85,7 @@ func OpenStore(ctx context.Context, cfg config.Store) (store.Store, error) {
 }
 
 // NewLogger builds the zerolog logger the configuration asks for.
-func NewLogger(cfg config.Log, w *os.File) zerolog.Logger {
+func NewLogger(cfg config.Log, w io.Writer) zerolog.Logger {
 	lvl, err := zerolog.ParseLevel(cfg.Level)
 	if err != nil {
 		lvl = zerolog.InfoLevel
