@@ -155,3 +155,62 @@ func TestLostConvertAnswerIsFinished(t *testing.T) {
 		t.Errorf("convert_to_agent was sent %d times", n)
 	}
 }
+
+// TestBackgroundPassRunsDuringAWalk: a walk of a large account is long (at
+// 100,000 users, most of an hour on a small plan). The background pass must
+// go on beside it: a write that failed is retried while the walk still
+// waits for its pages, not after.
+func TestBackgroundPassRunsDuringAWalk(t *testing.T) {
+	var holdWalk, failPUTs atomic.Bool
+	var waiting atomic.Int32 // walk page requests being held
+	held := make(chan struct{}, 1)
+	release := make(chan struct{})
+	e := newEnvWrapped(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if holdWalk.Load() && r.Method == http.MethodGet && r.URL.Path == "/api/v2/requesters" && r.URL.Query().Get("email") == "" {
+				waiting.Add(1)
+				select {
+				case held <- struct{}{}:
+				default:
+				}
+				select {
+				case <-release:
+					waiting.Add(-1)
+				case <-r.Context().Done():
+					waiting.Add(-1)
+					return
+				}
+			}
+			if failPUTs.Load() && r.Method == http.MethodPut && strings.HasPrefix(r.URL.Path, "/api/v2/requesters/") {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}, func(c *config.Config, _ *simulator.Options) {
+		c.Mirror.RefreshInterval = time.Second
+	})
+	t.Cleanup(func() { close(release) })
+	id := e.mustCreate(userBody("walk.long@example.com", "Walk", "Long", nil))
+
+	holdWalk.Store(true)
+	select {
+	case <-held:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no walk started within 10 s of a 1 s refresh interval")
+	}
+	// The walk now waits for a page. An update fails in Freshservice...
+	failPUTs.Store(true)
+	status, body := e.do("PATCH", "/Users/"+id, patchBody(map[string]any{"op": "replace", "path": "title", "value": "Walker"}))
+	if status < 500 {
+		t.Fatalf("PATCH with Freshservice failing: %d %v, want a 5xx (the plan is left to the background pass)", status, body)
+	}
+	failPUTs.Store(false)
+	// ...and the background pass finishes it while the walk still waits.
+	eventually(t, "the background pass finishing the update during the walk", func() bool {
+		return e.simUser(id).JobTitle == "Walker"
+	})
+	if waiting.Load() == 0 {
+		t.Error("the walk was no longer waiting: the test did not hold it")
+	}
+}

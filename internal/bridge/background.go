@@ -14,6 +14,9 @@ import (
 // Run keeps the bridge converging until ctx ends: it walks Freshservice to
 // refresh the mirror every RefreshInterval (at once if the mirror has never
 // been walked), and re-runs the plans of users and groups left unfinished.
+// The walk runs beside the re-runs, not before them: a large account's walk
+// takes most of an hour on a small plan, and a failed write must not wait
+// for it. When ctx ends, Run returns once the walk in progress has stopped.
 //
 // Only one Run works at a time; another returns when ctx ends.
 func (b *Bridge) Run(ctx context.Context) {
@@ -25,26 +28,40 @@ func (b *Bridge) Run(ctx context.Context) {
 	walkDue := b.dir.WalkedAt().Add(b.opts.RefreshInterval)
 	tick := time.NewTicker(b.opts.ReconcileInterval)
 	defer tick.Stop()
+	var walkEnded chan struct{} // nil when no walk runs
 	for {
-		if !time.Now().Before(walkDue) {
-			start := time.Now()
-			if err := b.Walk(ctx); err != nil {
-				if ctx.Err() != nil {
-					return
+		if walkEnded == nil && !time.Now().Before(walkDue) {
+			walkEnded = make(chan struct{})
+			go func(done chan struct{}) {
+				defer close(done)
+				start := time.Now()
+				if err := b.Walk(ctx); err != nil && ctx.Err() == nil {
+					b.stats.WalkErrors.Add(1)
+					b.log.Warn().Err(err).Msg("mirror walk failed; retrying at the next interval")
 				}
-				b.stats.WalkErrors.Add(1)
-				b.log.Warn().Err(err).Msg("mirror walk failed; retrying at the next interval")
-			}
-			walkDue = start.Add(b.opts.RefreshInterval)
+				if took := time.Since(start); took > b.opts.RefreshInterval && ctx.Err() == nil {
+					b.log.Warn().Dur("took", took).Dur("refresh_interval", b.opts.RefreshInterval).Int("users", b.dir.Len()).
+						Msg("the mirror walk took longer than mirror.refresh_interval: walks now run back to back; raise mirror.share or the interval, or use the webhook for changes made in Freshservice")
+				}
+			}(walkEnded)
+			walkDue = time.Now().Add(b.opts.RefreshInterval)
 		}
 		b.ReconcilePass(ctx)
-		wait := time.Until(walkDue)
+		var due <-chan time.Time
+		if walkEnded == nil {
+			due = time.After(max(time.Until(walkDue), 0))
+		}
 		select {
 		case <-ctx.Done():
+			if walkEnded != nil {
+				<-walkEnded
+			}
 			return
+		case <-walkEnded:
+			walkEnded = nil
 		case <-tick.C:
 		case <-b.wake:
-		case <-time.After(max(wait, 0)):
+		case <-due:
 		}
 	}
 }
