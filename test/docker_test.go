@@ -13,11 +13,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/fsbridge/fsbridge/freshservice/simulator"
+	"github.com/fsbridge/fsbridge/internal/store/sqlite"
 )
 
 // The container test builds the image from the Dockerfile and runs it the
@@ -397,6 +399,22 @@ reconcile:
 	}
 	if status, _ := c.scim("GET", "/Users", "wrong-token", nil); status != http.StatusUnauthorized {
 		t.Errorf("GET /Users with a wrong token: %d, want 401", status)
+	}
+
+	// The documented backup: exec the binary itself (the image has no
+	// shell), copy the file out, and it is a store holding the user.
+	if out := docker(t, "exec", name, "/fsbridge", "backup", "--config", "/etc/fsbridge/fsbridge.yaml", "--to", "/data/backup.db"); !strings.Contains(out, "backed up /data/fsbridge.db") {
+		t.Errorf("docker exec ... backup printed %q", out)
+	}
+	backup := filepath.Join(dir, "backup.db")
+	docker(t, "cp", name+":/data/backup.db", backup)
+	if st, err := sqlite.Open(t.Context(), backup); err != nil {
+		t.Errorf("opening the backup: %v", err)
+	} else {
+		if u, err := st.GetUserByUserName(t.Context(), email); err != nil || strconv.FormatInt(u.ID, 10) != id {
+			t.Errorf("the backup's user %s: %+v %v", email, u, err)
+		}
+		st.Close()
 	}
 
 	// 6. SIGHUP re-reads the mounted file: a role group added to the rules

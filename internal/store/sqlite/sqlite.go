@@ -121,6 +121,41 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	return &Store{w: w, r: r}, nil
 }
 
+// Backup writes a consistent copy of the database at src to dst, a file
+// that must not exist yet, while bridges keep reading and writing src:
+// VACUUM INTO reads one snapshot of the database, its WAL included, and
+// writes it compacted. The copy is a complete store: Open it, or put it in
+// place of src while no bridge runs.
+func Backup(ctx context.Context, src, dst string) error {
+	absSrc, err := filepath.Abs(src)
+	if err != nil {
+		return fmt.Errorf("store/sqlite: backup: %w", err)
+	}
+	absDst, err := filepath.Abs(dst)
+	if err != nil {
+		return fmt.Errorf("store/sqlite: backup: %w", err)
+	}
+	if _, err := os.Stat(absSrc); err != nil {
+		return fmt.Errorf("store/sqlite: backup: %w", err)
+	}
+	if _, err := os.Lstat(absDst); err == nil {
+		return fmt.Errorf("store/sqlite: backup: %s already exists", absDst)
+	}
+	// Not query_only: SQLite counts writing the copy as a write. The
+	// source is only read.
+	db, err := sql.Open("sqlite", dsn(absSrc, url.Values{
+		"_busy_timeout": {fmt.Sprint(busyTimeout.Milliseconds())},
+	}))
+	if err != nil {
+		return fmt.Errorf("store/sqlite: backup: %w", err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, "VACUUM INTO ?", absDst); err != nil {
+		return fmt.Errorf("store/sqlite: backup of %s to %s: %w", absSrc, absDst, err)
+	}
+	return nil
+}
+
 // dsn is a file: URI for path (escaped, so any file name works) with the
 // driver's parameters.
 func dsn(path string, params url.Values) string {
