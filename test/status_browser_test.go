@@ -15,8 +15,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"runtime/debug"
 	"strings"
 	"syscall"
 	"testing"
@@ -42,7 +40,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 		t.Skip("builds and runs the demo; skipped with -short")
 	}
 	dir := t.TempDir()
-	bin := buildFsbridge(t, dir)
+	bin := buildBridge(t)
 	demo := startDemo(t, bin, dir)
 
 	// The demo's printed steps, as curl would send them.
@@ -126,33 +124,6 @@ func findChromium() string {
 		}
 	}
 	return ""
-}
-
-// buildFsbridge builds the binary from this tree, with -race when this
-// test binary has it, so the build reuses what `go test` compiled.
-func buildFsbridge(t *testing.T, dir string) string {
-	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	bin := filepath.Join(dir, "fsbridge")
-	args := []string{"build", "-o", bin}
-	if info, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range info.Settings {
-			if s.Key == "-race" && s.Value == "true" {
-				args = append(args, "-race")
-			}
-		}
-	}
-	args = append(args, "github.com/fsbridge/fsbridge/cmd/fsbridge")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, goTool, args...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return bin
 }
 
 type demoProc struct {

@@ -60,7 +60,6 @@ func (b *Bridge) Run(ctx context.Context) {
 		case <-walkEnded:
 			walkEnded = nil
 		case <-tick.C:
-		case <-b.wake:
 		case <-due:
 		}
 	}

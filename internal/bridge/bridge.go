@@ -71,7 +71,6 @@ type Bridge struct {
 	stats        Stats
 	driftUsers   atomic.Int64
 	plansPending atomic.Int64
-	wake         chan struct{} // pokes the reconcile pass
 	// walkMissed holds the users the last walk's pages did not show.
 	walkMissed atomic.Pointer[map[int64]bool]
 	runMu      sync.Mutex
@@ -110,7 +109,6 @@ func New(ctx context.Context, opts Options) (*Bridge, error) {
 	}
 	b := &Bridge{
 		opts: opts, fs: opts.Client, store: opts.Store, dir: opts.Directory, log: opts.Log,
-		wake: make(chan struct{}, 1),
 	}
 	cat, err := LoadCatalog(ctx, b.fs)
 	if err != nil {
@@ -330,12 +328,4 @@ func (b *Bridge) lock(ctx context.Context, key string) (func(), error) {
 		return nil, scim.AsError(fmt.Errorf("waiting for %s: %w", key, err))
 	}
 	return unlock, nil
-}
-
-// poke asks the background pass to run soon.
-func (b *Bridge) poke() {
-	select {
-	case b.wake <- struct{}{}:
-	default:
-	}
 }
