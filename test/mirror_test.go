@@ -260,6 +260,86 @@ func TestAgentSeenOnlyAsRequesterJoinsAgentGroups(t *testing.T) {
 	}
 }
 
+// TestWalkReadYieldsToConcurrentWrite: the walk reads a user its pages
+// missed twice while the IdP changes that user. Freshservice answers the
+// walk's GET with the state before the change, and the bridge writes the
+// change through before that answer arrives: the older answer must not
+// overwrite the mirror (the user would then show the old title, and the
+// drift check would report a difference nobody made).
+func TestWalkReadYieldsToConcurrentWrite(t *testing.T) {
+	var hidden atomic.Int64 // the id the requester pages leave out
+	var intercept atomic.Bool
+	patched := make(chan int, 1)
+	var e *env
+	e = newEnvWrapped(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			id := hidden.Load()
+			switch {
+			case r.Method == "GET" && r.URL.Path == "/api/v2/requesters" && r.URL.Query().Get("email") == "" && id != 0:
+				rec := httptest.NewRecorder()
+				next.ServeHTTP(rec, r)
+				var page map[string][]map[string]any
+				if rec.Code == http.StatusOK && json.Unmarshal(rec.Body.Bytes(), &page) == nil {
+					page["requesters"] = slices.DeleteFunc(page["requesters"], func(u map[string]any) bool { return u["id"] == float64(id) })
+					body, _ := json.Marshal(page)
+					rec.Body = bytes.NewBuffer(body)
+					rec.Header().Del("Content-Length")
+				}
+				copyResponse(w, rec)
+			case r.Method == "GET" && r.URL.Path == "/api/v2/requesters/"+itoa(id) && intercept.CompareAndSwap(true, false):
+				// Freshservice reads the user now, and answers after the
+				// IdP's change has been made and written through.
+				rec := httptest.NewRecorder()
+				next.ServeHTTP(rec, r)
+				req, _ := http.NewRequest("PATCH", e.url+"/Users/"+itoa(id), strings.NewReader(
+					`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"title","value":"After"}]}`))
+				req.Header.Set("Authorization", "Bearer "+testToken)
+				req.Header.Set("Content-Type", "application/scim+json")
+				status := 0
+				if resp, err := http.DefaultClient.Do(req); err == nil {
+					resp.Body.Close()
+					status = resp.StatusCode
+				}
+				patched <- status
+				copyResponse(w, rec)
+			default:
+				next.ServeHTTP(w, r)
+			}
+		})
+	})
+	idStr := e.mustCreate(userBody("race@example.com", "Race", "Walk", map[string]any{"title": "Before"}))
+	id, _ := strconv.ParseInt(idStr, 10, 64)
+	hidden.Store(id)
+	if err := e.srv.Bridge.Walk(t.Context()); err != nil { // missed once
+		t.Fatal(err)
+	}
+	intercept.Store(true)
+	if err := e.srv.Bridge.Walk(t.Context()); err != nil { // missed twice: read
+		t.Fatal(err)
+	}
+	select {
+	case status := <-patched:
+		if status != http.StatusOK {
+			t.Fatalf("the PATCH made during the walk's read: %d", status)
+		}
+	default:
+		t.Fatal("the second walk did not read the user it missed twice")
+	}
+	if got := e.simUser(idStr).JobTitle; got != "After" {
+		t.Fatalf("Freshservice title %q, want After", got)
+	}
+	if _, body := e.do("GET", "/Users/"+idStr, nil); body["title"] != "After" {
+		t.Errorf("GET /Users after the walk: title %v, want After (the walk's older answer overwrote the mirror)", body["title"])
+	}
+	drift, err := e.srv.Bridge.FindDrift(t.Context(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(drift) != 0 {
+		t.Errorf("drift after the walk: %+v, want none", drift)
+	}
+}
+
 // copyResponse writes a recorded response.
 func copyResponse(w http.ResponseWriter, rec *httptest.ResponseRecorder) {
 	for k, v := range rec.Header() {

@@ -175,7 +175,7 @@ func (b *Bridge) Walk(ctx context.Context) error {
 			continue
 		}
 		read++
-		if err := b.refreshUser(ctx, u.ID); err != nil && !errors.Is(err, freshservice.ErrNotFound) {
+		if err := b.walkRead(ctx, u.ID); err != nil && !errors.Is(err, freshservice.ErrNotFound) {
 			return fmt.Errorf("checking user %d: %w", u.ID, err)
 		}
 	}
@@ -194,6 +194,37 @@ func (b *Bridge) Walk(ctx context.Context) error {
 	}
 	b.log.Info().Int("users", len(seen)).Int("missed", len(missed)).Int("missed_twice_read", read).
 		Int("drifted", len(drift)).Dur("took", time.Since(start)).Msg("mirror walk finished")
+	return nil
+}
+
+// walkRead reads one user the walk's pages missed, as refreshUser does,
+// except that what it reads yields to what the bridge wrote through since
+// it asked: a plan may change the user while the GET is under way, and the
+// older answer must not overwrite the newer state in the mirror.
+func (b *Bridge) walkRead(ctx context.Context, id int64) error {
+	asked := time.Now()
+	u, _, err := b.fs.Requesters.Get(ctx, id)
+	if err != nil {
+		if errors.Is(err, freshservice.ErrNotFound) && !b.dir.WrittenSince(id, asked) {
+			b.dir.RemoveUser(id)
+			_ = b.store.DeleteMirror(ctx, []int64{id})
+		}
+		return err
+	}
+	if b.dir.PutWalked(u, asked) {
+		b.saveMirror(ctx, id, u)
+	}
+	if !u.IsAgent {
+		return nil
+	}
+	asked = time.Now()
+	a, _, err := b.fs.Agents.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if b.dir.PutWalked(a, asked) {
+		b.saveMirror(ctx, id, a)
+	}
 	return nil
 }
 
