@@ -2,6 +2,9 @@
 # Run:   see docs/docker.md
 
 FROM golang:1.26-bookworm AS build
+# Lets the legacy builder's leftover build-stage images be pruned:
+#   docker image prune --filter label=org.fsbridge.stage=build
+LABEL org.fsbridge.stage=build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
