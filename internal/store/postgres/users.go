@@ -36,15 +36,15 @@ func scanUser(row pgx.Row) (store.User, error) {
 func userArgs(u store.User) ([]any, error) {
 	created, err := timeArg(u.Created)
 	if err != nil {
-		return nil, fmt.Errorf("Created: %w", err)
+		return nil, fmt.Errorf("created time: %w", err)
 	}
 	modified, err := timeArg(u.Modified)
 	if err != nil {
-		return nil, fmt.Errorf("Modified: %w", err)
+		return nil, fmt.Errorf("modified time: %w", err)
 	}
 	next, err := timeArg(u.NextAttempt)
 	if err != nil {
-		return nil, fmt.Errorf("NextAttempt: %w", err)
+		return nil, fmt.Errorf("next attempt time: %w", err)
 	}
 	return []any{u.ID, u.UserName, foldKey(u.UserName), u.ExternalID, jsonArg(u.Doc), u.Deleted, u.Version,
 		created, modified, jsonArg(u.Applied), u.Dirty, u.Attempts, u.LastError, next}, nil

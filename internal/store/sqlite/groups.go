@@ -52,15 +52,15 @@ func scanGroup(sc scanner) (store.Group, error) {
 func groupArgs(g store.Group) ([]any, error) {
 	created, err := timeArg(g.Created)
 	if err != nil {
-		return nil, fmt.Errorf("Created: %w", err)
+		return nil, fmt.Errorf("created time: %w", err)
 	}
 	modified, err := timeArg(g.Modified)
 	if err != nil {
-		return nil, fmt.Errorf("Modified: %w", err)
+		return nil, fmt.Errorf("modified time: %w", err)
 	}
 	next, err := timeArg(g.NextAttempt)
 	if err != nil {
-		return nil, fmt.Errorf("NextAttempt: %w", err)
+		return nil, fmt.Errorf("next attempt time: %w", err)
 	}
 	return []any{g.DisplayName, foldKey(g.DisplayName), g.ExternalID, jsonArg(g.Doc), g.FSID, g.Version,
 		created, modified, jsonArg(g.Applied), boolArg(g.Dirty), g.Attempts, g.LastError, next}, nil
