@@ -98,22 +98,7 @@ func TestWalkReadsOnlyUsersMissedTwice(t *testing.T) {
 			if r.URL.Query().Get("active") == "true" {
 				duringWalk.Swap(func() {}).(func())()
 			}
-			rec := httptest.NewRecorder()
-			next.ServeHTTP(rec, r)
-			var page map[string][]map[string]any
-			if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &page) != nil {
-				copyResponse(w, rec)
-				return
-			}
-			page["requesters"] = slices.DeleteFunc(page["requesters"], func(u map[string]any) bool {
-				id, _ := u["id"].(float64)
-				_, hidden := hide.Load(int64(id))
-				return hidden
-			})
-			body, _ := json.Marshal(page)
-			rec.Body = bytes.NewBuffer(body)
-			rec.Header().Del("Content-Length")
-			copyResponse(w, rec)
+			filterListPage(w, r, next, "requesters", func(id int64) bool { _, ok := hide.Load(id); return ok })
 		})
 	})
 	ids := map[string]int64{}
@@ -133,17 +118,7 @@ func TestWalkReadsOnlyUsersMissedTwice(t *testing.T) {
 	e.simAPI("DELETE", "/requesters/"+itoa(ids["erased"])+"/forget", nil)
 	deactivated := make(chan int, 1)
 	duringWalk.Store(func() {
-		req, _ := http.NewRequest("PATCH", e.url+"/Users/"+itoa(ids["written"]), strings.NewReader(
-			`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"active":false}}]}`))
-		req.Header.Set("Authorization", "Bearer "+testToken)
-		req.Header.Set("Content-Type", "application/scim+json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			deactivated <- 0
-			return
-		}
-		resp.Body.Close()
-		deactivated <- resp.StatusCode
+		deactivated <- e.patchFromHandler(ids["written"], `{"op":"replace","value":{"active":false}}`)
 	})
 	walk := func() map[string]int {
 		t.Helper()
@@ -207,22 +182,7 @@ func TestAgentSeenOnlyAsRequesterJoinsAgentGroups(t *testing.T) {
 				next.ServeHTTP(w, r)
 				return
 			}
-			rec := httptest.NewRecorder()
-			next.ServeHTTP(rec, r)
-			var page map[string][]map[string]any
-			if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &page) != nil {
-				copyResponse(w, rec)
-				return
-			}
-			page["agents"] = slices.DeleteFunc(page["agents"], func(u map[string]any) bool {
-				id, _ := u["id"].(float64)
-				_, hidden := hide.Load(int64(id))
-				return hidden
-			})
-			body, _ := json.Marshal(page)
-			rec.Body = bytes.NewBuffer(body)
-			rec.Header().Del("Content-Length")
-			copyResponse(w, rec)
+			filterListPage(w, r, next, "agents", func(id int64) bool { _, ok := hide.Load(id); return ok })
 		})
 	}, func(c *config.Config, _ *simulator.Options) {
 		c.Rules = config.Rules{
@@ -276,31 +236,13 @@ func TestWalkReadYieldsToConcurrentWrite(t *testing.T) {
 			id := hidden.Load()
 			switch {
 			case r.Method == "GET" && r.URL.Path == "/api/v2/requesters" && r.URL.Query().Get("email") == "" && id != 0:
-				rec := httptest.NewRecorder()
-				next.ServeHTTP(rec, r)
-				var page map[string][]map[string]any
-				if rec.Code == http.StatusOK && json.Unmarshal(rec.Body.Bytes(), &page) == nil {
-					page["requesters"] = slices.DeleteFunc(page["requesters"], func(u map[string]any) bool { return u["id"] == float64(id) })
-					body, _ := json.Marshal(page)
-					rec.Body = bytes.NewBuffer(body)
-					rec.Header().Del("Content-Length")
-				}
-				copyResponse(w, rec)
+				filterListPage(w, r, next, "requesters", func(u int64) bool { return u == id })
 			case r.Method == "GET" && r.URL.Path == "/api/v2/requesters/"+itoa(id) && intercept.CompareAndSwap(true, false):
 				// Freshservice reads the user now, and answers after the
 				// IdP's change has been made and written through.
 				rec := httptest.NewRecorder()
 				next.ServeHTTP(rec, r)
-				req, _ := http.NewRequest("PATCH", e.url+"/Users/"+itoa(id), strings.NewReader(
-					`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"title","value":"After"}]}`))
-				req.Header.Set("Authorization", "Bearer "+testToken)
-				req.Header.Set("Content-Type", "application/scim+json")
-				status := 0
-				if resp, err := http.DefaultClient.Do(req); err == nil {
-					resp.Body.Close()
-					status = resp.StatusCode
-				}
-				patched <- status
+				patched <- e.patchFromHandler(id, `{"op":"replace","path":"title","value":"After"}`)
 				copyResponse(w, rec)
 			default:
 				next.ServeHTTP(w, r)
@@ -338,6 +280,44 @@ func TestWalkReadYieldsToConcurrentWrite(t *testing.T) {
 	if len(drift) != 0 {
 		t.Errorf("drift after the walk: %+v, want none", drift)
 	}
+}
+
+// filterListPage answers a list request through next, leaving out the
+// rows (under key: "requesters" or "agents") whose id hide reports, as a
+// page that shifted under a walk would.
+func filterListPage(w http.ResponseWriter, r *http.Request, next http.Handler, key string, hide func(id int64) bool) {
+	rec := httptest.NewRecorder()
+	next.ServeHTTP(rec, r)
+	var page map[string][]map[string]any
+	if rec.Code == http.StatusOK && json.Unmarshal(rec.Body.Bytes(), &page) == nil {
+		page[key] = slices.DeleteFunc(page[key], func(u map[string]any) bool {
+			id, _ := u["id"].(float64)
+			return hide(int64(id))
+		})
+		body, _ := json.Marshal(page)
+		rec.Body = bytes.NewBuffer(body)
+		rec.Header().Del("Content-Length")
+	}
+	copyResponse(w, rec)
+}
+
+// patchFromHandler sends one SCIM PATCH operation (JSON) for user id and
+// returns the status (0 if it could not be sent). It does not touch the
+// test's T, so a simulator handler may call it.
+func (e *env) patchFromHandler(id int64, op string) int {
+	req, err := http.NewRequest("PATCH", e.url+"/Users/"+itoa(id), strings.NewReader(
+		`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[`+op+`]}`))
+	if err != nil {
+		return 0
+	}
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	req.Header.Set("Content-Type", "application/scim+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 // copyResponse writes a recorded response.
