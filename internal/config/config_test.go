@@ -144,9 +144,7 @@ func TestDockerfileEnvIsAccepted(t *testing.T) {
 			continue
 		}
 		cont := strings.HasSuffix(line, "\\")
-		for _, kv := range strings.Fields(strings.TrimSuffix(line, "\\")) {
-			env = append(env, kv)
-		}
+		env = append(env, strings.Fields(strings.TrimSuffix(line, "\\"))...)
 		inEnv = cont
 	}
 	if len(env) == 0 {
