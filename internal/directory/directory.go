@@ -175,8 +175,9 @@ func (d *Directory) WrittenSince(id int64, t time.Time) bool {
 	return d.touched[id].After(t)
 }
 
-// ReplaceUser records a user as a whole (as another replica saw it),
-// without merging it with what this directory held.
+// ReplaceUser records a user as a whole, without merging it with what this
+// directory held: as another replica saw it, or as the bridge's own step
+// left the copy it took from here.
 func (d *Directory) ReplaceUser(u *freshservice.User) {
 	if u == nil || u.ID == 0 {
 		return
