@@ -552,16 +552,20 @@ func reportFleet(t *testing.T, r *fleetReport, reqs []simulator.Request, auditOf
 }
 
 // chaosSeed is FSBRIDGE_TEST_CHAOS_SEED, or a fixed default.
-func chaosSeed(t *testing.T) int64 {
-	seed := int64(20260101)
-	if v := os.Getenv("FSBRIDGE_TEST_CHAOS_SEED"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			t.Fatalf("FSBRIDGE_TEST_CHAOS_SEED=%q: %v", v, err)
-		}
-		seed = n
+func chaosSeed(t *testing.T) int64 { return seedFromEnv(t, "FSBRIDGE_TEST_CHAOS_SEED", 20260101) }
+
+// seedFromEnv is the random seed in the variable name, or def when unset,
+// so that a failing run can be repeated.
+func seedFromEnv(t *testing.T, name string, def int64) int64 {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
 	}
-	return seed
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		t.Fatalf("%s=%q: %v", name, v, err)
+	}
+	return n
 }
 
 // traffic builds the IdP's work, phase by phase, from a seeded RNG. Each

@@ -272,14 +272,7 @@ func TestCrashRecovery(t *testing.T) {
 	}
 	start := time.Now()
 	bin := buildBridge(t)
-	seed := int64(7)
-	if v := os.Getenv("FSBRIDGE_TEST_CRASH_SEED"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			t.Fatalf("FSBRIDGE_TEST_CRASH_SEED=%q: %v", v, err)
-		}
-		seed = n
-	}
+	seed := seedFromEnv(t, "FSBRIDGE_TEST_CRASH_SEED", 7)
 	rng := rand.New(rand.NewPCG(uint64(seed), 0xc7a54))
 
 	// Freshservice: the simulator in this process, no failures injected,
