@@ -323,9 +323,7 @@ func entraCycle(ctx context.Context, e *env, st *state, p params, r *run) {
 // re-sends the name and moves one member out and another in.
 func groupPush(ctx context.Context, e *env, st *state, p params, r *run) {
 	pr := &problems{r: r}
-	st.mu.Lock()
-	pool := compact(st.okta)
-	st.mu.Unlock()
+	pool := st.imported()
 	if len(pool) == 0 {
 		pr.add("group push: no imported users to push")
 		return
@@ -381,9 +379,7 @@ func groupPush(ctx context.Context, e *env, st *state, p params, r *run) {
 // (§1.4); odd users get Entra's PATCH Replace of title (§2.4).
 func updates(ctx context.Context, e *env, st *state, p params, r *run) {
 	pr := &problems{r: r}
-	st.mu.Lock()
-	pool := compact(st.okta)
-	st.mu.Unlock()
+	pool := st.imported()
 	var done atomic.Int64
 	parallel(ctx, len(pool), p.Concurrency, func(i int) {
 		id := pool[i]
@@ -414,9 +410,7 @@ func updates(ctx context.Context, e *env, st *state, p params, r *run) {
 // (Replace active "False", §2.5).
 func deactivation(ctx context.Context, e *env, st *state, p params, r *run) {
 	pr := &problems{r: r}
-	st.mu.Lock()
-	pool := compact(st.okta)
-	st.mu.Unlock()
+	pool := st.imported()
 	var done atomic.Int64
 	parallel(ctx, len(pool), p.Concurrency, func(i int) {
 		id := pool[i]
@@ -562,9 +556,13 @@ func operations(ctx context.Context, e *env, _ *state, p params, r *run) {
 	}
 }
 
-func compact(ids []string) []string {
+// imported is the ids of the users the Okta import created (those whose
+// create failed are left out).
+func (st *state) imported() []string {
+	st.mu.Lock()
+	defer st.mu.Unlock()
 	var out []string
-	for _, id := range ids {
+	for _, id := range st.okta {
 		if id != "" {
 			out = append(out, id)
 		}
