@@ -4,34 +4,39 @@
 #
 #   export FSBRIDGE_TEST_DOCKER=1
 #
-# so that `eval "$(.ci/docker.sh)"` sets it. Progress goes to stderr.
+# so that `eval "$(.ci/docker.sh)"` sets it. Progress goes to stderr; when
+# no engine can be had, the last line on stderr says why and what to do,
+# and the exit status is 1 (so .ci/run fails rather than skip the test).
 #
-# - If `docker info` answers, that engine is used.
+# - If `docker info` answers, that engine is used, whatever its networks
+#   look like: the container test uses host networking and loopback only.
 # - Otherwise Debian's docker.io package is installed if dockerd is missing
-#   (needs root and apt), and dockerd is started in the background, logging
-#   to $FSBRIDGE_CI_DOCKER_DIR/dockerd.log (default
-#   ${TMPDIR:-/tmp}/fsbridge-ci-docker). It is left running; a later run
+#   (needs root and apt), and dockerd is started in the background with no
+#   default bridge and no iptables rules (--bridge=none --iptables=false):
+#   the test needs neither, and a sandbox without netfilter cannot break
+#   it. It logs to $FSBRIDGE_CI_DOCKER_DIR/dockerd.log (default
+#   ${TMPDIR:-/tmp}/fsbridge-ci-docker) and is left running; a later run
 #   reuses it.
-# - The Dockerfile's base images (its FROM lines) are pulled if they are
-#   not present. Where the registry cannot be reached (a CI machine that
-#   reaches package registries only), a stand-in is built from this
-#   machine instead and labelled org.fsbridge.stand-in=true:
+# - The Dockerfile's base images (its FROM lines) are used if present.
+#   Otherwise, by default, stand-ins are built from this machine, with no
+#   attempt to reach a registry (CI machines reach package registries
+#   only), labelled org.fsbridge.stand-in=true:
 #     golang:*            busybox + this machine's Go toolchain ($(go env GOROOT))
 #     gcr.io/distroless/static-debian12:nonroot
 #                         the files distroless/static holds (passwd and group
 #                         with nonroot 65532, CA certificates, tzdata,
 #                         nsswitch.conf, /tmp, /home/nonroot), user 65532
-#   The container test then checks the Dockerfile's own work (its stages,
-#   the static binary, the user, the volume, the health check, the
-#   documented `docker run` lines) on those. A build against the real
-#   images needs a registry; docs/docker.md says how to run the same test
-#   there.
+#   FSBRIDGE_CI_BASE_IMAGES=pull pulls the real images instead (and fails
+#   if a pull fails). The container test checks the Dockerfile's own work
+#   (its stages, the static binary, the user, the volume, the health
+#   check, the documented `docker run` lines) on either.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 log() { printf 'docker.sh: %s\n' "$*" >&2; }
+# die ends the run with one line: what is missing, and what to do.
 die() {
-	log "error: $*"
+	printf '.ci/docker.sh: the container test cannot run: %s\n' "$*" >&2
 	exit 1
 }
 
@@ -43,15 +48,15 @@ engine_up() { docker info >/dev/null 2>&1; }
 if ! command -v docker >/dev/null 2>&1 || ! engine_up; then
 	if ! command -v dockerd >/dev/null 2>&1; then
 		log "no Docker engine; installing Debian's docker.io package"
-		((EUID == 0)) || die "installing Docker needs root (run as root, or start a Docker engine first)"
-		command -v apt-get >/dev/null || die "apt-get not found: start a Docker engine first"
+		((EUID == 0)) || die "no Docker engine answers and installing one needs root; run .ci/run as root, or start a Docker engine (dockerd) first"
+		command -v apt-get >/dev/null || die "no Docker engine answers and apt-get is missing; start a Docker engine (dockerd) first"
 		# The package's service is not started by its postinst here
 		# (no init system); dockerd is started below.
 		if ! { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io; } >&2; then
-			die "apt-get install docker.io failed (see above)"
+			die "no Docker engine answers and apt-get install docker.io failed (its output is above); fix the package source, or start a Docker engine (dockerd) first"
 		fi
 	fi
-	((EUID == 0)) || die "starting dockerd needs root"
+	((EUID == 0)) || die "no Docker engine answers and starting dockerd needs root; run .ci/run as root, or start a Docker engine first"
 	start_dockerd() {
 		log "starting dockerd $* (log: $state/dockerd.log)"
 		nohup dockerd "$@" >>"$state/dockerd.log" 2>&1 &
@@ -63,11 +68,14 @@ if ! command -v docker >/dev/null 2>&1 || ! engine_up; then
 		kill $! 2>/dev/null || true
 		return 1
 	}
+	# No default bridge and no iptables: the container test runs every
+	# container on the host network and talks over loopback only.
+	net=(--bridge=none --iptables=false --ip6tables=false --ip-masq=false)
 	# overlay2 first; vfs (slower, but needs no overlay filesystem) if
 	# the kernel or the backing filesystem refuses it.
-	start_dockerd || start_dockerd --storage-driver=vfs ||
-		die "dockerd did not start; the end of $state/dockerd.log says why:
-$(tail -n 20 "$state/dockerd.log")"
+	if ! start_dockerd "${net[@]}" && ! start_dockerd "${net[@]}" --storage-driver=vfs; then
+		die "dockerd did not start ($(grep -iE 'level=(fatal|error)' "$state/dockerd.log" | tail -n1 | tail -c 300 | tr -d '\n'); whole log: $state/dockerd.log); start a Docker engine by hand and rerun"
+	fi
 fi
 log "engine: $(docker version --format 'client {{.Client.Version}}, server {{.Server.Version}}' 2>/dev/null)"
 
@@ -75,9 +83,9 @@ log "engine: $(docker version --format 'client {{.Client.Version}}, server {{.Se
 standin_golang() {
 	local ref=$1 root goroot
 	command -v busybox >/dev/null || {
-		((EUID == 0)) && command -v apt-get >/dev/null || die "busybox is needed to build a stand-in for $ref"
+		((EUID == 0)) && command -v apt-get >/dev/null || die "busybox is needed to build a stand-in for $ref and cannot be installed without root and apt-get; install busybox-static, or set FSBRIDGE_CI_BASE_IMAGES=pull where a registry is reachable"
 		{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q busybox-static; } >&2 ||
-			die "apt-get install busybox-static failed"
+			die "apt-get install busybox-static failed (its output is above); install busybox-static by hand"
 	}
 	goroot=$(go env GOROOT)
 	root=$(mktemp -d "$state/golang.XXXXXX")
@@ -137,21 +145,27 @@ standin_distroless() {
 	rm -rf "$root"
 }
 
+mode=${FSBRIDGE_CI_BASE_IMAGES:-standin}
+case $mode in
+standin | pull) ;;
+*) die "FSBRIDGE_CI_BASE_IMAGES is \"$mode\"; set it to standin (the default) or pull" ;;
+esac
 for ref in $(awk 'toupper($1) == "FROM" { print $2 }' Dockerfile); do
 	if docker image inspect "$ref" >/dev/null 2>&1; then
 		log "$ref: present"
 		continue
 	fi
-	if timeout 120 docker pull -q "$ref" >/dev/null 2>&1; then
+	if [[ $mode == pull ]]; then
+		docker pull -q "$ref" >/dev/null || die "docker pull $ref failed; unset FSBRIDGE_CI_BASE_IMAGES to build a stand-in instead"
 		log "$ref: pulled"
 		continue
 	fi
 	case $ref in
 	golang:*) standin_golang "$ref" ;;
 	gcr.io/distroless/static-debian12:nonroot) standin_distroless "$ref" ;;
-	*) die "cannot pull $ref and have no stand-in for it" ;;
+	*) die "no stand-in for the base image $ref; add one to .ci/docker.sh, or set FSBRIDGE_CI_BASE_IMAGES=pull where a registry is reachable" ;;
 	esac
-	log "$ref: the registry is out of reach; built a stand-in (label org.fsbridge.stand-in=true)"
+	log "$ref: built a stand-in from this machine (label org.fsbridge.stand-in=true; FSBRIDGE_CI_BASE_IMAGES=pull pulls the real one)"
 done
 
 printf 'export FSBRIDGE_TEST_DOCKER=1\n'
