@@ -51,6 +51,10 @@ type Options struct {
 	// NoMirror makes every lookup ask Freshservice, as a bridge without a
 	// mirror would: a baseline for measuring what the mirror saves.
 	NoMirror bool
+	// ProtectedUsers are emails or Freshservice ids of users the bridge
+	// never deactivates, demotes, converts or strips of roles (DESIGN D12),
+	// besides the owner of the API key, which is always protected.
+	ProtectedUsers []string
 }
 
 // Bridge serves SCIM users and groups over one Freshservice account.
