@@ -91,6 +91,7 @@ func (s *Server) endpoints() []endpoint {
 		{"PUT", rq + "/{id}/convert_to_agent", o, false, (*call).convertToAgent},
 
 		{"GET", ag, bucketListAgents, false, func(c *call) reply { return c.listUsers(viewAgent) }},
+		{"GET", ag + "/me", o, false, (*call).getMe},
 		{"POST", ag, o, true, func(c *call) reply { return c.createUser(viewAgent) }},
 		{"GET", ag + "/{id}", o, false, func(c *call) reply { return c.getUser(viewAgent) }},
 		{"PUT", ag + "/{id}", o, true, func(c *call) reply { return c.updateUser(viewAgent) }},
@@ -305,7 +306,7 @@ func (s *Server) handle(r *http.Request, ep *endpoint, ids []int64, allow []stri
 
 func (s *Server) authorized(r *http.Request) bool {
 	user, _, ok := r.BasicAuth()
-	return ok && user == s.apiKey
+	return ok && user == s.apiKey && !s.keyRevoked()
 }
 
 func readBody(r *http.Request) (body []byte, tooLarge bool) {
