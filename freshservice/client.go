@@ -289,7 +289,10 @@ func (c *Client) send(ctx context.Context, req request, u *url.URL, payload []by
 	hr.SetBasicAuth(c.apiKey, "X")
 	hr.Header.Set("Accept", "application/json")
 	hr.Header.Set("User-Agent", userAgent)
-	if payload != nil {
+	// Every POST and PUT says JSON, bodyless ones too (convert_to_agent,
+	// reactivate, a requester-group member add): an account may refuse a
+	// write without it with 415, as Freshdesk does (§1, §19).
+	if payload != nil || req.method == http.MethodPost || req.method == http.MethodPut || req.method == http.MethodPatch {
 		hr.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := c.http.Do(hr)

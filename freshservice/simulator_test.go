@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -361,4 +363,153 @@ func TestAPIKeyNeverLogged(t *testing.T) {
 		t.Errorf("the API key appears in error or log output:\n%s", buf.String())
 	}
 	_ = http.StatusOK
+}
+
+// TestEveryWriteSendsJSONContentType runs every POST and PUT of the client
+// against an account that refuses writes without Content-Type:
+// application/json, bodyless ones included (§1, §19).
+func TestEveryWriteSendsJSONContentType(t *testing.T) {
+	sim, c := newSim(t, simulator.Options{Switches: simulator.Switches{WriteContentTypeRequired: true}})
+	ctx := context.Background()
+	sdAgent, _ := sim.RoleByName("SD Agent")
+	desk, _ := sim.AgentGroupByName("Service Desk")
+	dept := sim.Departments()[0]
+	loc := sim.Locations()[0]
+	newRequester := func(t *testing.T, email string) int64 {
+		t.Helper()
+		if err := sim.Seed(simulator.SeedData{Requesters: []simulator.SeedUser{{FirstName: "R", PrimaryEmail: email}}}); err != nil {
+			t.Fatal(err)
+		}
+		u, _ := sim.UserByEmail(email)
+		return u.ID
+	}
+	agentRoles := &[]freshservice.RoleAssignment{{RoleID: sdAgent.ID, AssignmentScope: freshservice.ScopeEntireHelpdesk}}
+	newAgent := func(t *testing.T, email string) int64 {
+		t.Helper()
+		a, _, err := c.Agents.Create(ctx, &freshservice.AgentFields{Email: &email, Roles: agentRoles, Profile: freshservice.Profile{FirstName: freshservice.Ptr("A")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a.ID
+	}
+	tests := []struct {
+		method string // Service.Method, so the test can tell that every write is here
+		write  func(t *testing.T) error
+	}{
+		{"Requesters.Create", func(t *testing.T) error {
+			_, _, err := c.Requesters.Create(ctx, &freshservice.RequesterFields{Email: freshservice.Ptr("rc@acme.com"), Profile: freshservice.Profile{FirstName: freshservice.Ptr("R")}})
+			return err
+		}},
+		{"Requesters.Update", func(t *testing.T) error {
+			_, _, err := c.Requesters.Update(ctx, newRequester(t, "ru@acme.com"), &freshservice.RequesterFields{Profile: freshservice.Profile{JobTitle: freshservice.Ptr("x")}})
+			return err
+		}},
+		{"Requesters.Reactivate", func(t *testing.T) error {
+			id := newRequester(t, "rr@acme.com")
+			if _, err := c.Requesters.Deactivate(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+			_, _, err := c.Requesters.Reactivate(ctx, id)
+			return err
+		}},
+		{"Requesters.ConvertToAgent", func(t *testing.T) error {
+			_, _, err := c.Requesters.ConvertToAgent(ctx, newRequester(t, "rca@acme.com"))
+			return err
+		}},
+		{"Agents.Create", func(t *testing.T) error {
+			_, _, err := c.Agents.Create(ctx, &freshservice.AgentFields{Email: freshservice.Ptr("ac@acme.com"), Roles: agentRoles, Profile: freshservice.Profile{FirstName: freshservice.Ptr("A")}})
+			return err
+		}},
+		{"Agents.Update", func(t *testing.T) error {
+			_, _, err := c.Agents.Update(ctx, newAgent(t, "au@acme.com"), &freshservice.AgentFields{MemberOf: &[]int64{desk.ID}})
+			return err
+		}},
+		{"Agents.Reactivate", func(t *testing.T) error {
+			id := newAgent(t, "ar@acme.com")
+			if _, _, err := c.Agents.Deactivate(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+			_, _, err := c.Agents.Reactivate(ctx, id)
+			return err
+		}},
+		{"Agents.ConvertToRequester", func(t *testing.T) error {
+			_, _, err := c.Agents.ConvertToRequester(ctx, newAgent(t, "acr@acme.com"))
+			return err
+		}},
+		{"Groups.Create", func(t *testing.T) error {
+			_, _, err := c.Groups.Create(ctx, &freshservice.GroupFields{Name: freshservice.Ptr("Tier 3")})
+			return err
+		}},
+		{"Groups.Update", func(t *testing.T) error {
+			_, _, err := c.Groups.Update(ctx, desk.ID, &freshservice.GroupFields{Description: freshservice.Ptr("desk")})
+			return err
+		}},
+		{"RequesterGroups.Create", func(t *testing.T) error {
+			_, _, err := c.RequesterGroups.Create(ctx, &freshservice.RequesterGroupFields{Name: freshservice.Ptr("Vendors")})
+			return err
+		}},
+		{"RequesterGroups.Update", func(t *testing.T) error {
+			g, _, err := c.RequesterGroups.Create(ctx, &freshservice.RequesterGroupFields{Name: freshservice.Ptr("Temps")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _, err = c.RequesterGroups.Update(ctx, g.ID, &freshservice.RequesterGroupFields{Name: freshservice.Ptr("Temporary staff")})
+			return err
+		}},
+		{"RequesterGroups.AddMember", func(t *testing.T) error {
+			g, _, err := c.RequesterGroups.Create(ctx, &freshservice.RequesterGroupFields{Name: freshservice.Ptr("Contractors")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.RequesterGroups.AddMember(ctx, g.ID, newRequester(t, "rgm@acme.com"))
+			return err
+		}},
+		{"Departments.Create", func(t *testing.T) error {
+			_, _, err := c.Departments.Create(ctx, &freshservice.DepartmentFields{Name: freshservice.Ptr("Finance")})
+			return err
+		}},
+		{"Departments.Update", func(t *testing.T) error {
+			_, _, err := c.Departments.Update(ctx, dept.ID, &freshservice.DepartmentFields{Description: freshservice.Ptr("d")})
+			return err
+		}},
+		{"Locations.Create", func(t *testing.T) error {
+			_, _, err := c.Locations.Create(ctx, &freshservice.LocationFields{Name: freshservice.Ptr("Branch")})
+			return err
+		}},
+		{"Locations.Update", func(t *testing.T) error {
+			_, _, err := c.Locations.Update(ctx, loc.ID, &freshservice.LocationFields{Name: freshservice.Ptr("HQ 2")})
+			return err
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.method, func(t *testing.T) {
+			before := sim.Stats().ByStatus["415"]
+			if err := tc.write(t); err != nil {
+				t.Errorf("%s: %v", tc.method, err)
+			}
+			if n := sim.Stats().ByStatus["415"] - before; n != 0 {
+				t.Errorf("%s: %d requests refused for their Content-Type", tc.method, n)
+			}
+		})
+	}
+
+	// Every method that sends POST or PUT is in the table: the services'
+	// write methods are named by these verbs.
+	covered := map[string]bool{}
+	for _, tc := range tests {
+		covered[tc.method] = true
+	}
+	writeVerb := regexp.MustCompile(`^(Create|Update|Reactivate|Convert|Add)`)
+	services := reflect.ValueOf(c).Elem()
+	for i := range services.NumField() {
+		f := services.Type().Field(i)
+		if !f.IsExported() || f.Type.Kind() != reflect.Pointer {
+			continue
+		}
+		for j := range f.Type.NumMethod() {
+			if m := f.Type.Method(j).Name; writeVerb.MatchString(m) && !covered[f.Name+"."+m] {
+				t.Errorf("%s.%s is not in the table", f.Name, m)
+			}
+		}
+	}
 }

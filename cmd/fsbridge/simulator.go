@@ -61,6 +61,7 @@ func simulatorFlags(fs *flag.FlagSet) *simulatorConfig {
 	fs.BoolVar(&sw.RequesterGroupRejectsAgents, "requester-group-rejects-agents", false, "agents cannot join requester groups")
 	fs.BoolVar(&sw.LocationAddressFlat, "location-address-flat", false, "locations use flat address_line1... keys instead of a nested address")
 	fs.BoolVar(&sw.EmailChangeReadOnly, "email-change-read-only", false, "changing an existing user's primary email is 400 readonly_field")
+	fs.BoolVar(&sw.WriteContentTypeRequired, "write-content-type-required", false, "a POST or PUT without Content-Type: application/json is 415, bodyless ones included")
 
 	f := &o.Faults
 	fs.Float64Var(&f.Rate429, "fault-429", 0, "probability of an injected 429 per API request")

@@ -279,7 +279,8 @@ func (s *Server) handle(r *http.Request, ep *endpoint, ids []int64, allow []stri
 	if tooLarge {
 		return codeError(http.StatusRequestEntityTooLarge, "request_too_large", "The request body is too large.")
 	}
-	if len(bytes.TrimSpace(body)) > 0 && !isJSONContentType(r.Header.Get("Content-Type")) {
+	write := r.Method == http.MethodPost || r.Method == http.MethodPut
+	if (len(bytes.TrimSpace(body)) > 0 || (write && sw.WriteContentTypeRequired)) && !isJSONContentType(r.Header.Get("Content-Type")) {
 		return codeError(http.StatusUnsupportedMediaType, "invalid_content_type",
 			fmt.Sprintf("Content-Type header is set to %q. It should be set to application/json", r.Header.Get("Content-Type")))
 	}

@@ -122,6 +122,12 @@ type Switches struct {
 	// email with 400 readonly_field, as SSO-managed accounts may (§13 item
 	// 17). Default false: emails can be changed.
 	EmailChangeReadOnly bool `json:"email_change_read_only,omitempty"`
+	// WriteContentTypeRequired answers 415 invalid_content_type to every
+	// POST and PUT that does not say Content-Type: application/json, those
+	// without a body included (convert_to_agent, reactivate, a requester
+	// group member add), as Freshservice's sister product Freshdesk does
+	// (§19, UNCERTAIN). Default false: only a non-JSON body is refused (§1).
+	WriteContentTypeRequired bool `json:"write_content_type_required,omitempty"`
 }
 
 // Values accepted by the string switches.

@@ -223,6 +223,30 @@ func TestSwitches(t *testing.T) {
 			}
 			e.do("PUT", "/api/v2/requesters/"+itoa(rid), map[string]any{"primary_email": "e@example.com", "job_title": "x"}).want(t, 200)
 		}},
+		{"bodyless write without content type accepted by default", simulator.Switches{}, func(t *testing.T, e *env) {
+			rid := e.createRequester(map[string]any{"first_name": "C", "primary_email": "c@example.com"})
+			e.do("PUT", "/api/v2/requesters/"+itoa(rid)+"/convert_to_agent", nil).want(t, 200)
+		}},
+		{"write without content type 415", simulator.Switches{WriteContentTypeRequired: true}, func(t *testing.T, e *env) {
+			rid := e.createRequester(map[string]any{"first_name": "C", "primary_email": "c@example.com"})
+			off := e.sim.Users()[2].ID // the deactivated requester every case starts with
+			gid := id(t, e.do("POST", "/api/v2/requester_groups", map[string]any{"name": "G"}).want(t, 201).item(t, "requester_group")["id"])
+			for _, w := range []struct{ method, path string }{
+				{"PUT", "/api/v2/requesters/" + itoa(rid) + "/convert_to_agent"},
+				{"PUT", "/api/v2/requesters/" + itoa(off) + "/reactivate"},
+				{"POST", fmt.Sprintf("/api/v2/requester_groups/%d/members/%d", gid, rid)},
+			} {
+				if got := e.do(w.method, w.path, nil).want(t, 415).obj(t)["code"]; got != "invalid_content_type" {
+					t.Errorf("%s %s: code %v", w.method, w.path, got)
+				}
+				req := e.request(w.method, w.path, nil)
+				req.Header.Set("Content-Type", "application/json")
+				e.send(req).want(t, 200)
+			}
+			// Reads and deletes carry no body and need no Content-Type.
+			e.do("GET", "/api/v2/requesters/"+itoa(rid), nil).want(t, 200)
+			e.do("DELETE", fmt.Sprintf("/api/v2/requester_groups/%d/members/%d", gid, rid), nil).want(t, 204)
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
