@@ -89,10 +89,20 @@ type Group struct {
 // intent says the user Freshservice now holds under that email is ours.
 type Intent struct {
 	// Key is the lower-cased email the create used.
-	Key      string
-	Doc      json.RawMessage
-	Created  time.Time
-	Attempts int
+	Key     string
+	Doc     json.RawMessage
+	Created time.Time
+	// Attempts counts the background pass's tries to settle the create;
+	// NextAttempt is when it may try again (zero: at once), and LastError
+	// says why the last try failed.
+	Attempts    int
+	NextAttempt time.Time
+	LastError   string
+	// Failed is when the background pass gave up on the create; zero while
+	// it still tries. A failed intent is kept for a while, so the status
+	// page can show it and a later POST of the email still knows it as the
+	// bridge's own.
+	Failed time.Time
 }
 
 // MirrorEntry is one Freshservice user as the directory mirror last saw it,
@@ -180,8 +190,15 @@ type Store interface {
 	// DirtyGroups is DirtyUsers for groups.
 	DirtyGroups(ctx context.Context, now time.Time, limit int) ([]string, error)
 
-	// PutIntent stores or replaces the intent with that key.
+	// PutIntent stores or replaces the intent with that key, every field
+	// included (a create the IdP sends again starts its retries afresh).
 	PutIntent(ctx context.Context, in Intent) error
+	// UpdateIntent runs fn on the stored intent in a transaction and stores
+	// what fn leaves; fn's change to Key is ignored. If fn returns an error
+	// nothing is stored and the error is returned as is. It fails with
+	// ErrNotFound if there is no such intent (it was settled meanwhile),
+	// so a retry's bookkeeping never brings a settled intent back.
+	UpdateIntent(ctx context.Context, key string, fn func(*Intent) error) (Intent, error)
 	// GetIntent returns the intent or ErrNotFound.
 	GetIntent(ctx context.Context, key string) (Intent, error)
 	// DeleteIntent removes the intent; absent is not an error.
@@ -243,6 +260,14 @@ func (g Group) Normalized() Group {
 		g.Members = slices.Compact(slices.Sorted(slices.Values(g.Members)))
 	}
 	return g
+}
+
+// Normalized is in as a store hands it back: an empty document nil, times
+// in UTC (zero stays zero).
+func (in Intent) Normalized() Intent {
+	in.Doc = nilIfEmpty(in.Doc)
+	in.Created, in.NextAttempt, in.Failed = utc(in.Created), utc(in.NextAttempt), utc(in.Failed)
+	return in
 }
 
 // UserVersionChanged reports a change to the fields that make a user's

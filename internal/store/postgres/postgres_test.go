@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/fsbridge/fsbridge/internal/store"
@@ -624,7 +625,11 @@ func TestSchema(t *testing.T) {
 	if versions, err = pgx.CollectRows(rows, pgx.RowTo[int]); err != nil {
 		t.Fatal(err)
 	}
-	if want := []int{1}; !slices.Equal(versions, want) {
+	var want []int
+	for v := 1; v <= SchemaVersion; v++ {
+		want = append(want, v)
+	}
+	if !slices.Equal(versions, want) {
 		t.Errorf("versions recorded: %v, want %v", versions, want)
 	}
 
@@ -642,6 +647,41 @@ func TestSchema(t *testing.T) {
 		t.Fatal("Open of a newer schema succeeded")
 	} else if !strings.Contains(err.Error(), "newer") {
 		t.Errorf("Open of a newer schema: %v", err)
+	}
+}
+
+// TestMigrateKeepsIntents: a database written by the first schema, with a
+// create in flight, opens under the current one; the create reads back as
+// not yet retried, and its retry bookkeeping can be written.
+func TestMigrateKeepsIntents(t *testing.T) {
+	dsn := schemaDSN(t)
+	exec(t, dsn, migrations[0])
+	exec(t, dsn, `CREATE TABLE `+versionTable+` (version int4 PRIMARY KEY, applied int8 NOT NULL)`)
+	exec(t, dsn, `INSERT INTO `+versionTable+` (version, applied) VALUES (1, 0)`)
+	created := time.Date(2025, 7, 1, 9, 30, 0, 123456789, time.UTC)
+	exec(t, dsn, `INSERT INTO intents (key, doc, created, attempts) VALUES ($1, $2, $3, 0)`,
+		"ann@example.com", []byte(`{"userName":"ann"}`), created.UnixNano())
+
+	s := open(t, dsn)
+	defer s.Close()
+	want := store.Intent{Key: "ann@example.com", Doc: json.RawMessage(`{"userName":"ann"}`), Created: created}
+	got, err := s.GetIntent(t.Context(), want.Key)
+	if err != nil {
+		t.Fatalf("GetIntent after the migration: %v", err)
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("intent after the migration (-want +got):\n%s", d)
+	}
+	want.Attempts, want.NextAttempt, want.LastError, want.Failed = 2, created.Add(time.Minute), "no answer", created.Add(time.Hour)
+	got, err = s.UpdateIntent(t.Context(), want.Key, func(in *store.Intent) error {
+		in.Attempts, in.NextAttempt, in.LastError, in.Failed = want.Attempts, want.NextAttempt, want.LastError, want.Failed
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("UpdateIntent after the migration: %v", err)
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("intent updated after the migration (-want +got):\n%s", d)
 	}
 }
 

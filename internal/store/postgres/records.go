@@ -1,52 +1,110 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/fsbridge/fsbridge/internal/store"
 )
 
-// PutIntent stores or replaces the intent with in.Key. A zero Created is set
-// to now.
+// intentColumns are the columns scanIntent reads, in its order.
+const intentColumns = `key, doc, created, attempts, next_attempt, last_error, failed`
+
+// PutIntent stores or replaces the intent with in.Key, every field
+// included. A zero Created is set to now.
 func (s *Store) PutIntent(ctx context.Context, in store.Intent) error {
 	if in.Created.IsZero() {
 		in.Created = now()
 	}
-	created, err := timeArg(in.Created)
+	args, err := intentArgs(in)
 	if err != nil {
-		return fmt.Errorf("store/postgres: PutIntent: Created: %w", err)
+		return fmt.Errorf("store/postgres: PutIntent: %w", err)
 	}
-	_, err = s.db.Exec(ctx, `INSERT INTO intents (key, doc, created, attempts) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (key) DO UPDATE SET doc = excluded.doc, created = excluded.created, attempts = excluded.attempts`,
-		in.Key, jsonArg(in.Doc), created, in.Attempts)
+	_, err = s.db.Exec(ctx, `INSERT INTO intents (`+intentColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (key) DO UPDATE SET doc = excluded.doc, created = excluded.created, attempts = excluded.attempts,
+		next_attempt = excluded.next_attempt, last_error = excluded.last_error, failed = excluded.failed`, args...)
 	if err != nil {
 		return fmt.Errorf("store/postgres: PutIntent: %w", err)
 	}
 	return nil
 }
 
-func scanIntent(row pgx.Row) (store.Intent, error) {
-	var (
-		in      store.Intent
-		doc     []byte
-		created *int64
-	)
-	if err := row.Scan(&in.Key, &doc, &created, &in.Attempts); err != nil {
+// intentArgs are in's values for intentColumns.
+func intentArgs(in store.Intent) ([]any, error) {
+	var times [3]any
+	for i, f := range []struct {
+		name string
+		t    time.Time
+	}{{"Created", in.Created}, {"NextAttempt", in.NextAttempt}, {"Failed", in.Failed}} {
+		v, err := timeArg(f.t)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f.name, err)
+		}
+		times[i] = v
+	}
+	return []any{in.Key, jsonArg(in.Doc), times[0], in.Attempts, times[1], in.LastError, times[2]}, nil
+}
+
+// UpdateIntent runs fn on the stored intent in one transaction, the row
+// locked against other replicas (see store.Store).
+func (s *Store) UpdateIntent(ctx context.Context, key string, fn func(*store.Intent) error) (store.Intent, error) {
+	op := fmt.Sprintf("store/postgres: UpdateIntent %q", key)
+	var out store.Intent
+	err := s.inTx(ctx, op, func(tx pgx.Tx) error {
+		old, err := scanIntent(tx.QueryRow(ctx, `SELECT `+intentColumns+` FROM intents WHERE key = $1 FOR UPDATE`, key))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("%s: %w", op, store.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		in := old
+		in.Doc = bytes.Clone(old.Doc)
+		if err := fn(&in); err != nil {
+			return err // as is
+		}
+		in = in.Normalized()
+		in.Key = old.Key
+		args, err := intentArgs(in)
+		if err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE intents SET doc = $2, created = $3, attempts = $4, next_attempt = $5,
+			last_error = $6, failed = $7 WHERE key = $1`, args...); err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		out = in
+		return nil
+	})
+	if err != nil {
 		return store.Intent{}, err
 	}
-	in.Doc, in.Created = jsonOf(doc), timeOf(created)
+	return out, nil
+}
+
+func scanIntent(row pgx.Row) (store.Intent, error) {
+	var (
+		in                    store.Intent
+		doc                   []byte
+		created, next, failed *int64
+	)
+	if err := row.Scan(&in.Key, &doc, &created, &in.Attempts, &next, &in.LastError, &failed); err != nil {
+		return store.Intent{}, err
+	}
+	in.Doc, in.Created, in.NextAttempt, in.Failed = jsonOf(doc), timeOf(created), timeOf(next), timeOf(failed)
 	return in, nil
 }
 
 // GetIntent returns the intent with that key, or store.ErrNotFound.
 func (s *Store) GetIntent(ctx context.Context, key string) (store.Intent, error) {
-	in, err := scanIntent(s.db.QueryRow(ctx, `SELECT key, doc, created, attempts FROM intents WHERE key = $1`, key))
+	in, err := scanIntent(s.db.QueryRow(ctx, `SELECT `+intentColumns+` FROM intents WHERE key = $1`, key))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.Intent{}, fmt.Errorf("store/postgres: GetIntent: %w", store.ErrNotFound)
 	}
@@ -66,7 +124,7 @@ func (s *Store) DeleteIntent(ctx context.Context, key string) error {
 
 // ListIntents returns every intent, oldest Created first, ties by key.
 func (s *Store) ListIntents(ctx context.Context) ([]store.Intent, error) {
-	rows, err := s.db.Query(ctx, `SELECT key, doc, created, attempts FROM intents ORDER BY created NULLS FIRST, key`)
+	rows, err := s.db.Query(ctx, `SELECT `+intentColumns+` FROM intents ORDER BY created NULLS FIRST, key`)
 	if err != nil {
 		return nil, fmt.Errorf("store/postgres: ListIntents: %w", err)
 	}

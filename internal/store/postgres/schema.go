@@ -95,11 +95,19 @@ CREATE TABLE meta (
 	value text NOT NULL
 );
 `,
+	// 2: retry bookkeeping of creates in flight, so the background pass
+	// backs off between tries and gives up in the end.
+	`
+ALTER TABLE intents
+	ADD COLUMN next_attempt int8,                     -- NULL: at once
+	ADD COLUMN last_error   text NOT NULL DEFAULT '',
+	ADD COLUMN failed       int8;                     -- NULL: still tried
+`,
 }
 
 // SchemaVersion is the schema version this package writes: the number of
 // migrations (a test keeps the two in step).
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // migrationLockClass is the first key of the two-key advisory lock that
 // serialises migrations; the second is a hash of the schema's name. The

@@ -91,11 +91,18 @@ CREATE TABLE meta (
 	value TEXT NOT NULL
 );
 `,
+	// 2: retry bookkeeping of creates in flight, so the background pass
+	// backs off between tries and gives up in the end.
+	`
+ALTER TABLE intents ADD COLUMN next_attempt INTEGER;             -- NULL: at once
+ALTER TABLE intents ADD COLUMN last_error   TEXT NOT NULL DEFAULT '';
+ALTER TABLE intents ADD COLUMN failed       INTEGER;             -- NULL: still tried
+`,
 }
 
 // SchemaVersion is the schema version this package writes: the number of
 // migrations (a test keeps the two in step).
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // migrate brings the database to SchemaVersion in one transaction.
 func migrate(ctx context.Context, db *sql.DB) error {

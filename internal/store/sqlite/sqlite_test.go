@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/fsbridge/fsbridge/internal/store"
 	"github.com/fsbridge/fsbridge/internal/store/storetest"
@@ -119,6 +122,51 @@ func TestSchema(t *testing.T) {
 		t.Fatal("Open of a newer schema succeeded")
 	} else if !strings.Contains(err.Error(), "newer") {
 		t.Errorf("Open of a newer schema: %v", err)
+	}
+}
+
+// TestMigrateKeepsIntents: a file written by the first schema, with a
+// create in flight, opens under the current one; the create reads back as
+// not yet retried, and its retry bookkeeping can be written.
+func TestMigrateKeepsIntents(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "fsbridge.db")
+	created := time.Date(2025, 7, 1, 9, 30, 0, 123456789, time.UTC)
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{migrations[0], "PRAGMA user_version = 1"} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO intents (key, doc, created, attempts) VALUES (?, ?, ?, 0)`,
+		"ann@example.com", `{"userName":"ann"}`, created.UnixNano()); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	s := open(t, path)
+	defer s.Close()
+	want := store.Intent{Key: "ann@example.com", Doc: json.RawMessage(`{"userName":"ann"}`), Created: created}
+	got, err := s.GetIntent(ctx, want.Key)
+	if err != nil {
+		t.Fatalf("GetIntent after the migration: %v", err)
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("intent after the migration (-want +got):\n%s", d)
+	}
+	want.Attempts, want.NextAttempt, want.LastError, want.Failed = 2, created.Add(time.Minute), "no answer", created.Add(time.Hour)
+	got, err = s.UpdateIntent(ctx, want.Key, func(in *store.Intent) error {
+		in.Attempts, in.NextAttempt, in.LastError, in.Failed = want.Attempts, want.NextAttempt, want.LastError, want.Failed
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("UpdateIntent after the migration: %v", err)
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("intent updated after the migration (-want +got):\n%s", d)
 	}
 }
 

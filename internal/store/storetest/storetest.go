@@ -14,7 +14,8 @@
 //     belong to the store; fn's changes to them are ignored.
 //   - DirtyUsers and DirtyGroups: a zero NextAttempt is due and the oldest;
 //     a NextAttempt equal to now is due; limit < 1 returns nothing.
-//   - PutIntent with a zero Created sets it to now.
+//   - PutIntent with a zero Created sets it to now. In UpdateIntent, Key
+//     belongs to the store.
 //   - ListAudit: Since is inclusive, Until exclusive; newest means latest
 //     Time, ties broken by the larger ID.
 //   - A ForEach callback may call the store, writes included, without
@@ -862,17 +863,34 @@ func cmpString(a, b string) int {
 
 // ---- intents
 
+// retrying is an intent the background pass has tried and failed on, with
+// every field set.
+func retrying(key string) store.Intent {
+	return store.Intent{
+		Key: key, Doc: json.RawMessage(`{"userName":"alice"}`), Created: t0, Attempts: 3,
+		NextAttempt: t0.Add(90 * time.Second), LastError: "Freshservice failed (POST /api/v2/requesters)",
+	}
+}
+
 var intentTests = []test{
 	{"PutGet", func(t *testing.T, s store.Store) {
-		in := store.Intent{Key: "alice@example.com", Doc: json.RawMessage(`{"userName":"alice"}`), Created: t0, Attempts: 1}
-		noErr(t, "PutIntent", s.PutIntent(t.Context(), in))
-		got, err := s.GetIntent(t.Context(), in.Key)
-		noErr(t, "GetIntent", err)
-		diff(t, "GetIntent", in, got)
+		for _, in := range []store.Intent{
+			{Key: "alice@example.com", Doc: json.RawMessage(`{"userName":"alice"}`), Created: t0, Attempts: 1},
+			retrying("bob@example.com"),
+			func() store.Intent { in := retrying("carol@example.com"); in.Failed = t0.Add(time.Hour); return in }(),
+		} {
+			noErr(t, "PutIntent", s.PutIntent(t.Context(), in))
+			got, err := s.GetIntent(t.Context(), in.Key)
+			noErr(t, "GetIntent", err)
+			diff(t, "GetIntent", in, got)
+		}
 	}},
 	{"Replace", func(t *testing.T, s store.Store) {
-		noErr(t, "PutIntent", s.PutIntent(t.Context(), store.Intent{Key: "k", Doc: json.RawMessage(`1`), Created: t0}))
-		in := store.Intent{Key: "k", Doc: json.RawMessage(`2`), Created: t0.Add(time.Second), Attempts: 2}
+		failed := retrying("k")
+		failed.Failed = t0.Add(time.Hour)
+		noErr(t, "PutIntent", s.PutIntent(t.Context(), failed))
+		// A create sent again starts afresh: the retry fields go too.
+		in := store.Intent{Key: "k", Doc: json.RawMessage(`2`), Created: t0.Add(time.Second)}
 		noErr(t, "PutIntent again", s.PutIntent(t.Context(), in))
 		got, err := s.GetIntent(t.Context(), "k")
 		noErr(t, "GetIntent", err)
@@ -880,6 +898,71 @@ var intentTests = []test{
 		list, err := s.ListIntents(t.Context())
 		noErr(t, "ListIntents", err)
 		diff(t, "ListIntents", []store.Intent{in}, list)
+	}},
+	{"Update", func(t *testing.T, s store.Store) {
+		noErr(t, "PutIntent", s.PutIntent(t.Context(), retrying("k")))
+		want := retrying("k")
+		want.Attempts, want.NextAttempt, want.LastError, want.Failed = 4, time.Time{}, "gave up", t0.Add(time.Hour)
+		got, err := s.UpdateIntent(t.Context(), "k", func(in *store.Intent) error {
+			diff(t, "what fn is given", retrying("k"), *in)
+			in.Key = "other" // the store's, not fn's
+			in.Attempts, in.NextAttempt, in.LastError, in.Failed = want.Attempts, want.NextAttempt, want.LastError, want.Failed
+			return nil
+		})
+		noErr(t, "UpdateIntent", err)
+		diff(t, "UpdateIntent's result", want, got)
+		read, err := s.GetIntent(t.Context(), "k")
+		noErr(t, "GetIntent", err)
+		diff(t, "GetIntent after UpdateIntent", want, read)
+		_, err = s.GetIntent(t.Context(), "other")
+		wantErr(t, "GetIntent of the key fn set", err, store.ErrNotFound)
+	}},
+	{"UpdateFnErrorStoresNothing", func(t *testing.T, s store.Store) {
+		noErr(t, "PutIntent", s.PutIntent(t.Context(), retrying("k")))
+		_, err := s.UpdateIntent(t.Context(), "k", func(in *store.Intent) error {
+			in.Attempts = 99
+			in.Doc[0] = '[' // a change to the document fn was handed must not leak either
+			return errFn
+		})
+		wantErr(t, "UpdateIntent", err, errFn)
+		got, err := s.GetIntent(t.Context(), "k")
+		noErr(t, "GetIntent", err)
+		diff(t, "GetIntent after a failed UpdateIntent", retrying("k"), got)
+	}},
+	{"UpdateNotFound", func(t *testing.T, s store.Store) {
+		called := false
+		_, err := s.UpdateIntent(t.Context(), "gone@example.com", func(*store.Intent) error { called = true; return nil })
+		wantErr(t, "UpdateIntent of an absent intent", err, store.ErrNotFound)
+		if called {
+			t.Error("fn was called for an absent intent")
+		}
+		list, err := s.ListIntents(t.Context())
+		noErr(t, "ListIntents", err)
+		diff(t, "ListIntents after UpdateIntent of an absent intent", []store.Intent(nil), list)
+	}},
+	{"UpdateSerialised", func(t *testing.T, s store.Store) {
+		noErr(t, "PutIntent", s.PutIntent(t.Context(), store.Intent{Key: "k", Created: t0}))
+		const n = 20
+		var wg sync.WaitGroup
+		errs := make(chan error, n)
+		for range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := s.UpdateIntent(t.Context(), "k", func(in *store.Intent) error { in.Attempts++; return nil })
+				errs <- err
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			noErr(t, "UpdateIntent", err)
+		}
+		got, err := s.GetIntent(t.Context(), "k")
+		noErr(t, "GetIntent", err)
+		if got.Attempts != n {
+			t.Errorf("Attempts = %d after %d concurrent increments; an update was lost", got.Attempts, n)
+		}
 	}},
 	{"CreatedDefaultsToNow", func(t *testing.T, s store.Store) {
 		before := time.Now()
