@@ -1,9 +1,11 @@
 package mapping
 
 import (
+	"fmt"
 	"net/mail"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/fsbridge/fsbridge/freshservice"
 )
@@ -119,8 +121,16 @@ func ProfileFromSCIM(doc Doc, cat *Catalog, known UserKnown) (Profile, error) {
 		return p, err
 	}
 	p.Email = email
-	p.SecondaryEmails = secondaryEmails(doc, email)
-	p.Set = FieldEmail | FieldName
+	p.SecondaryEmails = SecondaryEmails(doc, email)
+	p.Set = FieldEmail
+	// The name is managed only when the IdP sent one. Freshservice needs a
+	// first name to create a user, so a create without one falls back on
+	// the display name or the email's local part (planCreate always sends
+	// it); but an existing user a POST adopts, or an update that carries no
+	// name, keeps the name Freshservice has.
+	if has(doc, "name") || str(doc, "displayName") != "" {
+		p.Set |= FieldName
+	}
 	if has(doc, "emails") {
 		p.Set |= FieldSecondaryEmails
 	}
@@ -237,7 +247,41 @@ func ProfileFromSCIM(doc Doc, cat *Catalog, known UserKnown) (Profile, error) {
 		p.Active = a
 		p.Set |= FieldActive
 	}
+	if err := checkLengths(&p); err != nil {
+		return p, err
+	}
 	return p, nil
+}
+
+// MaxFieldLength is the longest value, in characters, taken for a one-line
+// Freshservice user field (names, job title, phones, emails). The API
+// reference does not state it; these are 255-character string columns, and
+// the simulator answers 400 invalid_value beyond, as "Has N characters, it
+// can have maximum of 255". The address and the background information
+// are longer text and have no such limit here.
+const MaxFieldLength = 255
+
+// checkLengths refuses, before any call, a value Freshservice would refuse
+// for its length, so the request fails whole instead of after a wasted
+// write. It names the SCIM attribute the value came from.
+func checkLengths(p *Profile) error {
+	fields := []struct{ attr, v string }{
+		{"userName", p.Email},
+		{"name.givenName", p.FirstName},
+		{"name.familyName", p.LastName},
+		{"title", p.JobTitle},
+		{"phoneNumbers[type eq \"work\"].value", p.WorkPhone},
+		{"phoneNumbers[type eq \"mobile\"].value", p.MobilePhone},
+	}
+	for _, e := range p.SecondaryEmails {
+		fields = append(fields, struct{ attr, v string }{"emails.value", e})
+	}
+	for _, f := range fields {
+		if n := utf8.RuneCountInString(f.v); n > MaxFieldLength {
+			return &AttrError{Attr: f.attr, Reason: fmt.Sprintf("is %d characters long; Freshservice takes at most %d", n, MaxFieldLength)}
+		}
+	}
+	return nil
 }
 
 // PrimaryEmail is the Freshservice primary email of a SCIM user: userName
@@ -267,9 +311,9 @@ func isEmail(s string) bool {
 	return err == nil && a.Address == s
 }
 
-// secondaryEmails are the user's other email values, without the primary
+// SecondaryEmails are the user's other email values, without the primary
 // and without repeats, ignoring case.
-func secondaryEmails(doc Doc, primary string) []string {
+func SecondaryEmails(doc Doc, primary string) []string {
 	seen := map[string]bool{strings.ToLower(primary): true}
 	var out []string
 	for _, e := range items(doc, "emails") {
