@@ -190,9 +190,13 @@ func (f *fleet) expect(i int) expected {
 			x.requesterGroups = append(x.requesterGroups, g.name)
 		}
 	}
+	if !x.agent || f.users[i].deleted {
+		// A user deleted over SCIM leaves every group, and with them the
+		// agent groups the bridge manages; it stays the agent it was.
+		ag = nil
+	}
 	if !x.agent {
 		x.occasional = false
-		ag = nil
 	}
 	for n := range ag {
 		x.agentGroups = append(x.agentGroups, n)

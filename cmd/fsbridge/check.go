@@ -63,6 +63,14 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cat := srv.Bridge.Catalog()
 	fmt.Fprintf(stdout, "freshservice: reached %s: %d roles, %d agent groups, %d requester groups, %d departments, %d locations\n",
 		cfg.Freshservice.URL, len(cat.Roles), len(cat.AgentGroups), len(cat.RequesterGroups), len(cat.Departments), len(cat.Locations))
+	if o := srv.Bridge.KeyOwner(); o != nil {
+		fmt.Fprintf(stdout, "api key: owned by agent %d, %s (%s); the bridge never deactivates, demotes or strips it\n", o.ID, o.Name, o.Email)
+	} else {
+		fmt.Fprintln(stdout, "api key: Freshservice did not name its owner (GET /api/v2/agents/me); list that agent in protected_users")
+	}
+	if p := srv.Bridge.ProtectedUsers(); len(p) > 0 {
+		fmt.Fprintf(stdout, "protected users: %s\n", strings.Join(p, ", "))
+	}
 	printRules(stdout, srv)
 	stats, _ := srv.Client.Budget().Stats()
 	fmt.Fprintf(stdout, "budget (plan %s, share %.2f, per %s):", cfg.Freshservice.Plan, cfg.Freshservice.Share, cfg.Freshservice.Window)

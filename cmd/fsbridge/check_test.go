@@ -63,6 +63,7 @@ func TestCheckPrintsThePlanAndSendsNothing(t *testing.T) {
 		"configuration: valid",
 		`role group "FS Admins"`, "Account Admin (",
 		"budget (plan pro",
+		"api key: owned by agent ", "Account Owner (owner@example.com)",
 		"plan: 1 Freshservice call(s) would be made:",
 		`POST /api/v2/agents {`, `"email":"new.admin@example.com"`,
 	} {

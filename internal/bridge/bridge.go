@@ -68,6 +68,8 @@ type Bridge struct {
 	catalog atomic.Pointer[Catalog]
 	rules   atomic.Pointer[RuleSet]
 	ruleCfg atomic.Pointer[config.Rules]
+	// keyOwner is the agent who owns the API key (nil: unknown).
+	keyOwner atomic.Pointer[KeyOwner]
 
 	// ready is closed once the directory is loaded.
 	loaded atomic.Bool
@@ -112,7 +114,7 @@ func New(ctx context.Context, opts Options) (*Bridge, error) {
 		opts.MaxBackoff = 30 * time.Minute
 	}
 	b := &Bridge{
-		opts: opts, fs: opts.Client, store: opts.Store, dir: opts.Directory, log: opts.Log,
+		opts: opts, fs: opts.Client, store: records{opts.Store}, dir: opts.Directory, log: opts.Log,
 	}
 	cat, err := LoadCatalog(ctx, b.fs)
 	if err != nil {
@@ -121,6 +123,9 @@ func New(ctx context.Context, opts Options) (*Bridge, error) {
 	b.catalog.Store(cat)
 	if err := b.SetRules(ctx, opts.Rules); err != nil {
 		return nil, err
+	}
+	if err := b.loadKeyOwner(ctx); err != nil {
+		return nil, fmt.Errorf("bridge: %w", err)
 	}
 	return b, nil
 }
@@ -152,6 +157,9 @@ func (b *Bridge) Reload(ctx context.Context, rules config.Rules) error {
 	if err := b.SetRules(ctx, rules); err != nil {
 		b.catalog.Store(old)
 		return err
+	}
+	if err := b.loadKeyOwner(ctx); err != nil {
+		b.log.Warn().Err(err).Msg("reload: the API key's owner could not be read again; the one known before stays protected")
 	}
 	return nil
 }
@@ -322,10 +330,10 @@ func (b *Bridge) Users() scim.Backend { return (*users)(b) }
 // Groups returns the SCIM backend for /Groups.
 func (b *Bridge) Groups() scim.Backend { return (*groups)(b) }
 
-// lock takes a store lock; names are "user:<id>", "create:<email>",
-// "group:<scim id>", "agentgroup:<fs id>". The order is always create, then
-// group, then user, then agentgroup, so no two requests wait on each other
-// in a circle.
+// lock takes a store lock; names are "create:<userName or email>" (see
+// lockCreate), "group:<scim id>", "user:<id>", "seats", "agentgroup:<fs
+// id>". The order is always create, then group, then user, then seats,
+// then agentgroup, so no two requests wait on each other in a circle.
 func (b *Bridge) lock(ctx context.Context, key string) (func(), error) {
 	unlock, err := b.store.Lock(ctx, key)
 	if err != nil {

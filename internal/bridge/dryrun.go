@@ -38,9 +38,12 @@ func (b *Bridge) planFor(ctx context.Context, id int64, doc mapping.Doc, deleted
 	if e, ok := b.dir.Get(id); ok && id != 0 {
 		cur = e.User
 	}
-	if serr := b.checkSeats(ctx, cur, t.Target); serr != nil {
-		return nil, serr
+	// The seat is only counted, not held: nothing will be sent.
+	release, err := b.takeSeat(ctx, cur, t.Target)
+	if err != nil {
+		return nil, err
 	}
+	release(0)
 	return mapping.PlanUser(cur, t.Target, applied), nil
 }
 

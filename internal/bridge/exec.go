@@ -533,6 +533,9 @@ func plainError(err error) string {
 	case freshservice.ReasonTransport:
 		return "Freshservice did not answer (connection failed or dropped)"
 	case freshservice.ReasonCanceled:
+		if errors.Is(err, context.Canceled) {
+			return "the client closed the request before Freshservice answered"
+		}
 		return "the request ran out of time"
 	case freshservice.ReasonDecode:
 		return "Freshservice sent an unreadable answer"
@@ -597,7 +600,14 @@ func toSCIMError(err error) *scim.Error {
 		}
 	}
 	switch freshservice.Classify(err) {
-	case freshservice.ReasonTransport, freshservice.ReasonCanceled, freshservice.ReasonDecode:
+	case freshservice.ReasonCanceled:
+		if errors.Is(err, context.Canceled) {
+			// The IdP hung up; it will not read this answer, but the log
+			// and the audit trail will: Freshservice may well have acted.
+			return &scim.Error{Status: http.StatusServiceUnavailable, Detail: "the client closed the request before " + what + " finished; what Freshservice did is recorded, and the rest of the change is saved and finished in the background", RetryAfter: 30 * time.Second, Err: err}
+		}
+		return &scim.Error{Status: http.StatusServiceUnavailable, Detail: "the request ran out of time during " + what + "; what Freshservice did is recorded, and the rest of the change is saved and finished in the background", RetryAfter: 30 * time.Second, Err: err}
+	case freshservice.ReasonTransport, freshservice.ReasonDecode:
 		return &scim.Error{Status: http.StatusServiceUnavailable, Detail: "Freshservice did not answer in time (" + what + "); the change is saved and will be retried", RetryAfter: 30 * time.Second, Err: err}
 	}
 	return scim.AsError(err)

@@ -60,8 +60,10 @@ func newGroupID() string {
 }
 
 // memberIDs reads the members attribute: user ids, which must be users the
-// bridge can see.
-func (b *Bridge) memberIDs(ctx context.Context, doc mapping.Doc) ([]int64, *scim.Error) {
+// bridge can see. A member the group already had (in had) that has since
+// been deleted over SCIM is dropped rather than refused, so a group is never
+// stuck on a user that no longer exists.
+func (b *Bridge) memberIDs(ctx context.Context, doc mapping.Doc, had []int64) ([]int64, *scim.Error) {
 	var ids []int64
 	for k, v := range doc {
 		if !strings.EqualFold(k, "members") {
@@ -82,6 +84,9 @@ func (b *Bridge) memberIDs(ctx context.Context, doc mapping.Doc) ([]int64, *scim
 				return nil, scim.Errorf(http.StatusBadRequest, scim.TypeInvalidValue, "member %q is not a user id", val)
 			}
 			if e, found := b.entry(ctx, id); !found || !e.Visible() {
+				if slices.Contains(had, id) {
+					continue
+				}
 				return nil, scim.Errorf(http.StatusBadRequest, scim.TypeInvalidValue, "member %q is not a known user", val)
 			}
 			ids = append(ids, id)
@@ -114,7 +119,13 @@ func (b *Bridge) renderGroup(g store.Group, withMembers bool) scim.Resource {
 		members := make([]any, 0, len(g.Members))
 		for _, id := range g.Members {
 			m := map[string]any{"value": strconv.FormatInt(id, 10), "type": "User", "$ref": "Users/" + strconv.FormatInt(id, 10)}
-			if e, ok := b.dir.Get(id); ok && e.Visible() {
+			e, ok := b.dir.Get(id)
+			if ok && e.Desired != nil && e.Desired.Deleted {
+				// Deleted over SCIM: no longer a resource, so no longer a
+				// member (leaveAllGroups takes it out of the store too).
+				continue
+			}
+			if ok && e.Visible() {
 				m["display"] = e.UserName()
 			}
 			members = append(members, m)
@@ -209,7 +220,7 @@ func (gs *groups) Create(ctx context.Context, attrs map[string]any) (scim.Resour
 	if name == "" {
 		return scim.Resource{}, scim.Errorf(http.StatusBadRequest, scim.TypeInvalidValue, "displayName is required")
 	}
-	members, serr := b.memberIDs(ctx, doc)
+	members, serr := b.memberIDs(ctx, doc, nil)
 	if serr != nil {
 		return scim.Resource{}, serr
 	}
@@ -347,7 +358,7 @@ func (b *Bridge) findRequesterGroup(ctx context.Context, name string) (*freshser
 
 // checkGroupSeats refuses a membership change that would make more
 // full-time agents than rules.max_agents allows, before anything is saved.
-func (b *Bridge) checkGroupSeats(_ context.Context, g store.Group, before, after []int64) *scim.Error {
+func (b *Bridge) checkGroupSeats(ctx context.Context, g store.Group, before, after []int64) *scim.Error {
 	rs := b.rules.Load()
 	if rs.MaxAgents <= 0 {
 		return nil
@@ -370,7 +381,10 @@ func (b *Bridge) checkGroupSeats(_ context.Context, g store.Group, before, after
 			need++
 		}
 	}
-	used := b.dir.Count().FullTimeAgents
+	used := seatsUsed(b.dir.Count().FullTimeAgents, b.loadSeatGrants(ctx), func(uid int64) bool {
+		e, ok := b.dir.Get(uid)
+		return ok && fullTime(e)
+	})
 	if need > 0 && used+need > rs.MaxAgents {
 		return scim.Errorf(http.StatusForbidden, "", "no full-time agent seat left: rules.max_agents is %d, %d full-time agents are active, and this change would add %d; nothing was changed", rs.MaxAgents, used, need)
 	}
@@ -586,7 +600,7 @@ func (b *Bridge) changeGroup(ctx context.Context, id string, change func(store.G
 	if name == "" {
 		return scim.Resource{}, scim.Errorf(http.StatusBadRequest, scim.TypeInvalidValue, "displayName is required")
 	}
-	members, serr := b.memberIDs(ctx, next)
+	members, serr := b.memberIDs(ctx, next, g.Members)
 	if serr != nil {
 		return scim.Resource{}, serr
 	}

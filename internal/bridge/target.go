@@ -90,6 +90,9 @@ func (b *Bridge) target(ctx context.Context, id int64, doc mapping.Doc, deleted 
 		}
 		return t, err
 	}
+	if id != 0 && prof.ReportingManagerID == id {
+		return t, &scim.Error{Status: http.StatusBadRequest, ScimType: scim.TypeInvalidValue, Detail: fmt.Sprintf("%s:manager: a user cannot be their own manager (id %d)", mapping.URNEnterprise, id)}
+	}
 	if deleted {
 		prof.Active = false
 		prof.Set |= mapping.FieldActive
@@ -192,6 +195,12 @@ func (b *Bridge) target(ctx context.Context, id int64, doc mapping.Doc, deleted 
 	}
 	t.MemberOf = dedupe(append(memberOf, t.Agent.MemberOf...))
 	t.ObserverOf = dedupe(t.Agent.ObserverOf)
+	if deleted {
+		// A user deleted over SCIM leaves the agent groups the bridge
+		// manages before it is deactivated (its SCIM groups drop it too);
+		// Freshservice empties its requester groups itself.
+		t.MemberOf, t.ObserverOf = nil, nil
+	}
 	return t, nil
 }
 

@@ -254,7 +254,7 @@ func (u *users) Create(ctx context.Context, attrs map[string]any) (scim.Resource
 		b.auditRefusal(ctx, "user.create", "", 0, email, serr)
 		return scim.Resource{}, serr
 	}
-	unlock, err := b.lock(ctx, "create:"+strings.ToLower(email))
+	unlock, err := b.lockCreate(ctx, doc, email)
 	if err != nil {
 		return scim.Resource{}, err
 	}
@@ -272,6 +272,9 @@ func (u *users) Create(ctx context.Context, attrs map[string]any) (scim.Resource
 		}
 		return scim.Resource{}, scim.Errorf(http.StatusConflict, scim.TypeUniqueness, "a user with userName %q already exists (id %d)", userName, e.User.ID)
 	}
+	if serr := b.pendingUserName(ctx, userName, email); serr != nil {
+		return scim.Resource{}, serr
+	}
 	if b.opts.NoMirror {
 		if _, err := b.lookupEmail(ctx, email); err != nil {
 			return scim.Resource{}, toSCIMError(err)
@@ -285,6 +288,14 @@ func (u *users) Create(ctx context.Context, attrs map[string]any) (scim.Resource
 		return scim.Resource{}, b.dryRunUser(ctx, id, doc, false)
 	}
 	if e, ok := b.dir.ByEmail(email); ok && e.User != nil {
+		if e.Desired != nil && e.Desired.Deleted {
+			// A user deleted over SCIM comes back with no group
+			// memberships: what it had before (and the agent rights role
+			// groups gave it) the IdP must give again.
+			if err := b.leaveAllGroups(ctx, e.User.ID); err != nil {
+				return scim.Resource{}, toSCIMError(err)
+			}
+		}
 		return b.claim(ctx, e, doc, ours)
 	}
 	return b.createNew(ctx, email, doc, ours, false)
@@ -297,6 +308,13 @@ func (u *users) Create(ctx context.Context, attrs map[string]any) (scim.Resource
 // background keeps the intent after success, for the IdP's retry.
 func (b *Bridge) createNew(ctx context.Context, email string, doc mapping.Doc, earlier, background bool) (scim.Resource, error) {
 	key := strings.ToLower(email)
+	if e, ok := b.byUserName(ctx, userNameOf(doc)); ok && e.Managed() && e.Visible() && !strings.EqualFold(e.User.Email, email) {
+		// Another user took the userName since this create was asked for
+		// (its intent outlived the request): creating it now would make a
+		// Freshservice user no SCIM resource can own.
+		_ = b.store.DeleteIntent(ctx, key)
+		return scim.Resource{}, scim.Errorf(http.StatusConflict, scim.TypeUniqueness, "a user with userName %q already exists (id %d)", userNameOf(doc), e.User.ID)
+	}
 	if err := b.store.PutIntent(ctx, store.Intent{Key: key, Doc: encode(doc), Created: time.Now()}); err != nil {
 		return scim.Resource{}, scim.AsError(err)
 	}
@@ -304,20 +322,31 @@ func (b *Bridge) createNew(ctx context.Context, email string, doc mapping.Doc, e
 	if err != nil {
 		return scim.Resource{}, toSCIMError(err)
 	}
-	if err := b.checkSeats(ctx, nil, t.Target); err != nil {
-		_ = b.store.DeleteIntent(ctx, key)
-		b.auditRefusal(ctx, "user.create", "", 0, email, err)
-		return scim.Resource{}, err
+	release, err := b.takeSeat(ctx, nil, t.Target)
+	if err != nil {
+		var serr *scim.Error
+		if errors.As(err, &serr) {
+			_ = b.store.DeleteIntent(ctx, key)
+			b.auditRefusal(ctx, "user.create", "", 0, email, serr)
+		}
+		return scim.Resource{}, scim.AsError(err)
 	}
 	plan := mapping.PlanUser(nil, t.Target, mapping.Applied{})
 	applied := mapping.Applied{Fields: t.Profile.Set, Rules: t.Rules}
 	created, err := b.execute(ctx, plan[:1], nil, &applied, "")
 	if err != nil {
+		release(0)
+	} else {
+		release(created.ID)
+	}
+	if err != nil {
 		switch freshservice.Classify(err) {
-		case freshservice.ReasonConflict, freshservice.ReasonTransport, freshservice.ReasonServer, freshservice.ReasonDecode:
+		case freshservice.ReasonConflict, freshservice.ReasonTransport, freshservice.ReasonServer, freshservice.ReasonDecode, freshservice.ReasonCanceled:
 			// Freshservice already has the email (the mirror was behind),
-			// or the create may have happened before the answer was lost:
-			// one exact lookup tells.
+			// or the create may have happened before the answer was lost
+			// (or before the IdP hung up): one exact lookup tells. If
+			// the lookup cannot run, the intent stays and the retry or the
+			// background pass finds out.
 			found, lerr := b.lookupEmail(ctx, email)
 			if lerr != nil {
 				// Unknown whether the user exists: retryable, and the
@@ -486,22 +515,59 @@ func (u *users) Delete(ctx context.Context, id string) error {
 	if !ok {
 		return scim.NotFound("User", id)
 	}
-	unlock, err := b.lock(ctx, "user:"+strconv.FormatInt(n, 10))
+	err := func() error {
+		unlock, err := b.lock(ctx, "user:"+strconv.FormatInt(n, 10))
+		if err != nil {
+			return err
+		}
+		defer unlock()
+		b.loadFromStore(ctx, n)
+		e, ok := b.dir.Get(n)
+		if !ok || !e.Visible() {
+			return scim.NotFound("User", id)
+		}
+		doc := e.Doc()
+		if doc == nil {
+			doc = b.userDoc(e)
+		}
+		_, err = b.putDesired(ctx, n, doc, true)
+		return err
+	}()
 	if err != nil {
 		return err
 	}
-	defer unlock()
-	b.loadFromStore(ctx, n)
-	e, ok := b.dir.Get(n)
-	if !ok || !e.Visible() {
-		return scim.NotFound("User", id)
+	// A deleted user is no group's member any more. The deactivation has
+	// happened and the user answers 404 from now on, so a failure here does
+	// not fail the DELETE: the memberships no longer show, and a later POST
+	// that brings the user back clears them before anything else.
+	if err := b.leaveAllGroups(ctx, n); err != nil {
+		b.log.Warn().Err(err).Int64("fs_id", n).Msg("taking a deleted user out of its groups failed; the groups no longer list it, and a new POST clears them first")
 	}
-	doc := e.Doc()
-	if doc == nil {
-		doc = b.userDoc(e)
+	return nil
+}
+
+// leaveAllGroups takes user id out of every SCIM group, and through each
+// group's own change out of the Freshservice agent groups the bridge
+// manages (requester groups Freshservice empties itself at deactivation;
+// role groups have no Freshservice object). The caller holds no group or
+// user lock (they come after it in the lock order).
+func (b *Bridge) leaveAllGroups(ctx context.Context, id int64) error {
+	gids, err := b.store.GroupsOf(ctx, id)
+	if err != nil {
+		return fmt.Errorf("reading the groups of user %d: %w", id, err)
 	}
-	_, err = b.putDesired(ctx, n, doc, true)
-	return err
+	for _, gid := range gids {
+		// The group's own rendering leaves out users deleted over SCIM, so
+		// an unchanged document drops the member.
+		_, err := b.changeGroup(ctx, gid, func(_ store.Group, cur mapping.Doc) (mapping.Doc, error) { return cur, nil }, false)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			var serr *scim.Error
+			if !errors.As(err, &serr) || serr.Status != http.StatusNotFound {
+				return fmt.Errorf("taking user %d out of group %s: %w", id, gid, err)
+			}
+		}
+	}
+	return nil
 }
 
 // putDesired validates doc, saves it as the desired state of user id, and
@@ -517,10 +583,16 @@ func (b *Bridge) putDesired(ctx context.Context, id int64, doc mapping.Doc, dele
 		return scim.Resource{}, scim.AsError(perr)
 	}
 	applied := decodeApplied(prev.Applied)
-	if _, err := b.target(ctx, id, doc, deleted, applied, nil); err != nil {
+	t, err := b.target(ctx, id, doc, deleted, applied, nil)
+	if err != nil {
 		serr := toSCIMError(err)
 		b.auditRefusal(ctx, "user.update", strconv.FormatInt(id, 10), id, userNameOf(doc), serr)
 		return scim.Resource{}, serr
+	}
+	if e, ok := b.dir.Get(id); ok && e.User != nil {
+		if serr := b.refuseLockOut(ctx, e.User, mapping.PlanUser(e.User, t.Target, applied)); serr != nil {
+			return scim.Resource{}, serr
+		}
 	}
 	userName := userNameOf(doc)
 	if !deleted {
@@ -536,7 +608,6 @@ func (b *Bridge) putDesired(ctx context.Context, id int64, doc mapping.Doc, dele
 		s.Dirty, s.Attempts, s.LastError, s.NextAttempt = true, 0, "", time.Time{}
 	}
 	var saved store.User
-	var err error
 	if hadPrev {
 		saved, err = b.store.UpdateUser(ctx, id, func(s *store.User) error { write(s); return nil })
 	} else {
@@ -616,6 +687,18 @@ func (b *Bridge) reconcileLocked(ctx context.Context, id int64) (directory.Entry
 		if err != nil {
 			return e, b.recordFailure(ctx, id, err)
 		}
+		if reason := b.protectedReason(cur); reason != "" {
+			// A request that asks to lock a protected user out is refused
+			// before it is saved (putDesired); a change that reaches the
+			// user otherwise (leaving a role group, rules that changed) is
+			// applied without the part that would lock them out.
+			safe := mapping.Protect(cur, t.Target)
+			if step, locks := mapping.LocksOut(cur, mapping.PlanUser(cur, t.Target, applied)); locks {
+				m, p := step.Call()
+				b.log.Warn().Int64("fs_id", id).Str("kept", m+" "+p).Msg("not locking out a protected user: " + reason)
+			}
+			t.Target = safe
+		}
 		plan := mapping.PlanUser(cur, t.Target, applied)
 		// What the IdP has sent is managed from now on, even when
 		// Freshservice already holds it (an adopted user, a create
@@ -631,13 +714,22 @@ func (b *Bridge) reconcileLocked(ctx context.Context, id int64) (directory.Entry
 			b.saveApplied(ctx, id, applied)
 			return e, b.recordFailure(ctx, id, fmt.Errorf("the plan for user %d did not settle after %d rounds: %s", id, round, plan))
 		}
-		if serr := b.checkSeats(ctx, cur, t.Target); serr != nil {
-			b.auditEvent(ctx, "user.promote", strconv.FormatInt(id, 10), id, "error", serr.Detail)
-			return e, b.recordFailure(ctx, id, serr)
+		release, err := b.takeSeat(ctx, cur, t.Target)
+		if err != nil {
+			var serr *scim.Error
+			if errors.As(err, &serr) {
+				b.auditEvent(ctx, "user.promote", strconv.FormatInt(id, 10), id, "error", serr.Detail)
+			}
+			return e, b.recordFailure(ctx, id, err)
 		}
 		applied.InFlight = true
 		b.saveApplied(ctx, id, applied)
 		_, err = b.execute(ctx, plan, cur, &applied, strconv.FormatInt(id, 10))
+		if err != nil {
+			release(0)
+		} else {
+			release(id)
+		}
 		if errors.Is(err, errDryRun) {
 			return e, err
 		}
@@ -689,20 +781,6 @@ func (b *Bridge) backoff(attempts int) time.Duration {
 		d *= 2
 	}
 	return min(d, b.opts.MaxBackoff)
-}
-
-// checkSeats refuses a plan that would make a full-time agent beyond
-// rules.max_agents.
-func (b *Bridge) checkSeats(_ context.Context, cur *freshservice.User, t mapping.Target) *scim.Error {
-	rs := b.rules.Load()
-	if rs.MaxAgents <= 0 || !takesSeat(cur, t) {
-		return nil
-	}
-	used := b.dir.Count().FullTimeAgents
-	if used >= rs.MaxAgents {
-		return scim.Errorf(http.StatusForbidden, "", "no full-time agent seat left: rules.max_agents is %d and %d full-time agents are active; the user is left as before", rs.MaxAgents, used)
-	}
-	return nil
 }
 
 // refreshUser reads one user from Freshservice into the directory: the
