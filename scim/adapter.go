@@ -120,8 +120,10 @@ func (a *adapter) GetAll(r *http.Request, params escim.ListRequestParams) (escim
 
 func (a *adapter) Search(r *http.Request, params escim.SearchParams) (escim.Page, error) {
 	q := ListQuery{StartIndex: params.StartIndex, Count: params.Count, ExcludeMembers: includes(params.ExcludedAttributes, "members")}
-	if params.FilterValidator != nil {
-		q.Filter = params.FilterValidator.GetFilter()
+	// The edge compiled the body's filter (compileFilter) and kept it from
+	// the library, so a search and a GET accept the same filters.
+	if st := stateOf(r); st != nil && st.filter != nil {
+		q.Filter = st.filter
 	}
 	return a.list(r, q, params.Attributes, params.ExcludedAttributes)
 }

@@ -45,7 +45,8 @@ func canonicalURN(s string) (string, bool) {
 }
 
 // decodeBody parses a request body, refusing what is not JSON, not UTF-8,
-// too deep, or not an object.
+// too deep, not an object, or holds a control character in any string
+// (see forbiddenControl).
 func decodeBody(data []byte) (map[string]any, *Error) {
 	if !utf8.Valid(data) {
 		return nil, Errorf(http.StatusBadRequest, TypeInvalidSyntax, "the request body is not valid UTF-8")
@@ -65,6 +66,9 @@ func decodeBody(data []byte) (map[string]any, *Error) {
 	m, ok := v.(map[string]any)
 	if !ok {
 		return nil, Errorf(http.StatusBadRequest, TypeInvalidSyntax, "the request body must be a JSON object")
+	}
+	if err := checkControlChars(m, ""); err != nil {
+		return nil, err
 	}
 	return m, nil
 }

@@ -78,10 +78,6 @@ type RequestRecord struct {
 
 var allowStrings sync.Once
 
-// maxFilterLength bounds filters: IdPs send short equality filters, and a
-// long one is only a way to burn CPU.
-const maxFilterLength = 4096
-
 // Prefix is where SCIM is served.
 const Prefix = "/scim/v2"
 
@@ -391,15 +387,42 @@ func (e *edge) body(resource string, patch bool) func(http.Handler) http.Handler
 				return
 			}
 			user := resource == "Users"
-			if strings.HasSuffix(r.URL.Path, "/.search") {
-				// Search bodies carry a filter; normalise it like a query.
-				if f, ok := m["filter"].(string); ok {
-					m["filter"] = NormalizeFilter(f)
+			rs := e.groups.rs
+			if user {
+				rs = e.users.rs
+			}
+			switch {
+			case strings.HasSuffix(r.URL.Path, "/.search"):
+				// The filter is compiled here, as a query's is, and
+				// handed to the adapter; the library never sees it.
+				expr, serr := prepareSearch(m, rs)
+				if serr != nil {
+					writeError(w, r, serr)
+					return
 				}
-			} else if patch {
+				if expr != nil {
+					stateOf(r).filter = expr
+				}
+			case patch:
+				if serr := checkPatchSchemas(m); serr != nil {
+					writeError(w, r, serr)
+					return
+				}
 				m = NormalizePatch(m, user)
-			} else {
+				if serr := checkPatchOperations(m); serr != nil {
+					writeError(w, r, serr)
+					return
+				}
+			default:
+				if serr := checkResourceSchemas(m, rs); serr != nil {
+					writeError(w, r, serr)
+					return
+				}
 				m = NormalizeResource(m, user)
+				if serr := checkRequiredValues(m, rs); serr != nil {
+					writeError(w, r, serr)
+					return
+				}
 			}
 			out, err := json.Marshal(m)
 			if err != nil {
@@ -436,14 +459,18 @@ func (e *edge) serveLibrary(w http.ResponseWriter, r *http.Request) {
 	}
 	lr := r.Clone(r.Context())
 	lr.URL.Path = strings.TrimPrefix(r.URL.Path, Prefix)
-	if f := q.Get("filter"); len(f) > maxFilterLength {
-		writeError(w, r, Errorf(http.StatusBadRequest, TypeInvalidFilter, "the filter is longer than %d characters", maxFilterLength))
-		return
+	// Every filter is bounded, whatever the endpoint: the library parses
+	// the filter of /Schemas and /ResourceTypes itself.
+	for _, f := range q["filter"] {
+		if err := checkFilterBounds(f); err != nil {
+			writeError(w, r, err)
+			return
+		}
 	}
 	if f := strings.TrimSpace(q.Get("filter")); f != "" && r.Method == http.MethodGet {
 		rs, ok := e.schemaFor(lr.URL.Path)
 		if ok {
-			expr, ferr := parseFilter(NormalizeFilter(quoteBareValues(f)), rs)
+			expr, ferr := compileFilter(f, rs)
 			if ferr != nil {
 				writeError(w, r, ferr)
 				return
@@ -481,7 +508,9 @@ func (e *edge) serveLibrary(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	if status == http.StatusOK && r.Method == http.MethodGet && bytes.Contains(body, []byte(URNListResponse)) {
+	// GET lists and POST .search alike: the library answers a search with
+	// itemsPerPage set to the count asked for, not the number returned.
+	if status == http.StatusOK && bytes.Contains(body, []byte(URNListResponse)) {
 		body = fixItemsPerPage(body)
 	}
 	for k, v := range cw.header {
@@ -505,15 +534,25 @@ func checkPaging(q url.Values) *Error {
 		if v == "" {
 			continue
 		}
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return Errorf(http.StatusBadRequest, TypeInvalidValue, "%s must be an integer, got %q", k, truncate(v, 32))
-		}
-		if n > math.MaxInt32 || n < math.MinInt32 {
-			return Errorf(http.StatusBadRequest, TypeInvalidValue, "%s is out of range", k)
+		if _, err := pagingValue(k, v); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// pagingValue reads startIndex or count as an integer within int32. Values
+// below 1 (startIndex) or 0 (count) are not errors: the library clamps them,
+// as RFC 7644 §3.4.2.4 asks.
+func pagingValue(k, v string) (int64, *Error) {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, Errorf(http.StatusBadRequest, TypeInvalidValue, "%s must be an integer, got %q", k, truncate(v, 32))
+	}
+	if n > math.MaxInt32 || n < math.MinInt32 {
+		return 0, Errorf(http.StatusBadRequest, TypeInvalidValue, "%s is out of range", k)
+	}
+	return n, nil
 }
 
 func truncate(s string, n int) string {
