@@ -52,17 +52,51 @@ import (
 // unknown op, add without a value), mutability (a read-only attribute, or a change to an immutable
 // attribute that already has a value). The detail names the operation and the attribute, never the
 // value. On error the partly patched copy is discarded: operations apply all or nothing.
+//
+// At most maxPatchOperations operations are applied (invalidValue beyond, as the edge answers), and
+// applying them takes time linear in the operations and the attributes they touch (see mvList).
+//
+// The result must still hold every required attribute of the schema (User: userName; Group:
+// displayName) as a non-empty string, or the PATCH fails as a whole: removing one, or replacing it
+// with null, is scimType mutability, as RFC 7644 §3.5.2.2 prescribes for a required attribute
+// that "is removed or becomes unassigned"; replacing it with "" is invalidValue (a value "not
+// compatible with the ... attribute"). A document that already lacked one (a Freshservice user
+// read without an email) may still be patched, as long as the PATCH does not leave the attribute
+// in a new invalid state: the PATCH did not cause the gap, and refusing it would block, say, the
+// deactivation of that user.
 func ApplyPatch(doc map[string]any, ops []escim.PatchOperation, rs ResourceSchema) (map[string]any, error) {
+	if len(ops) > maxPatchOperations {
+		return nil, patchError(scimerrors.ScimTypeInvalidValue, "%d operations; at most %d are accepted in one PATCH", len(ops), maxPatchOperations)
+	}
 	p := &patcher{rs: rs, doc: rs.Canonicalize(doc), created: map[string]map[string]any{}}
+	required := requiredAttributes(rs.Core)
+	before := make([]any, len(required))
+	for i, a := range required {
+		before[i] = p.doc[a.Name()]
+	}
 	for i, op := range ops {
 		if err := p.apply(op); err != nil {
 			return nil, operationError(err, i, op)
 		}
 	}
+	p.closeLists()
 	for _, e := range rs.Extensions {
 		if m, ok := p.doc[e.ID].(map[string]any); ok && len(m) == 0 {
 			delete(p.doc, e.ID)
 		}
+	}
+	for i, a := range required {
+		v, present := p.doc[a.Name()]
+		if s, ok := v.(string); ok && strings.TrimSpace(s) != "" {
+			continue
+		}
+		if jsonEqual(v, before[i]) {
+			continue // not changed by this PATCH
+		}
+		if !present || isJSONNull(v) {
+			return nil, patchError(scimerrors.ScimTypeMutability, "%s is required and cannot be removed", a.Name())
+		}
+		return nil, patchError(scimerrors.ScimTypeInvalidValue, "%s is required and cannot be empty", a.Name())
 	}
 	return p.doc, nil
 }
@@ -75,6 +109,49 @@ type patcher struct {
 	// nothing, keyed by attribute path and filter, so that later operations on the same filter
 	// find them even when the element does not (yet) satisfy the filter.
 	created map[string]map[string]any
+	// lists holds the multi-valued attributes open for a run of adds and removes (see mvList).
+	// While one is open its container holds a stale value: every operation other than those
+	// (listOperation) closes them first.
+	lists map[listKey]*mvList
+}
+
+// openList returns the open list of attribute a in container c, opening it.
+func (p *patcher) openList(ext string, a schema.CoreAttribute, c map[string]any) *mvList {
+	k := listKey{ext, a.Name()}
+	if l, ok := p.lists[k]; ok {
+		return l
+	}
+	if p.lists == nil {
+		p.lists = map[listKey]*mvList{}
+	}
+	l := newList(a, c, a.Name(), elementsOf(c[a.Name()]))
+	p.lists[k] = l
+	return l
+}
+
+// closeLists writes the open lists back to the document.
+func (p *patcher) closeLists() {
+	for k, l := range p.lists {
+		l.store()
+		delete(p.lists, k)
+	}
+}
+
+// listOperation reports whether an operation is one the open lists serve: add to, or remove
+// listed elements from, a whole multi-valued attribute, or remove by a value filter. Immutable
+// attributes are left to the general path, which checks every change.
+func listOperation(kind string, t patchTarget, v any) bool {
+	if t.extension != nil || t.ref.Sub != nil || !t.ref.Attr.MultiValued() || t.ref.Attr.Mutability() == "immutable" ||
+		t.ref.Attr.Mutability() == "readOnly" || t.ref.Attr.Returned() == "never" {
+		return false
+	}
+	switch kind {
+	case escim.PatchOperationAdd:
+		return t.filter == nil && v != nil
+	case escim.PatchOperationRemove:
+		return t.filter != nil || v != nil
+	}
+	return false
 }
 
 // patchTarget is the resolved path of one operation.
@@ -284,6 +361,9 @@ func (p *patcher) applyPathless(kind string, value any, ext *schema.Schema) erro
 }
 
 func (p *patcher) applyTarget(kind string, t patchTarget, v any) error {
+	if !listOperation(kind, t, v) {
+		p.closeLists()
+	}
 	if t.extension != nil {
 		if kind == escim.PatchOperationRemove || (kind == escim.PatchOperationReplace && isJSONNull(v)) {
 			delete(p.doc, t.extension.ID)
@@ -446,6 +526,24 @@ func (p *patcher) applyMulti(kind string, t patchTarget, v any) error {
 	if c == nil {
 		return nil
 	}
+	if listOperation(kind, t, v) {
+		items, ok := coerceMulti(a, v)
+		if !ok {
+			return valueTypeError(t, a)
+		}
+		l := p.openList(t.ref.Extension, a, c)
+		if kind == escim.PatchOperationRemove {
+			// Entra removes group members with {"op":"Remove","path":"members","value":[{"value":"id"}]}.
+			// RFC 7644 would remove every member; Entra means only the listed ones. An empty list
+			// (which elimity hands over as a typed nil []interface{}) therefore removes nothing.
+			l.removeListed(items)
+			return nil
+		}
+		for _, it := range items {
+			l.add(it)
+		}
+		return nil
+	}
 	old, present := c[name]
 	cur := elementsOf(old)
 	if t.ref.Sub != nil {
@@ -483,10 +581,7 @@ func (p *patcher) applyMulti(kind string, t patchTarget, v any) error {
 		if !ok {
 			return valueTypeError(t, a)
 		}
-		list := make([]any, 0, len(items))
-		for _, it := range items {
-			list, _ = addElement(a, list, it)
-		}
+		list := addAll(a, nil, items)
 		if immutableChange(a, old, present && len(cur) > 0, list) {
 			return immutableError(t)
 		}
@@ -500,10 +595,7 @@ func (p *patcher) applyMulti(kind string, t patchTarget, v any) error {
 		if !ok {
 			return valueTypeError(t, a)
 		}
-		list := append([]any(nil), cur...)
-		for _, it := range items {
-			list, _ = addElement(a, list, it)
-		}
+		list := addAll(a, cur, items)
 		if a.Mutability() == "immutable" && len(cur) > 0 && !jsonEqual(cur, list) {
 			return immutableError(t)
 		}
@@ -574,6 +666,14 @@ func (p *patcher) applyFiltered(kind string, t patchTarget, v any) error {
 	c := p.container(t.ref.Extension, !remove)
 	if c == nil {
 		return nil
+	}
+	if listOperation(kind, t, v) {
+		// members[value eq "id"]: answered from the index, unless an earlier operation of this
+		// PATCH created an element for this very filter (found below by identity, not by value).
+		if _, made := p.created[t.String()]; !made && p.openList(t.ref.Extension, a, c).removeMatching(t.filter) {
+			return nil
+		}
+		p.closeLists()
 	}
 	cur := elementsOf(c[name])
 	var idx []int
@@ -649,7 +749,7 @@ func (p *patcher) applyFiltered(kind string, t patchTarget, v any) error {
 		for _, i := range idx {
 			cur[i] = nv
 		}
-		setList(c, name, dedupeScalars(a, cur))
+		setList(c, name, addAll(a, nil, cur))
 		return nil
 	}
 
@@ -754,30 +854,6 @@ func setList(c map[string]any, name string, list []any) {
 		return
 	}
 	c[name] = list
-}
-
-// addElement adds item to list unless it denotes an existing element, in which case it is merged
-// into that element. A repeated add is never an error: immutable sub-attributes keep their value.
-// It returns the list and the index of the added or merged element.
-func addElement(a schema.CoreAttribute, list []any, item any) ([]any, int) {
-	at := -1
-	for i, e := range list {
-		if sameElement(a, e, item) {
-			at = i
-			break
-		}
-	}
-	if at < 0 {
-		list = append(list, item)
-		at = len(list) - 1
-	} else if im, ok := item.(map[string]any); ok {
-		em, _ := list[at].(map[string]any)
-		list[at] = mergeElement(a, em, im)
-	}
-	if m, ok := list[at].(map[string]any); ok && m["primary"] == true {
-		clearPrimary(list, at)
-	}
-	return list, at
 }
 
 // mergeElement merges the sub-attributes of item into a copy of element e. Immutable sub-attributes
@@ -898,24 +974,6 @@ func dropDataless(a schema.CoreAttribute, list []any, idx []int) []any {
 			}
 		}
 		out = append(out, e)
-	}
-	return out
-}
-
-// dedupeScalars removes repeated values of a multi-valued simple attribute.
-func dedupeScalars(a schema.CoreAttribute, list []any) []any {
-	out := make([]any, 0, len(list))
-	for _, e := range list {
-		dup := false
-		for _, o := range out {
-			if scalarEqual(a, o, e) {
-				dup = true
-				break
-			}
-		}
-		if !dup {
-			out = append(out, e)
-		}
 	}
 	return out
 }
