@@ -374,3 +374,28 @@ func mustID(t *testing.T, id string) int64 {
 	}
 	return n
 }
+
+// TestConcurrentGroupCreatesKeepTheCatalog: requester groups created at
+// once are all remembered, so none is looked up or created again.
+func TestConcurrentGroupCreatesKeepTheCatalog(t *testing.T) {
+	e := newEnv(t)
+	const n = 20
+	statuses := parallel(n, func(i int) int {
+		status, _ := e.do("POST", "/Groups", map[string]any{
+			"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Group"}, "displayName": fmt.Sprintf("Team %02d", i),
+		})
+		return status
+	})
+	if statuses[201] != n {
+		t.Fatalf("answers %v, want %d x 201", statuses, n)
+	}
+	known := map[string]bool{}
+	for _, rg := range e.srv.Bridge.Catalog().RequesterGroups {
+		known[rg.Name] = true
+	}
+	for i := range n {
+		if name := fmt.Sprintf("Team %02d", i); !known[name] {
+			t.Errorf("the catalog lost the requester group %q it created", name)
+		}
+	}
+}

@@ -70,6 +70,9 @@ type Bridge struct {
 	ruleCfg atomic.Pointer[config.Rules]
 	// keyOwner is the agent who owns the API key (nil: unknown).
 	keyOwner atomic.Pointer[KeyOwner]
+	// catMu serialises changes to the catalog (updateCatalog), so two
+	// concurrent changes cannot each store a copy without the other's.
+	catMu sync.Mutex
 
 	// ready is closed once the directory is loaded.
 	loaded atomic.Bool
@@ -153,9 +156,9 @@ func (b *Bridge) Reload(ctx context.Context, rules config.Rules) error {
 	if err != nil {
 		return fmt.Errorf("reading the Freshservice catalog: %w", err)
 	}
-	old := b.catalog.Swap(cat)
+	old := b.replaceCatalog(cat)
 	if err := b.SetRules(ctx, rules); err != nil {
-		b.catalog.Store(old)
+		b.replaceCatalog(old)
 		return err
 	}
 	if err := b.loadKeyOwner(ctx); err != nil {
@@ -271,6 +274,24 @@ func LoadCatalog(ctx context.Context, fs *freshservice.Client) (*Catalog, error)
 		c.Locations[l.ID] = l.Name
 	}
 	return c, nil
+}
+
+// updateCatalog applies change to a copy of the current catalog and makes
+// the copy current. Readers keep the snapshot they loaded; writers are
+// serialised, so no entry another writer added is lost.
+func (b *Bridge) updateCatalog(change func(c *Catalog)) {
+	b.catMu.Lock()
+	defer b.catMu.Unlock()
+	c := b.catalog.Load().clone()
+	change(c)
+	b.catalog.Store(c)
+}
+
+// replaceCatalog makes a freshly read catalog current.
+func (b *Bridge) replaceCatalog(c *Catalog) *Catalog {
+	b.catMu.Lock()
+	defer b.catMu.Unlock()
+	return b.catalog.Swap(c)
 }
 
 // clone copies the catalog's maps, so a changed copy can replace it.

@@ -329,9 +329,7 @@ func (b *Bridge) ensureGroupObject(ctx context.Context, g *store.Group) (groupAp
 			}
 			return applied, err
 		}
-		c := cat.clone()
-		c.RequesterGroups[rg.ID] = rg
-		b.catalog.Store(c)
+		b.updateCatalog(func(c *Catalog) { c.RequesterGroups[rg.ID] = rg })
 		g.FSID = rg.ID
 		applied.Created = true
 	}
@@ -341,18 +339,22 @@ func (b *Bridge) ensureGroupObject(ctx context.Context, g *store.Group) (groupAp
 // findRequesterGroup lists the requester groups (a few calls) and returns
 // the manual one with that name, recording them all in the catalog.
 func (b *Bridge) findRequesterGroup(ctx context.Context, name string) (*freshservice.RequesterGroup, error) {
-	c := b.catalog.Load().clone()
 	var found *freshservice.RequesterGroup
+	var all []*freshservice.RequesterGroup
 	for rg, err := range b.fs.RequesterGroups.All(ctx) {
 		if err != nil {
 			return nil, err
 		}
-		c.RequesterGroups[rg.ID] = rg
+		all = append(all, rg)
 		if found == nil && strings.EqualFold(rg.Name, name) && rg.Type != "rule_based" {
 			found = rg
 		}
 	}
-	b.catalog.Store(c)
+	b.updateCatalog(func(c *Catalog) {
+		for _, rg := range all {
+			c.RequesterGroups[rg.ID] = rg
+		}
+	})
 	return found, nil
 }
 
@@ -713,9 +715,7 @@ func (gs *groups) Delete(ctx context.Context, id string) error {
 		if _, err := b.fs.RequesterGroups.Delete(ctx, g.FSID); err != nil && !errors.Is(err, freshservice.ErrNotFound) {
 			return toSCIMError(err)
 		}
-		cat := b.catalog.Load().clone()
-		delete(cat.RequesterGroups, g.FSID)
-		b.catalog.Store(cat)
+		b.updateCatalog(func(c *Catalog) { delete(c.RequesterGroups, g.FSID) })
 	}
 	if err := b.store.DeleteGroup(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return scim.AsError(err)

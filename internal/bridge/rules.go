@@ -195,9 +195,7 @@ func (b *Bridge) createAgentGroup(ctx context.Context, name string) (int64, erro
 	if err != nil {
 		return 0, err
 	}
-	cat := b.catalog.Load().clone()
-	cat.AgentGroups[g.ID] = g.Name
-	b.catalog.Store(cat)
+	b.updateCatalog(func(c *Catalog) { c.AgentGroups[g.ID] = g.Name })
 	return g.ID, nil
 }
 
