@@ -309,7 +309,7 @@ func (st *state) applySeed(d SeedData, now time.Time, plan string) error {
 				continue
 			}
 			u.ID = allocate(&st.nextUser, x.ID)
-			st.users[u.ID] = u
+			st.putUser(u)
 			users = append(users, seeded{where, x, u.ID})
 		}
 	}
@@ -647,7 +647,7 @@ func (st *state) dump() SeedData {
 		}
 		d.RequesterGroups = append(d.RequesterGroups, sg)
 	}
-	for _, stored := range sortedByID(st.users) {
+	for _, stored := range st.usersByID() {
 		u := st.userCopy(stored)
 		active := u.Active
 		su := SeedUser{

@@ -247,7 +247,7 @@ func (s *Server) Users() []User {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []User
-	for _, u := range sortedByID(s.st.users) {
+	for _, u := range s.st.usersByID() {
 		out = append(out, s.st.userCopy(u))
 	}
 	return out
@@ -439,7 +439,7 @@ func (s *Server) EditUser(id int64, edit func(u *User)) error {
 	if u.UpdatedAt.Equal(before.UpdatedAt) && !reflect.DeepEqual(before, u) {
 		next.UpdatedAt = timestamp(s.sim(s.now()))
 	}
-	st.users[id] = next
+	st.putUser(next)
 	// Group membership follows MemberOf and ObserverOf; the pending lists
 	// say which of those still wait for approval.
 	for m, l := range [][2][]int64{asMember: {u.MemberOf, u.MemberOfPendingApproval}, asObserver: {u.ObserverOf, u.ObserverOfPendingApproval}} {

@@ -489,7 +489,7 @@ func (c *call) createUser(v userView) reply {
 		return c.seatError()
 	}
 	u.ID = allocate(&c.st.nextUser, 0)
-	c.st.users[u.ID] = u
+	c.st.putUser(u)
 	if in.memberOf != nil {
 		c.st.setUserGroups(u.ID, asMember, *in.memberOf)
 	}
@@ -523,7 +523,7 @@ func (c *call) updateUser(v userView) reply {
 		return c.seatError()
 	}
 	changed := !reflect.DeepEqual(u, next)
-	c.st.users[u.ID] = next
+	c.st.putUser(next)
 	if in.memberOf != nil && len(c.st.setUserGroups(u.ID, asMember, *in.memberOf)) > 0 {
 		changed = true
 	}
@@ -726,13 +726,36 @@ func (c *call) listUsers(v userView) reply {
 	if len(errs) > 0 {
 		return validationError(http.StatusBadRequest, errs)
 	}
-	var out []*User
-	for _, u := range sortedByID(c.st.users) {
-		if match(u) {
+	if email != "" {
+		// The exact email filter is the account's email index, at any size.
+		var out []*User
+		if u, ok := c.st.emailOwner(email, 0); ok && match(u) {
 			out = append(out, u)
 		}
+		return listPage(c, v.plural(), out, p, true, render)
 	}
-	return listPage(c, v.plural(), out, p, true, render)
+	// Walk the users in id order up to the end of the page and one more
+	// match (is there a next page?), collecting only the page: a walk of a
+	// large account reads every page, so a page must not copy the account.
+	skip := (p.page - 1) * p.perPage
+	var page []any
+	more := false
+	for _, id := range c.st.ids {
+		u := c.st.users[id]
+		if !match(u) {
+			continue
+		}
+		if skip > 0 {
+			skip--
+			continue
+		}
+		if len(page) == p.perPage {
+			more = true
+			break
+		}
+		page = append(page, render(u))
+	}
+	return c.listReply(v.plural(), page, p, more, true)
 }
 
 // userSchema is the searchable fields of a view (reference §3.3, §4.2).
