@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -37,22 +38,71 @@ func demoRules() config.Rules {
 	}
 }
 
+// demoConfig is the command line of "fsbridge demo".
+type demoConfig struct {
+	listen, simListen, token, apiKey, data, plan, logLevel string
+	// timeScale is the simulator's simulated seconds per real second; the
+	// bridge's budget window follows it, so a large import that Freshservice
+	// would pace over hours runs in minutes.
+	timeScale float64
+}
+
+func demoFlags(fs *flag.FlagSet) *demoConfig {
+	d := &demoConfig{}
+	fs.StringVar(&d.listen, "listen", "127.0.0.1:8080", "`address` the bridge serves SCIM on")
+	fs.StringVar(&d.simListen, "simulator-listen", "127.0.0.1:8081", "`address` the Freshservice simulator listens on")
+	fs.StringVar(&d.token, "token", "demo-token-change-me", "bearer `token` the IdP (or curl) sends")
+	fs.StringVar(&d.apiKey, "api-key", "demo-api-key", "API `key` of the simulated Freshservice account")
+	fs.StringVar(&d.data, "data", "", "`directory` for the bridge's database (default: a new temporary directory)")
+	fs.StringVar(&d.plan, "plan", "enterprise", "simulated Freshservice `plan`, which sets the API rate limits: starter, growth, pro or enterprise")
+	fs.Float64Var(&d.timeScale, "time-scale", 1, "simulated seconds per real `second`: 60 lets a minute of API budget pass in one second, so a 10,000-user import takes minutes, not hours")
+	fs.StringVar(&d.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
+	return d
+}
+
+// simulator returns the demo's simulated account.
+func (d *demoConfig) simulator() (*simulator.Server, error) {
+	return simulator.New(simulator.Options{APIKey: d.apiKey, Plan: d.plan, TimeScale: d.timeScale})
+}
+
+// bridgeConfig is the bridge's configuration for the simulator sim at
+// simURL, with its database under dir.
+func (d *demoConfig) bridgeConfig(sim *simulator.Server, simURL, dir string) (config.Config, error) {
+	cfg := config.Default()
+	cfg.Listen = d.listen
+	cfg.Freshservice.URL = simURL
+	cfg.Freshservice.APIKey = config.Secret(d.apiKey)
+	cfg.Freshservice.Plan = d.plan
+	// The budget counts in the simulator's minutes: at time scale 60 the
+	// bridge may spend a plan's minute of calls every real second, and no
+	// more.
+	cfg.Freshservice.Window = sim.Window()
+	cfg.SCIM.Tokens = []config.Token{{Name: "demo", Token: config.Secret(d.token)}}
+	cfg.Store.Path = filepath.Join(dir, "fsbridge.db")
+	cfg.Mirror.RefreshInterval = time.Minute
+	cfg.Reconcile.Interval = 5 * time.Second
+	cfg.Log.Level = d.logLevel
+	cfg.Rules = demoRules()
+	if err := cfg.Validate(); err != nil {
+		return config.Config{}, err
+	}
+	return cfg, nil
+}
+
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("demo", stderr)
-	listen := fs.String("listen", "127.0.0.1:8080", "`address` the bridge serves SCIM on")
-	simListen := fs.String("simulator-listen", "127.0.0.1:8081", "`address` the Freshservice simulator listens on")
-	token := fs.String("token", "demo-token-change-me", "bearer `token` the IdP (or curl) sends")
-	apiKey := fs.String("api-key", "demo-api-key", "API `key` of the simulated Freshservice account")
-	data := fs.String("data", "", "`directory` for the bridge's database (default: a new temporary directory)")
-	plan := fs.String("plan", "enterprise", "simulated Freshservice `plan`: starter, growth, pro or enterprise")
-	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
+	d := demoFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if len(*token) < 16 {
+	if len(d.token) < 16 {
 		return errors.New("--token must be at least 16 characters")
 	}
-	dir := *data
+	sim, err := d.simulator()
+	if err != nil {
+		return err
+	}
+	dir := d.data
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "fsbridge-demo-")
 		if err != nil {
@@ -64,11 +114,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 
-	sim, err := simulator.New(simulator.Options{APIKey: *apiKey, Plan: *plan})
-	if err != nil {
-		return err
-	}
-	simLn, err := net.Listen("tcp", *simListen)
+	simLn, err := net.Listen("tcp", d.simListen)
 	if err != nil {
 		return fmt.Errorf("simulator listen: %w", err)
 	}
@@ -81,18 +127,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}()
 	simURL := "http://" + simLn.Addr().String()
 
-	cfg := config.Default()
-	cfg.Listen = *listen
-	cfg.Freshservice.URL = simURL
-	cfg.Freshservice.APIKey = config.Secret(*apiKey)
-	cfg.Freshservice.Plan = *plan
-	cfg.SCIM.Tokens = []config.Token{{Name: "demo", Token: config.Secret(*token)}}
-	cfg.Store.Path = filepath.Join(dir, "fsbridge.db")
-	cfg.Mirror.RefreshInterval = time.Minute
-	cfg.Reconcile.Interval = 5 * time.Second
-	cfg.Log.Level = *logLevel
-	cfg.Rules = demoRules()
-	if err := cfg.Validate(); err != nil {
+	cfg, err := d.bridgeConfig(sim, simURL, dir)
+	if err != nil {
 		return err
 	}
 	log := server.NewLogger(cfg.Log, os.Stderr)
@@ -105,7 +141,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	printDemo(stdout, "http://"+ln.Addr().String(), *token, simURL, *apiKey)
+	printDemo(stdout, "http://"+ln.Addr().String(), d.token, simURL, d.apiKey)
+	if d.timeScale > 1 {
+		fmt.Fprintf(stdout, "\nTime runs %gx faster in the simulated account (plan %s): a minute of API budget passes every %s.\n",
+			d.timeScale, d.plan, sim.Window().Round(time.Millisecond))
+	}
 	return srv.Serve(ctx, ln)
 }
 
