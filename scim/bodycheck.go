@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -45,11 +46,17 @@ func checkControlChars(v any, path string) *Error {
 			return Errorf(http.StatusBadRequest, TypeInvalidValue, "the value of %s holds the control character U+%04X, which is not accepted in any string", describePath(path), r)
 		}
 	case map[string]any:
-		for k, e := range t {
+		// In key order, so that the answer names the same attribute every time.
+		keys := make([]string, 0, len(t))
+		for k := range t {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
 			if r, ok := firstForbidden(k); ok {
 				return Errorf(http.StatusBadRequest, TypeInvalidValue, "an attribute name in %s holds the control character U+%04X, which is not accepted in any string", describePath(path), r)
 			}
-			if err := checkControlChars(e, joinPath(path, k)); err != nil {
+			if err := checkControlChars(t[k], joinPath(path, k)); err != nil {
 				return err
 			}
 		}

@@ -372,7 +372,8 @@ func dropNulls(v any) any {
 // NormalizePatch rewrites a PATCH body:
 //   - "schemas" is fixed to the PatchOp URN when it names it in any spelling
 //     (and added when missing), and "operations" in any case is accepted;
-//   - op is lower-cased (Entra sends Add, Replace, Remove);
+//   - op is lower-cased (Entra sends Add, Replace, Remove); a replace of a
+//     path with null becomes a remove;
 //   - paths to the manager in its legacy forms ("manager",
 //     "…:User.manager") become the enterprise path, and a string or empty
 //     value becomes {"value": id} or a remove;
@@ -410,6 +411,16 @@ func NormalizePatch(body map[string]any, user bool) map[string]any {
 		}
 		if s, ok := op["op"].(string); ok {
 			op["op"] = strings.ToLower(strings.TrimSpace(s))
+		}
+		// A replace with null and a path clears the attribute (RFC 7643 §2.5:
+		// null is unassigned): that is a remove, which the checks of a remove
+		// (a required attribute cannot be removed) then apply to. Left as it
+		// is, dropping the null would leave a replace without a value.
+		if v, has := op["value"]; has && v == nil && op["op"] == "replace" {
+			if _, hasPath := op["path"]; hasPath {
+				op["op"] = "remove"
+				delete(op, "value")
+			}
 		}
 		// A path-less value that sets attributes to null asks to clear
 		// them: that is a remove per attribute.
