@@ -279,6 +279,17 @@ func prepareSearch(body map[string]any, rs ResourceSchema) (filter.Expression, *
 			return nil, err
 		}
 	}
+	// The library would refuse these with no scimType; answer as for a query.
+	for _, k := range []string{"attributes", "excludedAttributes"} {
+		if v, ok := body[k]; ok && v != nil {
+			if _, err := schemaList(v); err != nil {
+				return nil, Errorf(http.StatusBadRequest, TypeInvalidValue, "%s must be an array of attribute names", k)
+			}
+			if s, ok := v.(string); ok {
+				body[k] = splitAttributeList([]string{s})
+			}
+		}
+	}
 	var expr filter.Expression
 	if v, ok := body["filter"]; ok {
 		delete(body, "filter")

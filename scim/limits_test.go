@@ -192,6 +192,8 @@ func TestSearchPaging(t *testing.T) {
 		{"huge", `,"startIndex":99999999999999999999`, 400, 0, 0, 0, 0},
 		{"beyond int32", `,"count":3000000000`, 400, 0, 0, 0, 0},
 		{"spelt twice", `,"count":1,"Count":2`, 400, 0, 0, 0, 0},
+		{"attributes not a list", `,"attributes":{"a":1}`, 400, 0, 0, 0, 0},
+		{"attributes as a comma-separated string, as in a query", `,"attributes":"userName, emails"`, 200, 1, 100, 1, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -237,6 +239,7 @@ func TestControlCharactersAreRefused(t *testing.T) {
 		{"in a PATCH value", "PATCH", "/scim/v2/Users/1", `{` + patchSchemas + `,"Operations":[{"op":"replace","path":"title","value":"x\u0002"}]}`, 400, "Operations[0].value"},
 		{"in a group member", "PUT", "/scim/v2/Groups/1", `{"schemas":["` + URNGroup + `"],"displayName":"G","members":[{"value":"\u0000"}]}`, 400, "members[0].value"},
 		{"in a search filter", "POST", "/scim/v2/Users/.search", `{` + searchSchemas + `,"filter":"userName eq \"\u0000\""}`, 400, "filter"},
+		{"escaped inside an Entra app role's JSON", "POST", "/scim/v2/Users", `{` + userSchemas + `,"userName":"a@x.com","roles":[{"value":"{\"value\":\"Ad\\u0000min\"}"}]}`, 400, "roles[0].value"},
 		{"TAB, LF and CR are text", "POST", "/scim/v2/Users", `{` + userSchemas + `,"userName":"a@x.com","addresses":[{"formatted":"1 Main St\r\n\tSpringfield"}]}`, 201, ""},
 		{"line and paragraph separators are text", "POST", "/scim/v2/Users", `{` + userSchemas + `,"userName":"a@x.com","title":"Head\u2028of\u2029IT"}`, 201, ""},
 		{"C1 controls from a wrong code page are text", "POST", "/scim/v2/Users", `{` + userSchemas + `,"userName":"a@x.com","title":"O\u0092Brien"}`, 201, ""},

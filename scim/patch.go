@@ -192,9 +192,10 @@ func operationError(err error, i int, op escim.PatchOperation) error {
 	}
 	path := "(no path)"
 	if op.Path != nil {
-		path = op.Path.String()
+		path = truncate(op.Path.String(), 100)
 	}
-	se.Detail = fmt.Sprintf("operation %d (%s %s): %s", i+1, strings.ToLower(op.Op), path, se.Detail)
+	// Bounded, whatever the parts echo: an error body never carries a large piece of the input.
+	se.Detail = truncate(fmt.Sprintf("operation %d (%s %s): %s", i+1, truncate(strings.ToLower(op.Op), 20), path, se.Detail), 400)
 	return se
 }
 
@@ -325,6 +326,10 @@ func (p *patcher) applyPathless(kind string, value any, ext *schema.Schema) erro
 				}
 				continue
 			}
+		}
+		// Keys are paths, parsed recursively: bounded first, for callers other than the edge.
+		if berr := checkPathBounds(k); berr != nil {
+			return patchError(scimerrors.ScimTypeInvalidPath, "%s", berr.Detail)
 		}
 		path, err := filter.ParsePath([]byte(k))
 		if err != nil {

@@ -74,6 +74,34 @@ func TestApplyPatchOperationLimit(t *testing.T) {
 	}
 }
 
+// ApplyPatch bounds what it parses and what its errors echo, whoever calls it.
+func TestApplyPatchBoundsItsInput(t *testing.T) {
+	deepKey := "emails[" + strings.Repeat("not(", 100) + `type eq "work"` + strings.Repeat(")", 100) + "].value"
+	tests := []struct {
+		name     string
+		op       escim.PatchOperation
+		scimType scimerrors.ScimType
+	}{
+		{"a path-less key nested too deep", escim.PatchOperation{Op: "add", Value: map[string]any{deepKey: "x"}}, scimerrors.ScimTypeInvalidPath},
+		{"a path-less key inside an extension", escim.PatchOperation{Op: "add", Value: map[string]any{enterpriseURN: map[string]any{deepKey: "x"}}}, scimerrors.ScimTypeInvalidPath},
+		{"a path-less key too long", escim.PatchOperation{Op: "add", Value: map[string]any{strings.Repeat("a", 5000): "x"}}, scimerrors.ScimTypeInvalidPath},
+		{"a huge op", escim.PatchOperation{Op: strings.Repeat("x", 100000), Path: mustPath(t, "title"), Value: "x"}, scimerrors.ScimTypeInvalidValue},
+		{"a long value filter", patchOp(t, "add", `emails[value eq "`+strings.Repeat("a", 3000)+`"].display`, `5`), scimerrors.ScimTypeInvalidValue},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ApplyPatch(decodeDoc(t, `{"userName":"a@x.com"}`), []escim.PatchOperation{tc.op}, rsUser())
+			var se scimerrors.ScimError
+			if !errors.As(err, &se) || se.ScimType != tc.scimType {
+				t.Fatalf("%v, want %s", err, tc.scimType)
+			}
+			if len(se.Detail) > 410 {
+				t.Errorf("the detail is %d bytes long", len(se.Detail))
+			}
+		})
+	}
+}
+
 // Applying a PATCH costs time linear in its size. Each case applies thousands of element changes
 // to a group of thousands of members, and must cost no more than a small multiple of copying that
 // group once (which every PATCH does; the linear code takes 3 to 9 times that): a scan or a copy

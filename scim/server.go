@@ -424,6 +424,12 @@ func (e *edge) body(resource string, patch bool) func(http.Handler) http.Handler
 					return
 				}
 			}
+			// The rewrites unpack values (an Entra app role is JSON inside a
+			// string), which may bring out what decodeBody refused.
+			if serr := checkControlChars(m, ""); serr != nil {
+				writeError(w, r, serr)
+				return
+			}
 			out, err := json.Marshal(m)
 			if err != nil {
 				writeError(w, r, AsError(err))
