@@ -10,7 +10,7 @@ import (
 // and each is checked by a linear scan before any parser, matcher or PATCH engine sees the input:
 // filter-parser and elimity's PATCH path parser recurse once per nesting level, and a stack
 // overflow is a fatal error that no recover catches, so an unbounded filter is a way to kill the
-// process, not merely to slow it down. docs/configuration.md lists them under "Request limits".
+// process, not merely to slow it down. docs/scim-requests.md lists them for users.
 const (
 	// maxFilterLength bounds filters (query string and .search body alike) and PATCH paths, in
 	// bytes: IdPs send short equality filters, and a long one is only a way to burn CPU.
