@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/mail"
 	"net/url"
 	"os"
 	"reflect"
@@ -31,6 +32,9 @@ type Config struct {
 	BaseURL string `yaml:"base_url"`
 	// TLS serves HTTPS when both files are given.
 	TLS TLS `yaml:"tls"`
+	// Connections caps and times out the HTTP connections the bridge
+	// serves, so no client can take every one the IdP needs.
+	Connections Connections `yaml:"connections"`
 
 	Freshservice Freshservice `yaml:"freshservice"`
 	SCIM         SCIM         `yaml:"scim"`
@@ -45,6 +49,24 @@ type Config struct {
 	// DryRun makes every Freshservice write a logged plan instead; reads
 	// are real.
 	DryRun bool `yaml:"dry_run"`
+
+	// ProtectedUsers are users the bridge never deactivates, demotes,
+	// converts or strips of roles, besides the owner of the API key, which
+	// is always protected: each an email or a Freshservice user id.
+	ProtectedUsers []string `yaml:"protected_users"`
+}
+
+// Connections limits the HTTP connections of the listener.
+type Connections struct {
+	// Max is the most connections open at once; 0 sizes it from the
+	// process's open-file limit: half of it, at most 1024.
+	Max int `yaml:"max"`
+	// PerClient is the most one client address (an IPv4 address, or an
+	// IPv6 /64) may hold at once; 0 is a quarter of Max.
+	PerClient int `yaml:"per_client"`
+	// IdleTimeout closes a keep-alive connection that has waited this long
+	// for its next request.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
 }
 
 // TLS names the certificate and key files for HTTPS (TLS 1.2 or later).
@@ -147,8 +169,19 @@ type Mirror struct {
 // Reconcile paces the background pass that finishes interrupted plans.
 type Reconcile struct {
 	Interval time.Duration `yaml:"interval"`
-	// MaxBackoff caps the wait between attempts on one failing user.
+	// MaxBackoff caps the wait between attempts on one failing user, and
+	// on one create whose answer was lost.
 	MaxBackoff time.Duration `yaml:"max_backoff"`
+	// CreateRetryAttempts and CreateRetryMaxAge are when the background
+	// pass gives up on a create whose answer was lost: after this many
+	// tries, or this long after the IdP last sent it, whichever is first.
+	// The create then shows as failed on /status and in the audit trail.
+	CreateRetryAttempts int           `yaml:"create_retry_attempts"`
+	CreateRetryMaxAge   time.Duration `yaml:"create_retry_max_age"`
+	// CreateRetryShare is the fraction of the bridge's part of the
+	// scarcest rate-limit bucket that those tries may spend per window,
+	// all of them together.
+	CreateRetryShare float64 `yaml:"create_retry_share"`
 }
 
 // Webhook enables /webhooks/freshservice, where a Freshservice Workflow
@@ -183,11 +216,18 @@ func Default() Config {
 		SCIM: SCIM{
 			MaxBodyBytes: 1 << 20, AdoptExisting: true, RequestTimeout: 50 * time.Second,
 		},
-		Store:     Store{Driver: "sqlite", Path: "fsbridge.db"},
-		Mirror:    Mirror{RefreshInterval: 15 * time.Minute, Share: 0.25},
-		Reconcile: Reconcile{Interval: 30 * time.Second, MaxBackoff: 30 * time.Minute},
-		Log:       Log{Level: "info", Format: "json"},
-		Rules:     Rules{},
+		Store:  Store{Driver: "sqlite", Path: "fsbridge.db"},
+		Mirror: Mirror{RefreshInterval: 15 * time.Minute, Share: 0.25},
+		Reconcile: Reconcile{
+			Interval: 30 * time.Second, MaxBackoff: 30 * time.Minute,
+			CreateRetryAttempts: 10, CreateRetryMaxAge: 24 * time.Hour, CreateRetryShare: 0.1,
+		},
+		// Idle keep-alive connections are cheap for an IdP to reopen and
+		// expensive to hold for everyone else: 30 s covers the gaps within
+		// a provisioning burst.
+		Connections: Connections{IdleTimeout: 30 * time.Second},
+		Log:         Log{Level: "info", Format: "json"},
+		Rules:       Rules{},
 	}
 }
 
@@ -235,7 +275,9 @@ const EnvHealthcheckURL = "FSBRIDGE_HEALTHCHECK_URL"
 // ApplyEnv overrides settings from FSBRIDGE_* variables: the YAML path in
 // upper case joined by underscores, e.g. FSBRIDGE_FRESHSERVICE_API_KEY or
 // FSBRIDGE_MIRROR_REFRESH_INTERVAL. FSBRIDGE_SCIM_TOKEN adds a bearer
-// token named "env". Lists and rules come from YAML only.
+// token named "env". A list of strings is comma-separated
+// (FSBRIDGE_PROTECTED_USERS=a@example.com,42); other lists and the rules
+// come from YAML only.
 func ApplyEnv(cfg *Config, environ []string) error {
 	vars := map[string]string{}
 	for _, kv := range environ {
@@ -325,6 +367,19 @@ func setScalar(v reflect.Value, raw string) error {
 			return err
 		}
 		v.SetFloat(f)
+	case reflect.Slice:
+		if v.Type().Elem().Kind() != reflect.String {
+			return fmt.Errorf("cannot be set from the environment; use the YAML file")
+		}
+		// The variable replaces the YAML list, as every other variable
+		// replaces its setting; blanks around commas are dropped.
+		var items []string
+		for _, item := range strings.Split(raw, ",") {
+			if item = strings.TrimSpace(item); item != "" {
+				items = append(items, item)
+			}
+		}
+		v.Set(reflect.ValueOf(items).Convert(v.Type()))
 	default:
 		return fmt.Errorf("cannot be set from the environment; use the YAML file")
 	}
@@ -489,6 +544,28 @@ func (c *Config) Validate() error {
 	if c.Reconcile.Interval <= 0 || c.Reconcile.MaxBackoff <= 0 {
 		add("reconcile.interval and max_backoff: must be positive")
 	}
+	if c.Reconcile.CreateRetryAttempts < 1 {
+		add("reconcile.create_retry_attempts: %d is less than 1", c.Reconcile.CreateRetryAttempts)
+	}
+	if c.Reconcile.CreateRetryMaxAge <= 0 {
+		add("reconcile.create_retry_max_age: must be positive")
+	}
+	if r := c.Reconcile.CreateRetryShare; r <= 0 || r > 1 {
+		add("reconcile.create_retry_share: %v is not in (0, 1]", r)
+	}
+	if n := c.Connections; n.Max < 0 || n.PerClient < 0 {
+		add("connections.max and per_client: must not be negative (0 picks the default)")
+	} else if n.Max > 0 && n.PerClient > n.Max {
+		add("connections.per_client: %d is more than connections.max (%d)", n.PerClient, n.Max)
+	}
+	if c.Connections.IdleTimeout <= 0 {
+		add("connections.idle_timeout: must be positive")
+	}
+	for i, u := range c.ProtectedUsers {
+		if !isEmail(u) && !isUserID(u) {
+			add("protected_users[%d]: %q is neither an email address nor a Freshservice user id (a positive whole number)", i, u)
+		}
+	}
 	switch c.Log.Level {
 	case "trace", "debug", "info", "warn", "error":
 	default:
@@ -510,6 +587,20 @@ func (c *Config) Validate() error {
 		return &ValidationError{Problems: p}
 	}
 	return nil
+}
+
+// isEmail reports whether s is one plain address, such as
+// ann@example.com: no display name, no angle brackets, no spaces.
+func isEmail(s string) bool {
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Name == "" && a.Address == s && strings.Contains(s, "@")
+}
+
+// isUserID reports whether s is a Freshservice user id: a positive
+// decimal number that fits int64.
+func isUserID(s string) bool {
+	n, err := strconv.ParseInt(s, 10, 64)
+	return err == nil && n > 0 && strconv.FormatInt(n, 10) == s
 }
 
 // Dump renders the configuration as YAML with every secret shown as

@@ -2,8 +2,10 @@ package config
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -158,5 +160,119 @@ func TestDockerfileEnvIsAccepted(t *testing.T) {
 	}
 	if cfg.Listen != "0.0.0.0:8080" || cfg.Store.Path != "/data/fsbridge.db" {
 		t.Errorf("the image's environment was not applied: listen %q, store %q", cfg.Listen, cfg.Store.Path)
+	}
+}
+
+func TestProtectedUsers(t *testing.T) {
+	base := []string{
+		"FSBRIDGE_FRESHSERVICE_URL=http://127.0.0.1:8081", "FSBRIDGE_FRESHSERVICE_API_KEY=from-env-key",
+		"FSBRIDGE_SCIM_TOKEN=an-env-token-0123456789",
+	}
+	for _, c := range []struct {
+		name    string
+		yaml    string
+		env     []string
+		want    []string
+		invalid []string // each must be named by its own problem
+	}{
+		{name: "none by default", want: nil},
+		{name: "from YAML", yaml: "protected_users: [it-admin@example.com, '21001000002']\n",
+			want: []string{"it-admin@example.com", "21001000002"}},
+		{name: "from the environment, comma-separated", env: []string{"FSBRIDGE_PROTECTED_USERS= it-admin@example.com , 42,,7 "},
+			want: []string{"it-admin@example.com", "42", "7"}},
+		{name: "the environment replaces YAML", yaml: "protected_users: [a@example.com]\n", env: []string{"FSBRIDGE_PROTECTED_USERS=b@example.com"},
+			want: []string{"b@example.com"}},
+		{name: "every bad entry reported", yaml: "protected_users: ['0', '-3', ann, 'Ann <ann@example.com>', 12abc, '007', ok@example.com]\n",
+			invalid: []string{`[0]: "0"`, `[1]: "-3"`, `[2]: "ann"`, `[3]: "Ann <ann@example.com>"`, `[4]: "12abc"`, `[5]: "007"`}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := ""
+			if c.yaml != "" {
+				path = t.TempDir() + "/fsbridge.yaml"
+				if err := os.WriteFile(path, []byte(c.yaml), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cfg, err := Load(path, append(append([]string{}, base...), c.env...))
+			if len(c.invalid) > 0 {
+				var ve *ValidationError
+				if !errors.As(err, &ve) {
+					t.Fatalf("Load = %v, want a validation error", err)
+				}
+				for _, want := range c.invalid {
+					if !strings.Contains(err.Error(), "protected_users"+want) {
+						t.Errorf("no problem names protected_users%s; got:\n%s", want, err)
+					}
+				}
+				if strings.Contains(err.Error(), "ok@example.com") {
+					t.Errorf("a valid entry was reported:\n%s", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(cfg.ProtectedUsers, c.want) {
+				t.Errorf("protected_users = %q, want %q", cfg.ProtectedUsers, c.want)
+			}
+		})
+	}
+}
+
+func TestConnectionAndRetrySettings(t *testing.T) {
+	valid := func() Config {
+		cfg := Default()
+		cfg.Freshservice.URL, cfg.Freshservice.APIKey = "http://127.0.0.1:8081", "k"
+		cfg.SCIM.Tokens = []Token{{Token: "an-env-token-0123456789"}}
+		return cfg
+	}
+	if err := func() error { c := valid(); return c.Validate() }(); err != nil {
+		t.Fatalf("the defaults do not validate: %v", err)
+	}
+	for _, c := range []struct {
+		name string
+		edit func(*Config)
+		want []string // problems, each a substring of its own line
+	}{
+		{"negative caps", func(c *Config) { c.Connections.Max, c.Connections.PerClient = -1, -1 },
+			[]string{"connections.max and per_client: must not be negative"}},
+		{"per client above the total", func(c *Config) { c.Connections.Max, c.Connections.PerClient = 10, 11 },
+			[]string{"connections.per_client: 11 is more than connections.max (10)"}},
+		{"no idle timeout", func(c *Config) { c.Connections.IdleTimeout = 0 },
+			[]string{"connections.idle_timeout: must be positive"}},
+		{"retries that never start or never end", func(c *Config) {
+			c.Reconcile.CreateRetryAttempts, c.Reconcile.CreateRetryMaxAge, c.Reconcile.CreateRetryShare = 0, 0, 1.5
+		}, []string{"reconcile.create_retry_attempts: 0 is less than 1", "reconcile.create_retry_max_age: must be positive",
+			"reconcile.create_retry_share: 1.5 is not in (0, 1]"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := valid()
+			c.edit(&cfg)
+			var ve *ValidationError
+			if err := cfg.Validate(); !errors.As(err, &ve) {
+				t.Fatalf("Validate = %v, want a validation error", err)
+			}
+			if len(ve.Problems) != len(c.want) {
+				t.Errorf("%d problems, want %d:\n%s", len(ve.Problems), len(c.want), ve)
+			}
+			for _, want := range c.want {
+				if !slices.ContainsFunc(ve.Problems, func(p string) bool { return strings.Contains(p, want) }) {
+					t.Errorf("no problem says %q; got:\n%s", want, ve)
+				}
+			}
+		})
+	}
+	env := []string{
+		"FSBRIDGE_FRESHSERVICE_URL=http://127.0.0.1:8081", "FSBRIDGE_FRESHSERVICE_API_KEY=k", "FSBRIDGE_SCIM_TOKEN=an-env-token-0123456789",
+		"FSBRIDGE_CONNECTIONS_MAX=300", "FSBRIDGE_CONNECTIONS_PER_CLIENT=30", "FSBRIDGE_CONNECTIONS_IDLE_TIMEOUT=15s",
+		"FSBRIDGE_RECONCILE_CREATE_RETRY_ATTEMPTS=4", "FSBRIDGE_RECONCILE_CREATE_RETRY_MAX_AGE=2h", "FSBRIDGE_RECONCILE_CREATE_RETRY_SHARE=0.05",
+	}
+	cfg, err := Load("", env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Connections{Max: 300, PerClient: 30, IdleTimeout: 15 * time.Second}
+	if cfg.Connections != want || cfg.Reconcile.CreateRetryAttempts != 4 || cfg.Reconcile.CreateRetryMaxAge != 2*time.Hour || cfg.Reconcile.CreateRetryShare != 0.05 {
+		t.Errorf("environment not applied: connections %+v, reconcile %+v", cfg.Connections, cfg.Reconcile)
 	}
 }
