@@ -62,8 +62,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 // reload re-reads the configuration on SIGHUP and applies the rules
-// (re-resolving names against a fresh catalog); requests keep being served
-// throughout. Other settings need a restart.
+// (re-resolving names against a fresh catalog) and the retry policy of
+// creates whose answer was lost; requests keep being served throughout.
+// Other settings need a restart.
 func reload(ctx context.Context, srv *server.Server, path string) {
 	cfg, err := config.Load(path, os.Environ())
 	if err != nil {
@@ -74,8 +75,9 @@ func reload(ctx context.Context, srv *server.Server, path string) {
 		srv.Log.Error().Err(err).Msg("reload: the rules do not resolve; keeping the current ones")
 		return
 	}
+	srv.Bridge.SetCreateRetry(server.CreateRetry(cfg.Reconcile))
 	srv.Log.Info().Int("role_groups", len(cfg.Rules.RoleGroups)).Int("agent_groups", len(cfg.Rules.AgentGroups)).
-		Msg("reload: rules applied (other settings take effect at restart)")
+		Msg("reload: rules and the create retry policy applied (other settings take effect at restart)")
 }
 
 // errLogged is an error serve has already written to its JSON log; main

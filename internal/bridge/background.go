@@ -300,61 +300,6 @@ func (b *Bridge) reconcileGroup(ctx context.Context, id string) {
 	}
 }
 
-// intentTTL is how long an intent waits for the IdP's retry once the
-// background pass has finished its create.
-const intentTTL = 24 * time.Hour
-
-// finishIntents settles creates whose answer was lost: if Freshservice has
-// the user, it is recorded as ours; otherwise the create is made. The
-// intent itself stays until the IdP's retry gets its answer (or a day
-// passes), so the retry is answered 201 with the user, not 409.
-func (b *Bridge) finishIntents(ctx context.Context) {
-	intents, err := b.store.ListIntents(ctx)
-	if err != nil {
-		return
-	}
-	for _, in := range intents {
-		if time.Since(in.Created) < b.opts.ReconcileInterval {
-			continue // a request may still be working on it
-		}
-		if e, ok := b.dir.ByEmail(in.Key); ok && e.Managed() {
-			if time.Since(in.Created) > intentTTL {
-				_ = b.store.DeleteIntent(ctx, in.Key)
-			}
-			continue // settled; waiting for the IdP's retry
-		}
-		doc := decodeDoc(in.Doc)
-		if doc == nil {
-			_ = b.store.DeleteIntent(ctx, in.Key)
-			continue
-		}
-		func() {
-			unlock, err := b.lock(ctx, "create:"+in.Key)
-			if err != nil {
-				return
-			}
-			defer unlock()
-			if _, err := b.store.GetIntent(ctx, in.Key); err != nil {
-				return // settled meanwhile
-			}
-			found, err := b.lookupEmail(ctx, in.Key)
-			if err != nil {
-				return
-			}
-			if found != nil {
-				e, _ := b.dir.Get(found.ID)
-				if _, err := b.claimKeepingIntent(ctx, e, doc, true); err != nil {
-					b.log.Warn().Str("email", redactEmail(in.Key)).Err(err).Msg("settling an interrupted create failed")
-				}
-				return
-			}
-			if _, err := b.createNew(ctx, in.Key, doc, true, true); err != nil {
-				b.log.Warn().Str("email", redactEmail(in.Key)).Err(err).Msg("finishing an interrupted create failed")
-			}
-		}()
-	}
-}
-
 // redactEmail keeps logs useful without spelling out addresses.
 func redactEmail(e string) string {
 	at := strings.LastIndex(e, "@")

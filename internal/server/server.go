@@ -145,11 +145,13 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		AdoptExisting: cfg.SCIM.AdoptExisting, ForgetOnDelete: cfg.SCIM.ForgetOnDelete, DryRun: cfg.DryRun,
 		Log: opts.Log, RefreshInterval: cfg.Mirror.RefreshInterval, RefreshShare: cfg.Mirror.Share,
 		ReconcileInterval: cfg.Reconcile.Interval, MaxBackoff: cfg.Reconcile.MaxBackoff, NoMirror: opts.NoMirror,
+		ProtectedUsers: cfg.ProtectedUsers,
 	})
 	if err != nil {
 		s.Close()
 		return nil, err
 	}
+	br.SetCreateRetry(CreateRetry(cfg.Reconcile))
 	if err := br.Load(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -163,6 +165,12 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 	}
 	s.Handler = h
 	return s, nil
+}
+
+// CreateRetry is the background pass's policy for creates whose answer
+// was lost, as the configuration gives it.
+func CreateRetry(r config.Reconcile) bridge.CreateRetry {
+	return bridge.CreateRetry{MaxAttempts: r.CreateRetryAttempts, MaxAge: r.CreateRetryMaxAge, Share: r.CreateRetryShare}
 }
 
 // metricsSource reads the scrape-time gauges from the bridge.

@@ -169,7 +169,9 @@ func (p *statusPage) observeCall(ctx context.Context, c freshservice.Call) {
 		d.Failures = 1
 	case c.Method != http.MethodGet:
 		d.Writes = 1
-	case reqctx.From(ctx) != nil:
+	case reqctx.RequestID(ctx) != "":
+		// The background pass carries an Info without a request id, to
+		// count its calls; those are background reads, not lookups.
 		d.Lookups = 1
 	default:
 		d.Walks = 1
@@ -416,13 +418,14 @@ func (p *statusPage) serveHTML(w http.ResponseWriter, r *http.Request) {
 
 // statusReport is the whole report, as /status.json serves it.
 type statusReport struct {
-	GeneratedAt time.Time    `json:"generated_at"`
-	DryRun      bool         `json:"dry_run"`
-	Health      healthReport `json:"health"`
-	Budget      budgetReport `json:"budget"`
-	Calls       callsReport  `json:"calls"`
-	Counts      countsReport `json:"counts"`
-	Audit       auditReport  `json:"audit"`
+	GeneratedAt time.Time     `json:"generated_at"`
+	DryRun      bool          `json:"dry_run"`
+	Health      healthReport  `json:"health"`
+	Budget      budgetReport  `json:"budget"`
+	Calls       callsReport   `json:"calls"`
+	Counts      countsReport  `json:"counts"`
+	Creates     createsReport `json:"creates"`
+	Audit       auditReport   `json:"audit"`
 }
 
 type healthReport struct {
@@ -502,6 +505,86 @@ type groupCounts struct {
 	NotApplied int `json:"not_applied"`
 }
 
+// createsReport lists the creates whose answer was lost and that the
+// background pass has not settled, and what their retries may spend.
+type createsReport struct {
+	Retrying int `json:"retrying"`
+	Failed   int `json:"failed"`
+	// The policy: tries, and time since the IdP sent the create, before
+	// the bridge gives up.
+	MaxAttempts   int     `json:"max_attempts"`
+	MaxAgeSeconds float64 `json:"max_age_seconds"`
+	// CallsPerWindow is the most the background tries may spend per
+	// rate-limit window, all creates together; SpentLastWindow is what
+	// they spent in the last one.
+	CallsPerWindow  int           `json:"calls_per_window"`
+	SpentLastWindow int           `json:"spent_last_window"`
+	Items           []createEntry `json:"items"`
+	Error           string        `json:"error,omitempty"`
+}
+
+// createEntry is one create not settled.
+type createEntry struct {
+	Email    string `json:"email"`
+	UserName string `json:"user_name,omitempty"`
+	// State is "retrying" or "failed" (the bridge gave up).
+	State string `json:"state"`
+	// Since is when the IdP last sent the create.
+	Since       time.Time  `json:"since"`
+	Attempts    int        `json:"attempts"`
+	NextAttempt *time.Time `json:"next_attempt,omitempty"`
+	FailedAt    *time.Time `json:"failed_at,omitempty"`
+	LastError   string     `json:"last_error,omitempty"`
+	WhatToDo    string     `json:"what_to_do"`
+}
+
+// statusMaxCreates caps the creates listed; the counts cover them all.
+const statusMaxCreates = 100
+
+// creates reports the unsettled creates; it reads the store and the
+// mirror, and makes no Freshservice call.
+func (p *statusPage) creates(ctx context.Context, now time.Time) createsReport {
+	br := p.s.Bridge
+	pol := br.CreateRetryPolicy()
+	rep := createsReport{
+		MaxAttempts: pol.MaxAttempts, MaxAgeSeconds: pol.MaxAge.Seconds(),
+		CallsPerWindow: br.CreateRetryAllowance(), SpentLastWindow: br.CreateRetrySpent(), Items: []createEntry{},
+	}
+	pending, err := br.PendingCreates(ctx)
+	if err != nil {
+		rep.Error = "the creates in flight could not be read"
+		p.s.Log.Warn().Err(err).Msg("status page: listing creates in flight failed")
+		return rep
+	}
+	for _, c := range pending {
+		e := createEntry{Email: c.Email, UserName: c.UserName, Since: c.Since.UTC(), Attempts: c.Attempts, LastError: c.LastError}
+		if c.Failed.IsZero() {
+			rep.Retrying++
+			e.State = "retrying"
+			next := "at the next background pass"
+			if c.NextAttempt.After(now) {
+				t := c.NextAttempt.UTC()
+				e.NextAttempt = &t
+				next = "in " + ago(c.NextAttempt.Sub(now))
+			}
+			e.WhatToDo = fmt.Sprintf("Nothing yet: the bridge tries again by itself (%s), and gives up after %s or %s after the IdP sent it.",
+				next, plural(pol.MaxAttempts, "try", "tries"), shortDur(pol.MaxAge))
+		} else {
+			rep.Failed++
+			e.State = "failed"
+			t := c.Failed.UTC()
+			e.FailedAt = &t
+			e.WhatToDo = "The bridge stopped trying. Fix what the last error names (in Freshservice, or the user's attributes in the IdP), " +
+				"then send the user again from the IdP (Okta: Push or Retry; Entra ID: Provision on demand); the bridge then starts afresh. " +
+				"The entry leaves this list 7 days after the bridge gave up."
+		}
+		if len(rep.Items) < statusMaxCreates {
+			rep.Items = append(rep.Items, e)
+		}
+	}
+	return rep
+}
+
 type auditReport struct {
 	// Outcome is the filter applied ("" for all), Limit the most events
 	// returned.
@@ -564,6 +647,14 @@ func (p *statusPage) report(ctx context.Context, outcome string, limit int) stat
 	cancel()
 	checks = append(checks, p.freshserviceHealth(ctx, now))
 	checks = append(checks, p.mirrorHealth(now))
+	rep.Creates = p.creates(ctx, now)
+	switch c := rep.Creates; {
+	case c.Failed > 0:
+		checks = append(checks, healthCheck{"creates", "warn", fmt.Sprintf("the bridge gave up on %s (see Creates not finished)%s", plural(c.Failed, "create", "creates"),
+			map[bool]string{true: fmt.Sprintf("; %d more retrying", c.Retrying), false: ""}[c.Retrying > 0])})
+	case c.Retrying > 0:
+		checks = append(checks, healthCheck{"creates", "ok", fmt.Sprintf("%s whose answer was lost, retrying in the background", plural(c.Retrying, "create", "creates"))})
+	}
 	if n := s.Bridge.PlansPending(); n > 0 {
 		checks = append(checks, healthCheck{"backlog", "warn", fmt.Sprintf("%s waiting to re-run (the background pass retries them)", plural(n, "plan", "plans"))})
 	} else {
@@ -758,6 +849,11 @@ func explainFailure(detail string) failureReport {
 	var f failureReport
 	if m := reCall.FindStringSubmatch(detail); m != nil {
 		f.Call = m[1]
+	}
+	if strings.HasPrefix(detail, "gave up creating ") {
+		// The last error inside may say "retried"; this is the end of it.
+		f.Reason = sentence(detail)
+		return f
 	}
 	if m := reAnswered.FindStringSubmatch(detail); m != nil {
 		f.Status, _ = strconv.Atoi(m[1])

@@ -325,7 +325,8 @@ func TestStatusJSONShape(t *testing.T) {
 			}
 		}
 	}
-	has(m, "", "generated_at", "dry_run", "health", "budget", "calls", "counts", "audit")
+	has(m, "", "generated_at", "dry_run", "health", "budget", "calls", "counts", "creates", "audit")
+	has(obj(m["creates"], "creates"), "creates", "retrying", "failed", "max_attempts", "max_age_seconds", "calls_per_window", "spent_last_window", "items")
 	if _, err := time.Parse(time.RFC3339, m["generated_at"].(string)); err != nil {
 		t.Errorf("generated_at: %v", err)
 	}
@@ -440,6 +441,9 @@ func TestStatusSeriesAndCategories(t *testing.T) {
 	p.observeCall(req, ok(http.MethodGet, 1))    // lookup
 	p.observeCall(bg, ok(http.MethodGet, 1))     // walk
 	p.observeCall(bg, ok(http.MethodGet, 1))     // walk
+	// The background pass counts its calls under an Info without a
+	// request id: a background read, not a SCIM lookup.
+	p.observeCall(reqctx.With(bg, &reqctx.Info{}), ok(http.MethodGet, 1))
 	p.observeCall(req, ok(http.MethodGet, 2))    // a retry that worked
 	p.observeCall(req, ok(http.MethodDelete, 3)) // another retry
 	p.observeCall(bg, freshservice.Call{Method: http.MethodPut, Status: 503, Reason: freshservice.ReasonServer, Attempt: 1})
@@ -448,7 +452,7 @@ func TestStatusSeriesAndCategories(t *testing.T) {
 	p.observeRequest(scim.RequestRecord{Method: http.MethodPost, Status: http.StatusCreated})
 	p.observeRequest(scim.RequestRecord{Method: http.MethodGet, Status: http.StatusServiceUnavailable})
 
-	want := callCounts{Writes: 2, Lookups: 1, Walks: 2, Retries: 2, Failures: 2, Calls: 9, RateLimitedSeen: 1, RateLimitedReturned: 1, SCIMRequests: 3, SCIMErrors: 1}
+	want := callCounts{Writes: 2, Lookups: 1, Walks: 3, Retries: 2, Failures: 2, Calls: 10, RateLimitedSeen: 1, RateLimitedReturned: 1, SCIMRequests: 3, SCIMErrors: 1}
 	ms, hour, total := p.series(clk.now())
 	if len(ms) != statusMinutes {
 		t.Fatalf("%d minutes", len(ms))
@@ -470,8 +474,8 @@ func TestStatusSeriesAndCategories(t *testing.T) {
 	if ms[58].callCounts != want || ms[59].Calls != 1 || ms[59].Walks != 1 {
 		t.Errorf("after a minute: [58] %+v [59] %+v", ms[58].callCounts, ms[59].callCounts)
 	}
-	if hour.Calls != 10 {
-		t.Errorf("hour has %d calls, want 10", hour.Calls)
+	if hour.Calls != 11 {
+		t.Errorf("hour has %d calls, want 11", hour.Calls)
 	}
 
 	// Quiet minutes read as zero, and an hour later the first minute is
@@ -485,7 +489,7 @@ func TestStatusSeriesAndCategories(t *testing.T) {
 	if ms[0].Calls != 1 || ms[59].Calls != 1 || ms[30].Calls != 0 {
 		t.Errorf("an hour later: [0] %+v [30] %+v [59] %+v", ms[0].callCounts, ms[30].callCounts, ms[59].callCounts)
 	}
-	if total.Calls != 11 || total.RateLimitedSeen != 1 || total.RateLimitedReturned != 1 {
+	if total.Calls != 12 || total.RateLimitedSeen != 1 || total.RateLimitedReturned != 1 {
 		t.Errorf("since start %+v", total)
 	}
 	clk.add(3 * time.Hour)
@@ -636,6 +640,8 @@ func TestStatusExplainFailure(t *testing.T) {
 		{"PUT /api/v2/requesters/9 failed: internal error",
 			[]string{"Internal error."}, "PUT /api/v2/requesters/9", "", "", 0},
 		{"", []string{"No reason was recorded."}, "", "", "", 0},
+		{`gave up creating ann@example.com (userName "ann") in the background: 10 tries failed; the last error: POST /api/v2/requesters failed: Freshservice did not answer (connection failed or dropped); fix the cause, then send the user again from the IdP`,
+			[]string{"Gave up creating ann@example.com", "10 tries failed", "send the user again from the IdP"}, "", "", "", 0},
 	}
 	for _, c := range cases {
 		f := explainFailure(c.detail)
@@ -646,6 +652,9 @@ func TestStatusExplainFailure(t *testing.T) {
 		}
 		if f.Call != c.call || f.Field != c.field || f.Code != c.code || f.Status != c.status {
 			t.Errorf("%q: call %q field %q code %q status %d, want %q %q %q %d", c.detail, f.Call, f.Field, f.Code, f.Status, c.call, c.field, c.code, c.status)
+		}
+		if strings.HasPrefix(c.detail, "gave up") && strings.Contains(f.Reason, "retried") {
+			t.Errorf("%q: reason %q promises a retry after the bridge gave up", c.detail, f.Reason)
 		}
 		if f.Reason != "" && !strings.HasSuffix(f.Reason, ".") {
 			t.Errorf("%q: reason %q is not a sentence", c.detail, f.Reason)
@@ -826,5 +835,61 @@ func TestStatusGaugeAndChartGeometry(t *testing.T) {
 		if got := niceMax(v); got != want {
 			t.Errorf("niceMax(%d) = %d, want %d", v, got, want)
 		}
+	}
+}
+
+// TestStatusListsCreatesNotFinished: creates whose answer was lost show
+// on the page and in the JSON, the given-up ones with what to do, and a
+// create whose user the bridge now manages does not show at all.
+func TestStatusListsCreatesNotFinished(t *testing.T) {
+	e := newStatusEnv(t, nil)
+	e.createUser("grace@example.com", "grace@example.com")
+	ctx := t.Context()
+	now := time.Now()
+	for _, in := range []store.Intent{
+		{Key: "grace@example.com", Doc: json.RawMessage(`{"userName":"grace@example.com"}`), Created: now}, // settled
+		{Key: "ann@example.com", Doc: json.RawMessage(`{"userName":"ann"}`), Created: now.Add(-time.Hour), Attempts: 3,
+			NextAttempt: now.Add(10 * time.Minute), LastError: "POST /api/v2/requesters failed: Freshservice answered 502 Bad Gateway"},
+		{Key: "bob@example.com", Doc: json.RawMessage(`{"userName":"bob"}`), Created: now.Add(-2 * time.Hour), Attempts: 10,
+			LastError: `the email bob@example.com belongs to user 7, which is already provisioned`, Failed: now.Add(-time.Minute)},
+	} {
+		if err := e.srv.Store.PutIntent(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep := e.report("")
+	c := rep.Creates
+	if c.Retrying != 1 || c.Failed != 1 || len(c.Items) != 2 || c.MaxAttempts != 10 || c.CallsPerWindow < 1 {
+		t.Fatalf("creates = %+v; want bob failed and ann retrying, grace settled and not listed", c)
+	}
+	bob, ann := c.Items[0], c.Items[1]
+	if bob.Email != "bob@example.com" || bob.UserName != "bob" || bob.State != "failed" || bob.FailedAt == nil ||
+		!strings.Contains(bob.LastError, "already provisioned") || !strings.Contains(bob.WhatToDo, "send the user again from the IdP") {
+		t.Errorf("the given-up create: %+v", bob)
+	}
+	if ann.Email != "ann@example.com" || ann.State != "retrying" || ann.NextAttempt == nil || ann.Attempts != 3 ||
+		!strings.Contains(ann.WhatToDo, "tries again by itself (in 10m") {
+		t.Errorf("the create being retried: %+v", ann)
+	}
+	var check healthCheck
+	for _, h := range rep.Health.Checks {
+		if h.Name == "creates" {
+			check = h
+		}
+	}
+	if check.State != "warn" || !strings.Contains(check.Detail, "gave up on 1 create") || rep.Health.State == "ok" {
+		t.Errorf("health: %+v (overall %s); want a warning naming the create given up on", check, rep.Health.State)
+	}
+	resp, page := e.get("/status", bearer(stStatusToken))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/status: %d", resp.StatusCode)
+	}
+	for _, want := range []string{`id="creates"`, "1 given up, 1 retrying", "bob@example.com", "ann@example.com", "Provision on demand"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("/status lacks %q", want)
+		}
+	}
+	if strings.Contains(page[strings.Index(page, `id="creates"`):strings.Index(page, `id="audit"`)], "grace@example.com") {
+		t.Error("/status lists a create that has settled")
 	}
 }
