@@ -12,31 +12,39 @@ import (
 // administrator lists in protected_users (DESIGN D12).
 
 // LocksOut returns the first step of plan that would deactivate, erase,
-// convert (either way), make occasional, or take a role from the user cur,
-// and true; or false when the plan leaves the user's access whole. Changes
-// to profile fields and agent-group memberships are not lock-outs.
+// convert to requester, make occasional, or take a role from the user cur,
+// and true; or false when the plan leaves the user's access whole.
+// Promotion, changes to profile fields and agent-group memberships are
+// not lock-outs.
 func LocksOut(cur *freshservice.User, plan Plan) (Step, bool) {
-	if cur == nil {
-		return Step{}, false
+	if l := LockOuts(cur, plan); len(l) > 0 {
+		return l[0], true
 	}
+	return Step{}, false
+}
+
+// LockOuts returns every step of plan that LocksOut would name, in order.
+func LockOuts(cur *freshservice.User, plan Plan) []Step {
+	if cur == nil {
+		return nil
+	}
+	var out []Step
 	for _, s := range plan {
 		switch s.Kind {
 		case StepDeactivateAgent, StepDeactivateRequester, StepForgetAgent, StepForgetRequester,
-			StepConvertToAgent, StepConvertToRequester:
-			return s, true
+			StepConvertToRequester:
+			out = append(out, s)
 		case StepUpdateAgent:
 			if s.Agent == nil {
 				continue
 			}
-			if s.Agent.Occasional != nil && *s.Agent.Occasional && cur.IsAgent && !cur.Occasional {
-				return s, true
-			}
-			if s.Agent.Roles != nil && dropsRole(cur.Roles, *s.Agent.Roles) {
-				return s, true
+			if s.Agent.Occasional != nil && *s.Agent.Occasional && cur.IsAgent && !cur.Occasional ||
+				s.Agent.Roles != nil && dropsRole(cur.Roles, *s.Agent.Roles) {
+				out = append(out, s)
 			}
 		}
 	}
-	return Step{}, false
+	return out
 }
 
 // dropsRole reports whether some role assignment in cur is not in next,
@@ -51,10 +59,10 @@ func dropsRole(cur, next []freshservice.RoleAssignment) bool {
 }
 
 // Protect turns t into the nearest target that does not lock the user cur
-// out: an active user stays active and is not erased, an agent stays a
+// out: an active user stays active and is not erased, and an agent stays a
 // full-time or occasional agent as now and keeps every role assignment it
-// has, and a requester is not converted. Everything else the target says
-// (profile fields, agent groups, requester groups, added roles) stands.
+// has. Everything else the target says (profile fields, agent groups,
+// requester groups, a promotion, added roles) stands.
 func Protect(cur *freshservice.User, t Target) Target {
 	if cur == nil {
 		return t
@@ -65,9 +73,6 @@ func Protect(cur *freshservice.User, t Target) Target {
 	}
 	switch {
 	case !cur.IsAgent:
-		if t.Kind == KindAgent {
-			t.Kind = KindKeep
-		}
 	case t.Kind == KindRequester:
 		t.Kind = KindKeep
 	case t.Kind == KindAgent:

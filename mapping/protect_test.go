@@ -26,7 +26,7 @@ func TestProtectedUsersAreNeverLockedOut(t *testing.T) {
 		{"deactivating a requester", requester(), Target{Profile: profile(inactive), Kind: KindKeep}, StepDeactivateRequester, ""},
 		{"erasing", agent(), Target{Profile: profile(inactive), Kind: KindKeep, Forget: true}, StepForgetAgent, ""},
 		{"demoting", agent(), Target{Profile: profile(retitled), Kind: KindRequester}, StepConvertToRequester, StepUpdateAgent},
-		{"promoting a protected requester", requester(), Target{Profile: profile(), Kind: KindAgent, Agent: AgentSpec{Roles: sdAgent}, ManagedRoles: managed}, StepConvertToAgent, ""},
+		{"promoting a protected requester", requester(), Target{Profile: profile(), Kind: KindAgent, Agent: AgentSpec{Roles: sdAgent}, ManagedRoles: managed}, "", StepConvertToAgent},
 		{"taking a managed role away", agent(func(u *freshservice.User) { u.Roles = admin }),
 			Target{Profile: profile(), Kind: KindAgent, Agent: AgentSpec{Roles: sdAgent}, ManagedRoles: managed}, StepUpdateAgent, StepUpdateAgent},
 		{"narrowing a role's scope", agent(func(u *freshservice.User) { u.Roles = admin }),

@@ -399,3 +399,44 @@ func TestConcurrentGroupCreatesKeepTheCatalog(t *testing.T) {
 		}
 	}
 }
+
+// TestProtectedUsersSetting: a user listed in protected_users, by email,
+// is never deactivated or demoted: DELETE answers 409, and leaving the role
+// group that made her an agent keeps her an agent (her other changes go
+// through).
+func TestProtectedUsersSetting(t *testing.T) {
+	e := rulesEnv(t, config.OnLeaveDemote, func(c *config.Config, _ *simulator.Options) {
+		c.ProtectedUsers = []string{"Helpdesk.Lead@example.com"}
+	})
+	lead := e.mustCreate(userBody("helpdesk.lead@example.com", "Help", "Lead", nil))
+	plain := e.mustCreate(userBody("plain@example.com", "Plain", "User", nil))
+	g := e.mustGroup("FS Agents", lead, plain)
+	if !e.simUser(lead).IsAgent || !e.simUser(plain).IsAgent {
+		t.Fatal("FS Agents did not promote its members")
+	}
+	if status, body := e.do("DELETE", "/Users/"+lead, nil); status != http.StatusConflict || !strings.Contains(fmt.Sprint(body["detail"]), "protected_users") {
+		t.Errorf("DELETE of a protected user: %d %v, want 409 naming protected_users", status, body)
+	}
+	for _, id := range []string{lead, plain} {
+		if status, body := e.removeMember(g, id); status != 204 && status != 200 {
+			t.Fatalf("removing %s from FS Agents: %d %v", id, status, body)
+		}
+	}
+	if u := e.simUser(lead); !u.IsAgent || !u.Active {
+		t.Errorf("the protected user after leaving the role group: agent %v active %v, want an active agent", u.IsAgent, u.Active)
+	}
+	if u := e.simUser(plain); u.IsAgent {
+		t.Errorf("an unprotected user was not demoted on leaving the role group")
+	}
+	if status, _ := e.do("PATCH", "/Users/"+lead, patchBody(map[string]any{"op": "replace", "path": "title", "value": "Lead"})); status != 200 || e.simUser(lead).JobTitle != "Lead" {
+		t.Errorf("a harmless change to the protected user: %d, title %q", status, e.simUser(lead).JobTitle)
+	}
+	// A demotion already pending (from the group) does not let a
+	// deactivation through.
+	if status, body := e.do("DELETE", "/Users/"+lead, nil); status != http.StatusConflict {
+		t.Errorf("DELETE of a protected user with a demotion pending: %d %v, want 409", status, body)
+	}
+	if u := e.simUser(lead); !u.Active {
+		t.Error("the protected user was deactivated")
+	}
+}

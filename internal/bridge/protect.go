@@ -71,13 +71,27 @@ func (b *Bridge) protectedReason(u *freshservice.User) string {
 
 // refuseLockOut answers a request whose plan would lock a protected user
 // out (DESIGN D12) with 409, and records the refusal in the audit trail.
-// Nothing has been written when it is called.
-func (b *Bridge) refuseLockOut(ctx context.Context, cur *freshservice.User, plan mapping.Plan) *scim.Error {
+// Nothing has been written when it is called. A lock-out the previous
+// desired state already asked for (prev; the user left a role group, say)
+// is not this request's doing: the request goes on, and reconciling keeps
+// the user safe (mapping.Protect), so a protected user is never stuck.
+func (b *Bridge) refuseLockOut(ctx context.Context, cur *freshservice.User, plan, prev mapping.Plan) *scim.Error {
 	reason := b.protectedReason(cur)
 	if reason == "" {
 		return nil
 	}
-	step, locks := mapping.LocksOut(cur, plan)
+	pending := map[mapping.StepKind]bool{}
+	for _, s := range mapping.LockOuts(cur, prev) {
+		pending[s.Kind] = true
+	}
+	var step mapping.Step
+	locks := false
+	for _, s := range mapping.LockOuts(cur, plan) {
+		if !pending[s.Kind] {
+			step, locks = s, true
+			break
+		}
+	}
 	if !locks {
 		return nil
 	}

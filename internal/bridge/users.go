@@ -589,8 +589,14 @@ func (b *Bridge) putDesired(ctx context.Context, id int64, doc mapping.Doc, dele
 		b.auditRefusal(ctx, "user.update", strconv.FormatInt(id, 10), id, userNameOf(doc), serr)
 		return scim.Resource{}, serr
 	}
-	if e, ok := b.dir.Get(id); ok && e.User != nil {
-		if serr := b.refuseLockOut(ctx, e.User, mapping.PlanUser(e.User, t.Target, applied)); serr != nil {
+	if e, ok := b.dir.Get(id); ok && e.User != nil && b.protectedReason(e.User) != "" {
+		var prevPlan mapping.Plan
+		if hadPrev {
+			if pt, err := b.target(ctx, id, decodeDoc(prev.Doc), prev.Deleted, applied, nil); err == nil {
+				prevPlan = mapping.PlanUser(e.User, pt.Target, applied)
+			}
+		}
+		if serr := b.refuseLockOut(ctx, e.User, mapping.PlanUser(e.User, t.Target, applied), prevPlan); serr != nil {
 			return scim.Resource{}, serr
 		}
 	}
