@@ -54,6 +54,7 @@ func simulatorFlags(fs *flag.FlagSet) *simulatorConfig {
 	fs.BoolVar(&sw.QueryLink, "query-link", false, "query= responses carry a Link header when another page exists")
 	fs.DurationVar(&sw.QueryIndexLag, "query-index-lag", 0, "simulated delay before a change is visible to query=")
 	fs.StringVar(&sw.RateWindow, "rate-window", simulator.RateWindowFixed, "rate-limit window: fixed or sliding")
+	fs.IntVar(&sw.HourlyLimit, "hourly-limit", 0, "legacy per-hour limit of an account created before September 2020 (e.g. 3000); 0 means the plan's per-minute limits")
 	fs.IntVar(&sw.SeatLimitStatus, "seat-limit-status", 403, "status when no full-time seat is left (a 4xx)")
 	fs.BoolVar(&sw.VIPUserWritable, "vip-user-writable", false, "accept vip_user in requester and agent bodies")
 	fs.BoolVar(&sw.AgentExternalIDReadOnly, "agent-external-id-read-only", false, "reject external_id in agent bodies")

@@ -152,7 +152,7 @@ func TestSimulatorFlags(t *testing.T) {
 		"--agent-roles-optional", "--not-found-body", "html", "--query-link", "--query-index-lag", "2m",
 		"--rate-window", "sliding", "--seat-limit-status", "402", "--vip-user-writable", "--agent-external-id-read-only",
 		"--query-extra-fields", "--requester-group-rejects-agents", "--location-address-flat", "--email-change-read-only",
-		"--write-content-type-required",
+		"--write-content-type-required", "--hourly-limit", "3000",
 		"--fault-429", "0.1", "--fault-5xx", "0.2", "--fault-drop", "0.05", "--fault-commit-then-fail", "0.05",
 		"--latency", "20ms", "--jitter", "5ms", "--fault-seed", "9", "--seats", "3", "--time-scale", "60",
 	})
@@ -165,7 +165,7 @@ func TestSimulatorFlags(t *testing.T) {
 		AgentDeactivateClearsGroups: true, AgentRolesOptional: true, NotFoundBody: "html", QueryLink: true,
 		QueryIndexLag: 2 * time.Minute, RateWindow: "sliding", SeatLimitStatus: 402, VIPUserWritable: true,
 		AgentExternalIDReadOnly: true, QueryExtraFields: true, RequesterGroupRejectsAgents: true, LocationAddressFlat: true,
-		EmailChangeReadOnly: true, WriteContentTypeRequired: true,
+		EmailChangeReadOnly: true, WriteContentTypeRequired: true, HourlyLimit: 3000,
 	}
 	if cfg.opts.Switches != want {
 		t.Errorf("switches\n got %+v\nwant %+v", cfg.opts.Switches, want)

@@ -210,17 +210,17 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 
 	if !s.authorized(r) {
 		// Unauthenticated requests are not charged: the account is not known.
-		setRateHeaders(h, s.limiter.peek(bucketOverall, rec.SimTime, sw.sliding()))
+		setRateHeaders(h, s.limiter.peek(bucketOverall, rec.SimTime, sw.rateMode()))
 		finish(codeError(http.StatusUnauthorized, "invalid_credentials", "You have to be logged in to perform this action."))
 		return
 	}
 	rec.Bucket = b.String()
-	dec := s.limiter.take(b, rec.SimTime, sw.sliding())
+	dec := s.limiter.take(b, rec.SimTime, sw.rateMode())
 	setRateHeaders(h, dec)
 	if !dec.ok {
 		rec.RateLimited = true
 		h.Set("Retry-After", retryAfter(dec.wait, s.scale))
-		finish(tooManyRequests())
+		finish(tooManyRequests(sw.rateMode()))
 		return
 	}
 
@@ -236,11 +236,14 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	rec.Injected = f.kind
 	switch f.kind {
 	case Injected429:
-		// An injected 429 looks like a bucket another app emptied: it
-		// lasts until the current window ends.
-		wait := s.limiter.untilWindowEnd(s.sim(s.now()), sw.sliding())
+		// An injected 429 is a refusal the account's budget does not
+		// explain, lasting until the current window ends. Like every 429
+		// it does nothing and costs nothing, and its headers tell the
+		// truth: the credit left in the endpoint's bucket, none used.
+		setRateHeaders(h, s.limiter.refund(b, rec.SimTime, sw.rateMode()))
+		wait := s.limiter.untilWindowEnd(s.sim(s.now()), sw.rateMode())
 		h.Set("Retry-After", retryAfter(wait, s.scale))
-		finish(tooManyRequests())
+		finish(tooManyRequests(sw.rateMode()))
 		return
 	case Injected5xx:
 		finish(serverError(f.status))
@@ -434,9 +437,13 @@ func notFound(sw Switches) reply {
 
 // tooManyRequests is the body of a 429; the reference leaves it open (§10),
 // so clients must rely on the status and Retry-After only.
-func tooManyRequests() reply {
+func tooManyRequests(m rateMode) reply {
+	per := "minute"
+	if m.hourly > 0 {
+		per = "hour"
+	}
 	return codeError(http.StatusTooManyRequests, "rate_limit_exceeded",
-		"You have exceeded the limit of requests per minute. Please retry after the time given in Retry-After.")
+		"You have exceeded the limit of requests per "+per+". Please retry after the time given in Retry-After.")
 }
 
 // serverError is an injected 5xx. 500 comes from the application and is JSON;

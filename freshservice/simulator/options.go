@@ -94,6 +94,15 @@ type Switches struct {
 	// "fixed" (default, fixed simulated-minute windows from the start of the
 	// simulation), or "sliding" (the last 60 simulated seconds).
 	RateWindow string `json:"rate_window,omitempty"`
+	// HourlyLimit makes the account one created before September 2020 and
+	// still on the legacy hourly limits (§10, §19): one bucket of
+	// HourlyLimit calls per simulated hour (counted as RateWindow says,
+	// from the start of the simulation), which every request draws from,
+	// list calls included; every response's headers show it, and a 429's
+	// Retry-After runs to the end of the hour. Freshservice's were 1,000,
+	// 2,500, 5,000 and 7,500 by plan; its documentation shows 3,000.
+	// Default 0: the plan's per-minute limits.
+	HourlyLimit int `json:"hourly_limit,omitempty"`
 	// SeatLimitStatus is the status when an action would exceed the
 	// full-time agent seats (§4.3, §13 item 10): 0 or 403 (default, code
 	// access_denied), or any other 4xx.
@@ -207,6 +216,9 @@ func (sw Switches) Validate() error {
 	oneOfStr("convert_to_requester_envelope", sw.ConvertToRequesterEnvelope, EnvelopeRequester, EnvelopeAgent)
 	oneOfStr("not_found_body", sw.NotFoundBody, NotFoundEmpty, NotFoundJSON, NotFoundHTML)
 	oneOfStr("rate_window", sw.RateWindow, RateWindowFixed, RateWindowSliding)
+	if sw.HourlyLimit < 0 {
+		errs = append(errs, fmt.Errorf("switch hourly_limit: %d is negative", sw.HourlyLimit))
+	}
 	if sw.QueryIndexLag < 0 {
 		errs = append(errs, fmt.Errorf("switch query_index_lag: %v is negative", sw.QueryIndexLag))
 	}
@@ -245,7 +257,9 @@ func (sw Switches) requesterGroupAddStatus() int {
 	return 200
 }
 
-func (sw Switches) sliding() bool { return sw.RateWindow == RateWindowSliding }
+func (sw Switches) rateMode() rateMode {
+	return rateMode{sliding: sw.RateWindow == RateWindowSliding, hourly: max(sw.HourlyLimit, 0)}
+}
 
 // Faults injects failures into /api/v2 requests, after authentication and
 // rate limiting. Each request draws once: with probability Rate429 it gets a

@@ -27,14 +27,33 @@ func (b bucket) String() string {
 	return "overall"
 }
 
-// limiter counts credits per bucket per simulated minute. A list request
-// draws from its sub-bucket and from overall (sub-limits count inside the
-// overall limit); every other request draws from overall only.
+// rateMode is how the account's limits are counted, from the switches.
+type rateMode struct {
+	sliding bool
+	// hourly, when positive, is a legacy account's per-hour limit (§10,
+	// §19): one bucket, counted per simulated hour, that every request
+	// draws from, list calls included.
+	hourly int
+}
+
+func (m rateMode) period() time.Duration {
+	if m.hourly > 0 {
+		return time.Hour
+	}
+	return time.Minute
+}
+
+// limiter counts credits per bucket per simulated minute (or hour). A list
+// request draws from its sub-bucket and from overall (sub-limits count
+// inside the overall limit); every other request draws from overall only.
 type limiter struct {
 	mu     sync.Mutex
 	start  time.Time // simulated start, the origin of fixed windows
 	limits [numBuckets]int
 
+	// mode is the mode the counts below were made in; a change of mode
+	// starts counting afresh.
+	mode   rateMode
 	window int64 // index of the current fixed window
 	used   [numBuckets]int
 
@@ -66,68 +85,123 @@ func (l *limiter) reset() {
 	l.stamps = [numBuckets][]time.Time{}
 }
 
+// setMode switches to m, forgetting counts made in another mode.
+func (l *limiter) setMode(m rateMode) {
+	if m != l.mode {
+		l.mode = m
+		l.window = math.MinInt64
+		l.used = [numBuckets]int{}
+		l.stamps = [numBuckets][]time.Time{}
+	}
+}
+
+// limit is b's limit in the current mode.
+func (l *limiter) limit(b bucket) int {
+	if l.mode.hourly > 0 {
+		return l.mode.hourly
+	}
+	return l.limits[b]
+}
+
+// draws is the buckets a request on b draws from, its own first. On an
+// hourly account there is only the one.
+func (l *limiter) draws(b bucket) []bucket {
+	if b == bucketOverall || l.mode.hourly > 0 {
+		return []bucket{bucketOverall}
+	}
+	return []bucket{b, bucketOverall}
+}
+
 // take spends one credit from b (and from overall) at simulated time now, or
 // refuses without spending anything if any of them is exhausted.
-func (l *limiter) take(b bucket, now time.Time, sliding bool) rateDecision {
+func (l *limiter) take(b bucket, now time.Time, m rateMode) rateDecision {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	draw := []bucket{bucketOverall}
-	if b != bucketOverall {
-		draw = []bucket{b, bucketOverall}
-	}
-	if sliding {
+	l.setMode(m)
+	draw := l.draws(b)
+	shown := draw[0]
+	if m.sliding {
 		for _, x := range draw {
 			l.prune(x, now)
-			if n := len(l.stamps[x]); n >= l.limits[x] {
+			if n := len(l.stamps[x]); n >= l.limit(x) {
 				// Room comes back when the oldest credit that keeps the
 				// bucket full leaves the window.
-				oldest := l.stamps[x][n-l.limits[x]]
-				return rateDecision{shown: x, total: l.limits[x], wait: oldest.Add(time.Minute).Sub(now)}
+				oldest := l.stamps[x][n-l.limit(x)]
+				return rateDecision{shown: x, total: l.limit(x), wait: oldest.Add(m.period()).Sub(now)}
 			}
 		}
 		for _, x := range draw {
 			l.stamps[x] = append(l.stamps[x], now)
 		}
-		return rateDecision{ok: true, shown: b, total: l.limits[b], remaining: l.limits[b] - len(l.stamps[b]), used: 1}
+		return rateDecision{ok: true, shown: shown, total: l.limit(shown), remaining: l.limit(shown) - len(l.stamps[shown]), used: 1}
 	}
 	l.roll(now)
 	for _, x := range draw {
-		if l.used[x] >= l.limits[x] {
-			return rateDecision{shown: x, total: l.limits[x], wait: l.windowEnd().Sub(now)}
+		if l.used[x] >= l.limit(x) {
+			return rateDecision{shown: x, total: l.limit(x), wait: l.windowEnd().Sub(now)}
 		}
 	}
 	for _, x := range draw {
 		l.used[x]++
 	}
-	return rateDecision{ok: true, shown: b, total: l.limits[b], remaining: l.limits[b] - l.used[b], used: 1}
+	return rateDecision{ok: true, shown: shown, total: l.limit(shown), remaining: l.limit(shown) - l.used[shown], used: 1}
+}
+
+// refund gives back the credit a take on b spent at now, for a request that
+// was refused after all: a refused request does nothing and costs nothing.
+func (l *limiter) refund(b bucket, now time.Time, m rateMode) rateDecision {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.setMode(m)
+	draw := l.draws(b)
+	if m.sliding {
+		for _, x := range draw {
+			for i := len(l.stamps[x]) - 1; i >= 0; i-- {
+				if l.stamps[x][i].Equal(now) {
+					l.stamps[x] = append(l.stamps[x][:i], l.stamps[x][i+1:]...)
+					break
+				}
+			}
+		}
+		l.prune(draw[0], now)
+		return rateDecision{shown: draw[0], total: l.limit(draw[0]), remaining: max(0, l.limit(draw[0])-len(l.stamps[draw[0]]))}
+	}
+	l.roll(now)
+	for _, x := range draw {
+		l.used[x] = max(0, l.used[x]-1)
+	}
+	return rateDecision{shown: draw[0], total: l.limit(draw[0]), remaining: max(0, l.limit(draw[0])-l.used[draw[0]])}
 }
 
 // peek describes b without spending, for responses that cost nothing.
-func (l *limiter) peek(b bucket, now time.Time, sliding bool) rateDecision {
+func (l *limiter) peek(b bucket, now time.Time, m rateMode) rateDecision {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if sliding {
+	l.setMode(m)
+	b = l.draws(b)[0]
+	if m.sliding {
 		l.prune(b, now)
-		return rateDecision{ok: true, shown: b, total: l.limits[b], remaining: max(0, l.limits[b]-len(l.stamps[b]))}
+		return rateDecision{ok: true, shown: b, total: l.limit(b), remaining: max(0, l.limit(b)-len(l.stamps[b]))}
 	}
 	l.roll(now)
-	return rateDecision{ok: true, shown: b, total: l.limits[b], remaining: max(0, l.limits[b]-l.used[b])}
+	return rateDecision{ok: true, shown: b, total: l.limit(b), remaining: max(0, l.limit(b)-l.used[b])}
 }
 
-// untilWindowEnd is the simulated time left in the current fixed window, or a
-// whole minute in sliding mode.
-func (l *limiter) untilWindowEnd(now time.Time, sliding bool) time.Duration {
-	if sliding {
-		return time.Minute
+// untilWindowEnd is the simulated time left in the current fixed window, or
+// a whole window in sliding mode.
+func (l *limiter) untilWindowEnd(now time.Time, m rateMode) time.Duration {
+	if m.sliding {
+		return m.period()
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.setMode(m)
 	l.roll(now)
 	return l.windowEnd().Sub(now)
 }
 
 func (l *limiter) roll(now time.Time) {
-	w := int64(math.Floor(float64(now.Sub(l.start)) / float64(time.Minute)))
+	w := int64(math.Floor(float64(now.Sub(l.start)) / float64(l.mode.period())))
 	if w != l.window {
 		l.window = w
 		l.used = [numBuckets]int{}
@@ -135,11 +209,11 @@ func (l *limiter) roll(now time.Time) {
 }
 
 func (l *limiter) windowEnd() time.Time {
-	return l.start.Add(time.Duration(l.window+1) * time.Minute)
+	return l.start.Add(time.Duration(l.window+1) * l.mode.period())
 }
 
 func (l *limiter) prune(b bucket, now time.Time) {
-	cut := now.Add(-time.Minute)
+	cut := now.Add(-l.mode.period())
 	s := l.stamps[b]
 	i := 0
 	for i < len(s) && !s[i].After(cut) {

@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/fsbridge/fsbridge/freshservice/simulator"
 )
 
 type rateHeaders struct{ total, remaining, used string }
@@ -194,5 +197,85 @@ func TestRateWindowSliding(t *testing.T) {
 				t.Errorf("remaining at 61s: %s, want %s", got, wantRemaining)
 			}
 		})
+	}
+}
+
+// §10, §19: an account on the legacy hourly limits has one bucket per hour,
+// which list calls draw from too, and a 429 lasts until the hour ends.
+func TestHourlyLimit(t *testing.T) {
+	tests := []struct {
+		mode string
+		// Fixed: the hour began at the start of the simulation. Sliding:
+		// every call was made at 10 minutes and leaves the window an hour
+		// later.
+		wantRetryAfter time.Duration
+	}{
+		{"fixed", 50 * time.Minute},
+		{"sliding", time.Hour},
+	}
+	for _, tc := range tests {
+		mode := tc.mode
+		t.Run(mode, func(t *testing.T) {
+			e := newEnv(t, func(o *simulatorOptions) {
+				o.Plan = "starter"
+				o.Switches.HourlyLimit = 300
+				if mode == "sliding" {
+					o.Switches.RateWindow = "sliding"
+				}
+			})
+			e.clock.Advance(10 * time.Minute)
+			// Far past Starter's 40 list calls and 100 calls a minute:
+			// only the hour counts.
+			for i := range 150 {
+				want := rateHeaders{"300", strconv.Itoa(300 - 2*i - 1), "1"}
+				if got := rates(e.do("GET", "/api/v2/agents", nil).want(t, 200)); got != want {
+					t.Fatalf("list call %d: %+v, want %+v", i, got, want)
+				}
+				want.remaining = strconv.Itoa(300 - 2*i - 2)
+				if got := rates(e.do("GET", "/api/v2/roles", nil).want(t, 200)); got != want {
+					t.Fatalf("call %d: %+v, want %+v", i, got, want)
+				}
+			}
+			r := e.do("POST", "/api/v2/requesters", map[string]any{"first_name": "X", "primary_email": "x@example.com"}).want(t, 429)
+			if got := rates(r); got != (rateHeaders{"300", "0", "0"}) {
+				t.Errorf("429 headers %+v", got)
+			}
+			if got, want := r.header.Get("Retry-After"), strconv.Itoa(int(tc.wantRetryAfter.Seconds())); got != want {
+				t.Errorf("Retry-After %q, want %s", got, want)
+			}
+			if !strings.Contains(string(r.body), "per hour") {
+				t.Errorf("429 body %s does not say the limit is per hour", r.body)
+			}
+			e.clock.Advance(tc.wantRetryAfter - time.Second)
+			e.do("GET", "/api/v2/roles", nil).want(t, 429)
+			e.clock.Advance(time.Second)
+			e.do("POST", "/api/v2/requesters", map[string]any{"first_name": "X", "primary_email": "x@example.com"}).want(t, 201)
+		})
+	}
+}
+
+// An injected 429 is a refusal like the limiter's: it costs nothing, and its
+// headers show the credit really left, with none used.
+func TestInjected429CostsNothing(t *testing.T) {
+	e := newEnv(t, func(o *simulatorOptions) { o.Plan = "starter" })
+	e.clock.Advance(45 * time.Second)
+	for range 3 {
+		e.do("GET", "/api/v2/roles", nil).want(t, 200)
+	}
+	e.sim.SetFaults(simulator.Faults{Rate429: 1})
+	r := e.do("GET", "/api/v2/agents", nil).want(t, 429)
+	if got := rates(r); got != (rateHeaders{"40", "40", "0"}) {
+		t.Errorf("injected 429 on a list call: %+v, want the list bucket's 40 left and none used", got)
+	}
+	r = e.do("POST", "/api/v2/requesters", map[string]any{"first_name": "X", "primary_email": "x@example.com"}).want(t, 429)
+	if got := rates(r); got != (rateHeaders{"100", "97", "0"}) {
+		t.Errorf("injected 429 on a write: %+v, want overall's 97 left and none used", got)
+	}
+	if got := r.header.Get("Retry-After"); got != "15" {
+		t.Errorf("Retry-After %q, want 15, the rest of the window", got)
+	}
+	e.sim.SetFaults(simulator.Faults{})
+	if got := rates(e.do("GET", "/api/v2/roles", nil).want(t, 200)); got.remaining != "96" {
+		t.Errorf("remaining %s after two injected 429s and one call, want 96", got.remaining)
 	}
 }

@@ -281,7 +281,7 @@ func TestSwitchValidation(t *testing.T) {
 	bad := []simulator.Switches{
 		{DuplicateEmailStatus: 422}, {AgentDeleteStatus: 202}, {ConvertToAgentExistingStatus: 204},
 		{RequesterGroupAddStatus: 202}, {CreateStatus: 202}, {SeatLimitStatus: 500},
-		{ConvertToRequesterEnvelope: "user"}, {NotFoundBody: "xml"}, {RateWindow: "hourly"},
+		{ConvertToRequesterEnvelope: "user"}, {NotFoundBody: "xml"}, {RateWindow: "hourly"}, {HourlyLimit: -1},
 	}
 	for _, sw := range bad {
 		if _, err := simulator.New(simulator.Options{APIKey: "k", Switches: sw}); err == nil {
