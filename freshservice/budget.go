@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sort"
 	"sync"
 	"time"
 )
@@ -45,6 +46,34 @@ var PlanLimits = map[Plan]Limits{
 	PlanEnterprise: {Overall: 500, ListAgents: 140, ListRequesters: 140},
 }
 
+// PlanHourlyLimits are the per-hour limits of accounts created before
+// September 2020 that are still on them (§10, §19): Blossom, Garden, Estate
+// and Forest, the plans Starter, Growth, Pro and Enterprise replaced. Those
+// accounts have one bucket; list calls draw from it like any other.
+var PlanHourlyLimits = map[Plan]int{
+	PlanStarter:    1000,
+	PlanGrowth:     2500,
+	PlanPro:        5000,
+	PlanEnterprise: 7500,
+}
+
+// minHourlyTotal is the smallest legacy hourly limit (§10): a smaller
+// X-RateLimit-Total is a per-minute bucket.
+const minHourlyTotal = 1000
+
+// perMinuteTotals are the X-RateLimit-Total values a per-minute bucket can
+// show on a plan (§10): the plans' own limits, and the add-ons' on Pro and
+// Enterprise, the only plans that can buy them.
+func perMinuteTotals(p Plan) map[int]bool {
+	t := map[int]bool{100: true, 200: true, 400: true, 500: true, 40: true, 70: true, 120: true, 140: true}
+	if p != PlanStarter && p != PlanGrowth {
+		for _, v := range []int{1000, 2000, 180, 480} {
+			t[v] = true
+		}
+	}
+	return t
+}
+
 // BudgetConfig sizes a Budget.
 type BudgetConfig struct {
 	// Plan selects the published limits; Limits, when non-zero, overrides it.
@@ -53,9 +82,17 @@ type BudgetConfig struct {
 	// Share is the fraction of each bucket this client may spend (0 < Share
 	// <= 1; 0 means 1). Other integrations of the account spend the rest.
 	Share float64
-	// Window is the length of a rate-limit window: one minute for
+	// Window is the length of a rate-limit minute: one minute for
 	// Freshservice, less for a time-scaled simulator.
 	Window time.Duration
+	// Hourly says the account still has the legacy per-hour limits (§10,
+	// §19): Limits (default: PlanHourlyLimits of Plan) count over an hour,
+	// sixty Windows. Without it the budget still turns hourly when
+	// Freshservice shows it: an X-RateLimit-Total no per-minute bucket of
+	// the plan has (3000, say), or a 429 whose Retry-After outlasts a
+	// minute. A Total of 1000 or 2000 is also a per-minute add-on of Pro and
+	// Enterprise, so only the first 429 tells; set Hourly to avoid it.
+	Hourly bool
 	// MaxWait is the longest Wait will block; a longer wait returns a
 	// *RateLimitError at once, so the caller can answer 429 upstream. Zero
 	// means wait as long as the context allows.
@@ -70,24 +107,41 @@ type BudgetConfig struct {
 //
 // Freshservice's X-RateLimit-Remaining counts every integration of the
 // account; when it says less is left than this budget thinks, the difference
-// is recorded as spent, so the budget slows down when others spend.
+// is recorded as spent, so the budget slows down when others spend, and when
+// it says more is left, what was recorded is given back.
+//
+// What Freshservice says holds for as long as it says and no longer. A 429
+// holds the bucket that refused until its Retry-After, and only that bucket;
+// credit recorded as spent by others never outlasts a Retry-After that says
+// when the credit comes back. So one 429 cannot hold calls longer than
+// Freshservice asked, while a bucket that is really empty is never spent.
 type Budget struct {
-	mu          sync.Mutex
-	cfg         BudgetConfig
-	buckets     map[BucketName]*bucket
-	pausedUntil time.Time
-	waited      time.Duration
+	mu      sync.Mutex
+	cfg     BudgetConfig
+	buckets map[BucketName]*bucket
+	// hourly is set from the start by BudgetConfig.Hourly, or once
+	// Freshservice shows per-hour limits; it never goes back.
+	hourly bool
+	waited time.Duration
 }
 
 type bucket struct {
 	total int // the account's limit for this bucket
 	limit int // our share of it
-	// log holds the start times of recent and reserved calls, oldest
+	// log holds the start times of our recent and reserved calls, oldest
 	// first; times are non-decreasing (reservations only append). Entries
 	// older than a window are pruned: they cannot constrain a later call.
-	log   []time.Time
-	used  int64 // calls started, for statistics
-	extra int64 // credit others spent, as inferred from X-RateLimit-Remaining
+	log []time.Time
+	// others is the credit other integrations spent, as inferred from
+	// X-RateLimit-Remaining: one entry per credit, the time from which it
+	// counts, oldest first. Each frees a window after its time, like a call
+	// of ours, unless a 429 says credit comes back sooner.
+	others []time.Time
+	// pausedUntil is when the Retry-After of the last 429 this bucket gave
+	// ends.
+	pausedUntil time.Time
+	used        int64 // calls started, for statistics
+	extra       int64 // credit others spent, as inferred from X-RateLimit-Remaining
 }
 
 // NewBudget returns a budget sized from cfg.
@@ -104,6 +158,15 @@ func NewBudget(cfg BudgetConfig) *Budget {
 	if !ok {
 		p = PlanLimits[PlanStarter]
 	}
+	if cfg.Hourly {
+		// One bucket an hour: the list buckets are as large as the overall
+		// one they count in, so only the overall one binds.
+		h, ok := PlanHourlyLimits[cfg.Plan]
+		if !ok {
+			h = PlanHourlyLimits[PlanStarter]
+		}
+		p = Limits{Overall: h, ListAgents: h, ListRequesters: h}
+	}
 	lim := cfg.Limits
 	if lim.Overall == 0 {
 		lim.Overall = p.Overall
@@ -114,7 +177,7 @@ func NewBudget(cfg BudgetConfig) *Budget {
 	if lim.ListRequesters == 0 {
 		lim.ListRequesters = min(p.ListRequesters, lim.Overall)
 	}
-	b := &Budget{cfg: cfg, buckets: map[BucketName]*bucket{}}
+	b := &Budget{cfg: cfg, buckets: map[BucketName]*bucket{}, hourly: cfg.Hourly}
 	b.buckets[BucketOverall] = &bucket{total: lim.Overall, limit: shareOf(lim.Overall, cfg.Share)}
 	b.buckets[BucketListAgents] = &bucket{total: lim.ListAgents, limit: shareOf(lim.ListAgents, cfg.Share)}
 	b.buckets[BucketListRequesters] = &bucket{total: lim.ListRequesters, limit: shareOf(lim.ListRequesters, cfg.Share)}
@@ -130,37 +193,46 @@ func shareOf(total int, share float64) int {
 }
 
 func (k *bucket) prune(now time.Time, window time.Duration) {
-	from := now.Add(-window)
+	k.log = pruned(k.log, now.Add(-window))
+	k.others = pruned(k.others, now.Add(-window))
+}
+
+// pruned drops the times at or before from, in place.
+func pruned(ts []time.Time, from time.Time) []time.Time {
 	i := 0
-	for i < len(k.log) && !k.log[i].After(from) {
+	for i < len(ts) && !ts[i].After(from) {
 		i++
 	}
-	if i > 0 {
-		k.log = append(k.log[:0], k.log[i:]...)
+	if i == 0 {
+		return ts
 	}
+	return append(ts[:0], ts[i:]...)
 }
 
 // next is the earliest start time at or after now that keeps at most limit
-// calls in any window (plus slack), and spreads them: after a small burst,
-// calls are spaced window/limit apart, so a busy caller waits a little per
-// call rather than a whole window after spending the window's credit at
-// once (which would turn into 429s for the IdP).
-func (k *bucket) next(now time.Time, window, slack time.Duration) time.Time {
+// calls, ours and others', in any window (plus slack), and spreads ours:
+// after a small burst, our calls are spaced window/limit apart, so a busy
+// caller waits a little per call rather than a whole window after spending
+// the window's credit at once (which would turn into 429s for the IdP).
+func (k *bucket) next(now time.Time, window, slack time.Duration, burst int) time.Time {
 	k.prune(now, window+slack)
 	t := now
+	if k.pausedUntil.After(t) {
+		t = k.pausedUntil
+	}
 	n := len(k.log)
-	if n == 0 {
-		return t
+	if n > 0 && k.log[n-1].After(t) {
+		t = k.log[n-1]
 	}
-	if last := k.log[n-1]; last.After(t) {
-		t = last
-	}
-	if n >= k.limit {
-		if free := k.log[n-k.limit].Add(window + slack); free.After(t) {
+	// The call at t is the latest so far, so the window ending at t holds
+	// every entry after t-window-slack; the limit-th latest entry must be
+	// out of it.
+	if all := n + len(k.others); all >= k.limit {
+		if free := kthLatest(k.log, k.others, k.limit).Add(window + slack); free.After(t) {
 			t = free
 		}
 	}
-	if burst := k.burst(); n >= burst {
+	if n >= burst {
 		spacing := time.Duration(int64(window) * int64(burst) / int64(k.limit))
 		if free := k.log[n-burst].Add(spacing); free.After(t) {
 			t = free
@@ -169,16 +241,40 @@ func (k *bucket) next(now time.Time, window, slack time.Duration) time.Time {
 	return t
 }
 
-// burst is how many calls may start together: a twentieth of the limit.
-func (k *bucket) burst() int { return max(1, k.limit/20) }
+// kthLatest returns the k-th latest time of two sorted lists together
+// (k >= 1, k <= len(a)+len(b)).
+func kthLatest(a, b []time.Time, k int) time.Time {
+	i, j := len(a)-1, len(b)-1
+	var t time.Time
+	for ; k > 0; k-- {
+		if j < 0 || (i >= 0 && a[i].After(b[j])) {
+			t = a[i]
+			i--
+		} else {
+			t = b[j]
+			j--
+		}
+	}
+	return t
+}
 
 func (k *bucket) add(t time.Time) { k.log = append(k.log, t) }
 
-// inWindow counts entries after now-window, reservations for later
-// included: they are credit already promised.
+// remove takes one reservation at t out of the log, wherever it is.
+func (k *bucket) remove(t time.Time) bool {
+	i := sort.Search(len(k.log), func(i int) bool { return !k.log[i].Before(t) })
+	if i < len(k.log) && k.log[i].Equal(t) {
+		k.log = append(k.log[:i], k.log[i+1:]...)
+		return true
+	}
+	return false
+}
+
+// inWindow counts entries after now-window, ours and others', reservations
+// for later included: they are credit already promised.
 func (k *bucket) inWindow(now time.Time, window time.Duration) int {
 	k.prune(now, window)
-	return len(k.log)
+	return len(k.log) + len(k.others)
 }
 
 // chain is the buckets a call on bucket draws from.
@@ -190,13 +286,30 @@ func (b *Budget) chain(name BucketName) []*bucket {
 	return []*bucket{k, b.buckets[BucketOverall]}
 }
 
+// window is the length of a rate-limit window: Window, or sixty of them on
+// an account with hourly limits.
+func (b *Budget) window() time.Duration {
+	if b.hourly {
+		return 60 * b.cfg.Window
+	}
+	return b.cfg.Window
+}
+
+// burst is how many of our calls may start together on k: a twentieth of
+// a minute's credit, so an hourly bucket is spread as evenly as a
+// per-minute one.
+func (b *Budget) burst(k *bucket) int {
+	perMinute := k.limit
+	if b.hourly {
+		perMinute /= 60
+	}
+	return max(1, perMinute/20)
+}
+
 func (b *Budget) nextLocked(name BucketName, now time.Time) time.Time {
 	t := now
-	if b.pausedUntil.After(t) {
-		t = b.pausedUntil
-	}
 	for _, k := range b.chain(name) {
-		if n := k.next(now, b.cfg.Window, b.slack()); n.After(t) {
+		if n := k.next(now, b.window(), b.slack(), b.burst(k)); n.After(t) {
 			t = n
 		}
 	}
@@ -205,7 +318,18 @@ func (b *Budget) nextLocked(name BucketName, now time.Time) time.Time {
 
 // slack widens the window a little: Freshservice counts a call when it
 // arrives, which can be a little later than when it was allowed to start.
+// It is about network time, so it does not grow with an hourly window.
 func (b *Budget) slack() time.Duration { return min(b.cfg.Window/50, time.Second) }
+
+// paused reports whether a 429 holds any bucket of the chain at now.
+func (b *Budget) paused(name BucketName, now time.Time) bool {
+	for _, k := range b.chain(name) {
+		if k.pausedUntil.After(now) {
+			return true
+		}
+	}
+	return false
+}
 
 // EstimateWait returns how long a call on the bucket would wait for credit
 // if it were made now.
@@ -221,7 +345,26 @@ func (b *Budget) EstimateWait(name BucketName) time.Duration {
 // returns a *RateLimitError at once without reserving; if ctx ends first it
 // returns ctx's error.
 func (b *Budget) Wait(ctx context.Context, name BucketName) (time.Duration, error) {
+	return b.wait(ctx, name, time.Time{})
+}
+
+// wait is Wait for a call that may not start before notBefore either: the
+// retry of a call Freshservice refused with a Retry-After of its own. It
+// reserves no credit until notBefore, so calls that may go sooner are not
+// queued behind it.
+func (b *Budget) wait(ctx context.Context, name BucketName, notBefore time.Time) (time.Duration, error) {
 	start := time.Now()
+	if d := notBefore.Sub(start); d > 0 {
+		if b.cfg.MaxWait > 0 && d > b.cfg.MaxWait {
+			return 0, &RateLimitError{Bucket: name, RetryAfter: d}
+		}
+		if dl, ok := ctx.Deadline(); ok && notBefore.After(dl) {
+			return 0, fmt.Errorf("waiting %s for Retry-After (bucket %s): %w", d.Round(time.Millisecond), name, context.DeadlineExceeded)
+		}
+		if err := sleep(ctx, d); err != nil {
+			return time.Since(start), err
+		}
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return time.Since(start), err
@@ -250,44 +393,121 @@ func (b *Budget) Wait(ctx context.Context, name BucketName) (time.Duration, erro
 			}
 		}
 		b.mu.Lock()
-		paused := b.pausedUntil.After(time.Now())
-		if !paused {
+		if !b.paused(name, time.Now()) {
 			b.waited += time.Since(start)
-		}
-		b.mu.Unlock()
-		if !paused {
+			b.mu.Unlock()
 			return time.Since(start), nil
 		}
-		// A 429 arrived while this call waited: its slot is void, queue again.
+		b.mu.Unlock()
+		// A 429 arrived while this call waited: its slot is void. Give it
+		// back, or the credit would count as spent for a whole window, and
+		// queue again.
+		b.release(name, t)
 	}
 }
 
-// release gives back a reservation at t that was not used, when no later
-// reservation was made on top of it.
+// release gives back a reservation at t that was not used.
 func (b *Budget) release(name BucketName, t time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, k := range b.chain(name) {
-		if n := len(k.log); n > 0 && k.log[n-1].Equal(t) {
-			k.log = k.log[:n-1]
+		if k.remove(t) {
 			k.used--
 		}
 	}
 }
 
-// Pause stops every call on this budget for d from now, after Freshservice
-// answered 429 with Retry-After d.
-func (b *Budget) Pause(d time.Duration, now time.Time) {
+// Refused records a 429 from Freshservice on a call on the bucket, with the
+// response's rate-limit headers and its Retry-After, and returns when that
+// call may be tried again: now+retryAfter. Three things can follow:
+//   - The headers show the bucket they describe empty (Remaining 0), or
+//     show nothing usable: that bucket (when unclear, every bucket the
+//     call draws from) is held until the Retry-After ends. Credit recorded
+//     as spent by others in it frees by then at the latest: Freshservice
+//     just said when its credit comes back.
+//   - They show a list bucket with credit left: the overall bucket, which
+//     list calls also draw from, is what refused; it is held.
+//   - They show the overall bucket with credit left: no bucket ran out, so
+//     none is held. Only the refused call waits; other calls go on, and
+//     if Freshservice refuses them too, their own 429s say for how long.
+//
+// The 429's Remaining is never recorded as others' spending: the
+// Retry-After already says when credit returns, and a window of credit
+// recorded at now would hold the bucket a whole window instead. A 429 on an
+// empty bucket whose Retry-After outlasts two minutes means the account
+// has hourly limits (§19).
+func (b *Budget) Refused(name BucketName, r Rate, retryAfter time.Duration, now time.Time) time.Time {
+	until := now.Add(max(retryAfter, 0))
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if until := now.Add(d); until.After(b.pausedUntil) {
-		b.pausedUntil = until
+	call, ok := b.buckets[name]
+	if !ok {
+		name, call = BucketOverall, b.buckets[BucketOverall]
+	}
+	overall := b.buckets[BucketOverall]
+	if !b.hourly && r.Total >= minHourlyTotal && !perMinuteTotals(b.cfg.Plan)[r.Total] {
+		b.setHourly(r.Total)
+	}
+	// Which bucket do the headers describe? The endpoint's own (§10); on a
+	// list call, the one whose total they show, if only one has it.
+	var shown *bucket
+	switch {
+	case r.Total <= 0 || r.Remaining < 0:
+	case call == overall:
+		shown = overall
+	case r.Total == call.total && r.Total != overall.total:
+		shown = call
+	case r.Total == overall.total && r.Total != call.total:
+		shown = overall
+	}
+	var held []*bucket
+	switch {
+	case shown == nil:
+		held = b.chain(name)
+	case r.Remaining == 0:
+		held = []*bucket{shown}
+	case shown != overall:
+		held = []*bucket{overall}
+	}
+	for _, k := range held {
+		if until.After(k.pausedUntil) {
+			k.pausedUntil = until
+		}
+		// Others' credit counts from at most until-window-slack, so it frees
+		// by until, as Freshservice said.
+		latest := until.Add(-b.window() - b.slack())
+		for i := len(k.others) - 1; i >= 0 && k.others[i].After(latest); i-- {
+			k.others[i] = latest
+		}
+	}
+	if len(held) > 0 && (shown == nil || r.Remaining == 0) && !b.hourly && retryAfter > 2*b.cfg.Window {
+		b.setHourly(0)
+	}
+	return until
+}
+
+// setHourly turns the budget to hourly limits, sizing every bucket to total
+// when it is known: a legacy account has one bucket, shown by every
+// endpoint. Calls logged so far keep counting, now for an hour.
+func (b *Budget) setHourly(total int) {
+	b.hourly = true
+	if total <= 0 {
+		total = b.buckets[BucketOverall].total
+	}
+	for _, k := range b.buckets {
+		k.total = total
+		k.limit = shareOf(total, b.cfg.Share)
 	}
 }
 
-// Observe corrects the bucket from a response's rate-limit headers: a
-// different X-RateLimit-Total resizes it, and an X-RateLimit-Remaining below
-// what this budget has left records the difference as spent by others.
+// Observe corrects the bucket from the rate-limit headers of a response
+// that was not a 429 (for a 429, see Refused). A different X-RateLimit-Total
+// resizes the bucket, or, if no per-minute bucket of the plan has that
+// total, turns the budget hourly (§19). X-RateLimit-Remaining is compared
+// with what the budget has left: when less is left, the difference is
+// recorded as spent by others, and when more is left than others' recorded
+// spending allows, that record shrinks to fit: Freshservice's window has
+// moved on, or they spent less than inferred.
 func (b *Budget) Observe(name BucketName, r Rate, now time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -296,20 +516,28 @@ func (b *Budget) Observe(name BucketName, r Rate, now time.Time) {
 		return
 	}
 	if r.Total > 0 && r.Total != k.total {
+		if !b.hourly && r.Total >= minHourlyTotal && !perMinuteTotals(b.cfg.Plan)[r.Total] {
+			b.setHourly(r.Total)
+		}
 		k.total = r.Total
 		k.limit = shareOf(r.Total, b.cfg.Share)
 	}
 	if r.Remaining < 0 {
 		return
 	}
-	left := k.limit - k.inWindow(now, b.cfg.Window)
-	// Record the others' calls as made now, while there is room and no
-	// reservation of ours lies ahead (the log stays in time order).
-	for i := left - r.Remaining; i > 0; i-- {
-		if len(k.log) >= k.limit || (len(k.log) > 0 && k.log[len(k.log)-1].After(now)) {
-			break
-		}
-		k.add(now)
+	k.prune(now, b.window())
+	// Others' spending beyond the part of the account that is not ours
+	// (total-limit) is at most limit-Remaining, and at least that less all
+	// our calls in the window (Freshservice may not have counted them all
+	// yet, or counted them in a window that has since ended).
+	most := max(k.limit-r.Remaining, 0)
+	least := k.limit - r.Remaining - len(k.log)
+	if len(k.others) > most {
+		k.others = append(k.others[:0], k.others[len(k.others)-most:]...)
+	}
+	// Record the rest as spent now, while there is room.
+	for i := least - len(k.others); i > 0 && len(k.log)+len(k.others) < k.limit; i-- {
+		k.others = append(k.others, now)
 		k.extra++
 	}
 }
@@ -326,6 +554,9 @@ type BucketStats struct {
 	// counts credit inferred as spent by other integrations.
 	Started     int64 `json:"started"`
 	OthersSpent int64 `json:"others_spent"`
+	// PausedFor is how much longer a Freshservice 429 holds the bucket;
+	// Remaining cannot be spent before it ends.
+	PausedFor time.Duration `json:"paused_for_ns,omitempty"`
 }
 
 // Stats returns a snapshot of every bucket, and the total time callers
@@ -337,14 +568,24 @@ func (b *Budget) Stats() ([]BucketStats, time.Duration) {
 	out := make([]BucketStats, 0, len(b.buckets))
 	for _, name := range []BucketName{BucketOverall, BucketListAgents, BucketListRequesters} {
 		k := b.buckets[name]
-		rem := k.limit - k.inWindow(now, b.cfg.Window)
-		if rem < 0 {
-			rem = 0
-		}
-		out = append(out, BucketStats{Bucket: name, Total: k.total, Limit: k.limit, Remaining: rem, Started: k.used, OthersSpent: k.extra})
+		rem := max(k.limit-k.inWindow(now, b.window()), 0)
+		out = append(out, BucketStats{Bucket: name, Total: k.total, Limit: k.limit, Remaining: rem, Started: k.used, OthersSpent: k.extra,
+			PausedFor: max(k.pausedUntil.Sub(now), 0)})
 	}
 	return out, b.waited
 }
 
-// Window returns the length of the rate-limit window.
-func (b *Budget) Window() time.Duration { return b.cfg.Window }
+// Window returns the length of the rate-limit window: the configured one,
+// or an hour's worth of them once the account shows hourly limits.
+func (b *Budget) Window() time.Duration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.window()
+}
+
+// Hourly reports whether the budget counts the account's limits per hour.
+func (b *Budget) Hourly() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.hourly
+}

@@ -147,10 +147,12 @@ func TestRemainingHeaderSlowsDownWhenOthersSpend(t *testing.T) {
 		if stats[0].Remaining != 10 || stats[0].OthersSpent != 39 {
 			t.Errorf("after correction %+v, want 10 remaining and 39 spent by others", stats[0])
 		}
-		// A Remaining above our own view changes nothing.
+		// A later Remaining of 90 says the others' credit came back (their
+		// window ended): what was recorded for them is given back, and our
+		// own call still counts.
 		b.Observe(BucketOverall, Rate{Total: 100, Remaining: 90}, time.Now())
-		if s, _ := b.Stats(); s[0].Remaining != 10 {
-			t.Errorf("remaining %d after a higher header", s[0].Remaining)
+		if s, _ := b.Stats(); s[0].Remaining != 49 {
+			t.Errorf("remaining %d after a higher header, want 49", s[0].Remaining)
 		}
 	})
 }
@@ -164,10 +166,10 @@ func TestTotalHeaderResizesBucket(t *testing.T) {
 	}
 }
 
-func TestPauseHoldsEveryCaller(t *testing.T) {
+func TestRefusalHoldsEveryCallerOfTheBucket(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := NewBudget(BudgetConfig{Plan: PlanEnterprise})
-		b.Pause(30*time.Second, time.Now())
+		b.Refused(BucketOverall, Rate{Total: 500, Remaining: 0}, 30*time.Second, time.Now())
 		ts := starts(t, b, BucketOverall, 3)
 		begin := ts[0].Add(-30 * time.Second)
 		for _, s := range ts {
@@ -219,5 +221,131 @@ func TestOverallLimitAloneKeepsThePlansListLimits(t *testing.T) {
 	stats, _ = b.Stats()
 	if stats[0].Limit != 1000 || stats[1].Limit != 120 || stats[2].Limit != 120 {
 		t.Errorf("an add-on's overall on pro: %+v, want lists at pro's 120", stats)
+	}
+}
+
+// TestRefusedHoldsOnlyTheBucketThatRanOut: which buckets a 429 holds, and
+// for how long, from the headers it carried (Budget.Refused).
+func TestRefusedHoldsOnlyTheBucketThatRanOut(t *testing.T) {
+	const ra = 20 * time.Second
+	tests := []struct {
+		name   string
+		bucket BucketName
+		rate   Rate
+		// want is the wait of a call on each bucket right after the 429.
+		want map[BucketName]time.Duration
+	}{
+		{"overall empty holds every call", BucketOverall, Rate{Total: 100, Remaining: 0},
+			map[BucketName]time.Duration{BucketOverall: ra, BucketListAgents: ra, BucketListRequesters: ra}},
+		{"list bucket empty holds only that list", BucketListAgents, Rate{Total: 40, Remaining: 0},
+			map[BucketName]time.Duration{BucketOverall: 0, BucketListAgents: ra, BucketListRequesters: 0}},
+		{"list bucket with credit: overall refused", BucketListAgents, Rate{Total: 40, Remaining: 12},
+			map[BucketName]time.Duration{BucketOverall: ra, BucketListAgents: ra, BucketListRequesters: ra}},
+		{"list call showing overall's total", BucketListRequesters, Rate{Total: 100, Remaining: 0},
+			map[BucketName]time.Duration{BucketOverall: ra, BucketListAgents: ra, BucketListRequesters: ra}},
+		{"overall with credit left holds nothing", BucketOverall, Rate{Total: 100, Remaining: 60},
+			map[BucketName]time.Duration{BucketOverall: 0, BucketListAgents: 0, BucketListRequesters: 0}},
+		{"no headers hold the call's buckets", BucketListAgents, Rate{Remaining: -1},
+			map[BucketName]time.Duration{BucketOverall: ra, BucketListAgents: ra, BucketListRequesters: ra}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				b := NewBudget(BudgetConfig{Plan: PlanStarter})
+				// Others spent 60 earlier in the window; recorded, they would
+				// hold the bucket a minute from now if a 429 did not say
+				// when credit comes back.
+				b.Observe(BucketOverall, Rate{Total: 100, Remaining: 40}, time.Now())
+				time.Sleep(30 * time.Second)
+				until := b.Refused(tc.bucket, tc.rate, ra, time.Now())
+				if want := time.Now().Add(ra); !until.Equal(want) {
+					t.Errorf("the refused call may retry at %v, want %v", until, want)
+				}
+				for name, want := range tc.want {
+					if got := b.EstimateWait(name); got != want {
+						t.Errorf("a call on %s waits %s, want %s", name, got, want)
+					}
+				}
+				time.Sleep(ra)
+				for name := range tc.want {
+					if got := b.EstimateWait(name); got != 0 {
+						t.Errorf("after the Retry-After a call on %s still waits %s", name, got)
+					}
+				}
+			})
+		})
+	}
+}
+
+// TestVoidedReservationsAreGivenBack: callers queued for later slots when a
+// 429 arrives wait out the Retry-After and then go, and the slots they had
+// are not counted as spent.
+func TestVoidedReservationsAreGivenBack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := NewBudget(BudgetConfig{Limits: Limits{Overall: 100}})
+		// 20 callers: 5 at once, then 5 every 3 s, up to 9 s.
+		var ts []time.Time
+		done := make(chan struct{})
+		go func() {
+			ts = starts(t, b, BucketOverall, 20)
+			close(done)
+		}()
+		time.Sleep(time.Second)
+		b.Refused(BucketOverall, Rate{Total: 100, Remaining: 0}, 10*time.Second, time.Now())
+		<-done
+		for i, s := range ts[5:] {
+			if d := s.Sub(ts[0]); d < 11*time.Second {
+				t.Errorf("caller %d started at %s, inside the 429's hold (1s to 11s)", i+5, d)
+			}
+		}
+		if stats, _ := b.Stats(); stats[0].Remaining != 80 || stats[0].Started != 20 {
+			t.Errorf("after 20 calls: %+v, want 80 of 100 left and 20 started", stats[0])
+		}
+	})
+}
+
+// TestHourlyLimitsAreDetected: when the budget turns hourly (§19), and
+// when it stays per-minute.
+func TestHourlyLimitsAreDetected(t *testing.T) {
+	tests := []struct {
+		name    string
+		plan    Plan
+		observe func(b *Budget)
+		hourly  bool
+		limit   int // overall, after
+	}{
+		{"a legacy total", PlanGrowth, func(b *Budget) { b.Observe(BucketOverall, Rate{Total: 3000, Remaining: 2990}, time.Now()) }, true, 3000},
+		{"a legacy total on a list call", PlanEnterprise, func(b *Budget) { b.Observe(BucketListAgents, Rate{Total: 5000, Remaining: 4000}, time.Now()) }, true, 5000},
+		{"1000 where no add-on exists", PlanStarter, func(b *Budget) { b.Observe(BucketOverall, Rate{Total: 1000, Remaining: 999}, time.Now()) }, true, 1000},
+		{"1000 as an Enterprise add-on", PlanEnterprise, func(b *Budget) { b.Observe(BucketOverall, Rate{Total: 1000, Remaining: 999}, time.Now()) }, false, 1000},
+		{"a per-minute plan", PlanStarter, func(b *Budget) { b.Observe(BucketOverall, Rate{Total: 500, Remaining: 499}, time.Now()) }, false, 500},
+		{"a 429 that outlasts a minute", PlanEnterprise, func(b *Budget) {
+			b.Refused(BucketOverall, Rate{Total: 1000, Remaining: 0}, 1521*time.Second, time.Now())
+		}, true, 500},
+		{"a 429 within a minute", PlanEnterprise, func(b *Budget) {
+			b.Refused(BucketOverall, Rate{Total: 500, Remaining: 0}, 45*time.Second, time.Now())
+		}, false, 500},
+		{"a long 429 on an account with credit left", PlanEnterprise, func(b *Budget) {
+			b.Refused(BucketOverall, Rate{Total: 500, Remaining: 300}, 1521*time.Second, time.Now())
+		}, false, 500},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := NewBudget(BudgetConfig{Plan: tc.plan})
+			tc.observe(b)
+			stats, _ := b.Stats()
+			wantWindow := time.Minute
+			if tc.hourly {
+				wantWindow = time.Hour
+			}
+			if b.Hourly() != tc.hourly || b.Window() != wantWindow || stats[0].Limit != tc.limit {
+				t.Errorf("hourly=%v window %s overall %+v; want hourly=%v, window %s, limit %d", b.Hourly(), b.Window(), stats[0], tc.hourly, wantWindow, tc.limit)
+			}
+		})
+	}
+	// Told by the configuration: the plan's legacy limit for every bucket.
+	b := NewBudget(BudgetConfig{Plan: PlanGrowth, Hourly: true})
+	if stats, _ := b.Stats(); !b.Hourly() || b.Window() != time.Hour || stats[0].Limit != 2500 || stats[1].Limit != 2500 {
+		t.Errorf("configured hourly Growth: %v %s %+v", b.Hourly(), b.Window(), stats)
 	}
 }

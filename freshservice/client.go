@@ -5,9 +5,9 @@
 // The client is where the account's API budget is managed (DESIGN D6): every
 // request first takes a credit from the Budget (a sliding-window limiter per
 // Freshservice bucket, sized from the plan and a configurable share of it and
-// corrected from X-RateLimit-Remaining), 429 responses are waited out and
-// retried, and 5xx and transport failures are retried only for idempotent
-// calls. It knows nothing of SCIM.
+// corrected from X-RateLimit-Remaining), 429 responses are waited out for
+// their Retry-After and retried, and 5xx and transport failures are retried
+// only for idempotent calls. It knows nothing of SCIM.
 //
 // The API key is sent only in the Authorization header. It never appears in
 // a URL, an error string or a log line.
@@ -228,8 +228,9 @@ func (c *Client) do(ctx context.Context, req request, out any) (*Response, error
 	if len(req.query) > 0 {
 		u.RawQuery = req.query.Encode()
 	}
+	var retryAt time.Time // set by a 429: the attempt after it waits for its Retry-After
 	for attempt := 1; ; attempt++ {
-		waited, err := c.budget.Wait(ctx, req.bucket)
+		waited, err := c.budget.wait(ctx, req.bucket, retryAt)
 		if err != nil {
 			return nil, fmt.Errorf("freshservice: %s %s: %w", req.method, req.route, err)
 		}
@@ -239,7 +240,9 @@ func (c *Client) do(ctx context.Context, req request, out any) (*Response, error
 		if resp != nil {
 			call.Status = resp.StatusCode
 			call.Rate = resp.Rate
-			c.budget.Observe(req.bucket, resp.Rate, time.Now())
+			if resp.StatusCode != http.StatusTooManyRequests {
+				c.budget.Observe(req.bucket, resp.Rate, time.Now())
+			}
 			if err = checkResponse(resp, req, c.redact); err == nil && out != nil {
 				if derr := decodeBody(resp, out); derr != nil {
 					err = &DecodeError{Method: req.method, Route: req.route, err: derr}
@@ -252,17 +255,21 @@ func (c *Client) do(ctx context.Context, req request, out any) (*Response, error
 			c.report(ctx, call)
 			return resp, nil
 		}
+		var rl *RateLimitError
+		limited := errors.As(err, &rl) && resp != nil
+		if limited {
+			// Freshservice refused with a Retry-After: this call waits it
+			// out, and so does every call on the bucket that ran out, for
+			// that long and no longer (Budget.Refused).
+			retryAt = c.budget.Refused(req.bucket, resp.Rate, rl.RetryAfter, time.Now())
+		}
 		verdict := c.retrier.Check(err, req.idempotent, attempt)
 		call.Reason = verdict.Reason
 		c.report(ctx, call)
 		if !verdict.Retry {
 			return resp, err
 		}
-		var rl *RateLimitError
-		if errors.As(err, &rl) {
-			// The whole account is out of credit, not just this call: pause
-			// every caller of this budget until Retry-After has passed.
-			c.budget.Pause(rl.RetryAfter, time.Now())
+		if limited {
 			continue
 		}
 		if err := sleep(ctx, verdict.Backoff); err != nil {
