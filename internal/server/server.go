@@ -68,6 +68,8 @@ type Server struct {
 	// -1 refused, 0 unknown; fsAuthAt when.
 	fsAuth   atomic.Int32
 	fsAuthAt atomic.Int64
+	// conns limits the listener Serve serves on; nil before Serve.
+	conns    atomic.Pointer[connLimiter]
 	ownStore bool
 	closeMu  sync.Mutex
 	closed   bool
@@ -312,25 +314,40 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // Serve serves on ln and runs the background work until ctx ends, then
 // stops accepting, lets requests in flight finish (up to 30 s), and
-// returns.
+// returns. The listener holds the connection limits of the configuration
+// (see connlimit.go).
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	limits := resolveConnLimits(s.Config.Connections)
+	lim := newConnLimiter(limits, s.Log)
 	srv := &http.Server{
-		Handler:           s.Handler,
+		Handler: s.Handler,
+		// A connection that has not sent a whole request header within
+		// this long is closed, so a new or idle slot cannot be held by
+		// trickling bytes.
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      s.Config.SCIM.RequestTimeout + 10*time.Second,
-		IdleTimeout:       2 * time.Minute,
+		IdleTimeout:       limits.idle,
+		ConnState:         lim.track,
 		// TLS handshake failures and the like go to the structured log.
 		ErrorLog: stdlog.New(logWriter{s.Log}, "", 0),
 	}
+	// The limits count TCP connections, below TLS: a connection is
+	// admitted or refused before any handshake, and the handshakes of
+	// refusal answers are bounded (maxRefusing).
+	ln = lim.listener(ln)
 	if s.Config.TLS.CertFile != "" {
 		cert, err := tls.LoadX509KeyPair(s.Config.TLS.CertFile, s.Config.TLS.KeyFile)
 		if err != nil {
 			return fmt.Errorf("loading the TLS certificate: %w", err)
 		}
 		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+		lim.tls = srv.TLSConfig
 		ln = tls.NewListener(ln, srv.TLSConfig)
 	}
+	s.conns.Store(lim)
+	s.Log.Info().Int("max_connections", limits.max).Int("per_client", limits.perClient).Dur("idle_timeout", limits.idle).
+		Msg("connection limits")
 	bgCtx, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	bgDone := make(chan struct{})
 	go func() {

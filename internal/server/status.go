@@ -425,7 +425,9 @@ type statusReport struct {
 	Calls       callsReport   `json:"calls"`
 	Counts      countsReport  `json:"counts"`
 	Creates     createsReport `json:"creates"`
-	Audit       auditReport   `json:"audit"`
+	// Connections is absent until the bridge serves a listener.
+	Connections *connectionsReport `json:"connections,omitempty"`
+	Audit       auditReport        `json:"audit"`
 }
 
 type healthReport struct {
@@ -503,6 +505,19 @@ type groupCounts struct {
 	RequesterGroup int `json:"requester_groups"`
 	// NotApplied counts groups not (yet) applied to Freshservice.
 	NotApplied int `json:"not_applied"`
+}
+
+// connectionsReport is the listener's connections against its limits.
+type connectionsReport struct {
+	Open               int     `json:"open"`
+	Max                int     `json:"max"`
+	PerClient          int     `json:"per_client"`
+	IdleTimeoutSeconds float64 `json:"idle_timeout_seconds"`
+	// ClosedForRoomTotal counts idle connections closed to make room for
+	// a newcomer; RefusedTotal newcomers answered 503 because no
+	// connection in the way was idle.
+	ClosedForRoomTotal int64 `json:"closed_for_room_total"`
+	RefusedTotal       int64 `json:"refused_total"`
 }
 
 // createsReport lists the creates whose answer was lost and that the
@@ -648,6 +663,13 @@ func (p *statusPage) report(ctx context.Context, outcome string, limit int) stat
 	checks = append(checks, p.freshserviceHealth(ctx, now))
 	checks = append(checks, p.mirrorHealth(now))
 	rep.Creates = p.creates(ctx, now)
+	if lim := s.conns.Load(); lim != nil {
+		st := lim.stats()
+		rep.Connections = &connectionsReport{
+			Open: st.Open, Max: st.Max, PerClient: st.PerClient, IdleTimeoutSeconds: st.Idle.Seconds(),
+			ClosedForRoomTotal: st.Evicted, RefusedTotal: st.Refused,
+		}
+	}
 	switch c := rep.Creates; {
 	case c.Failed > 0:
 		checks = append(checks, healthCheck{"creates", "warn", fmt.Sprintf("the bridge gave up on %s (see Creates not finished)%s", plural(c.Failed, "create", "creates"),

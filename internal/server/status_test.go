@@ -436,11 +436,11 @@ func TestStatusSeriesAndCategories(t *testing.T) {
 	ok := func(m string, attempt int) freshservice.Call {
 		return freshservice.Call{Method: m, Route: "/api/v2/requesters", Status: 200, Attempt: attempt}
 	}
-	p.observeCall(req, ok(http.MethodPost, 1))   // write for a SCIM request
-	p.observeCall(bg, ok(http.MethodPut, 1))     // write of the reconcile pass
-	p.observeCall(req, ok(http.MethodGet, 1))    // lookup
-	p.observeCall(bg, ok(http.MethodGet, 1))     // walk
-	p.observeCall(bg, ok(http.MethodGet, 1))     // walk
+	p.observeCall(req, ok(http.MethodPost, 1)) // write for a SCIM request
+	p.observeCall(bg, ok(http.MethodPut, 1))   // write of the reconcile pass
+	p.observeCall(req, ok(http.MethodGet, 1))  // lookup
+	p.observeCall(bg, ok(http.MethodGet, 1))   // walk
+	p.observeCall(bg, ok(http.MethodGet, 1))   // walk
 	// The background pass counts its calls under an Info without a
 	// request id: a background read, not a SCIM lookup.
 	p.observeCall(reqctx.With(bg, &reqctx.Info{}), ok(http.MethodGet, 1))

@@ -1,0 +1,16 @@
+//go:build unix
+
+package server
+
+import "syscall"
+
+// openFileLimit is the process's soft limit on open files, 0 if unknown.
+// Go raises the soft limit to the hard one at start, so this is what the
+// process may really open.
+func openFileLimit() uint64 {
+	var r syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r); err != nil {
+		return 0
+	}
+	return uint64(r.Cur)
+}
