@@ -68,6 +68,11 @@ type Server struct {
 	// -1 refused, 0 unknown; fsAuthAt when.
 	fsAuth   atomic.Int32
 	fsAuthAt atomic.Int64
+	// checkMu serialises credentialsOK's own check; checkAt is when it
+	// last called Freshservice, checkFailed what failed then ("" if not).
+	checkMu     sync.Mutex
+	checkAt     time.Time
+	checkFailed string
 	// conns limits the listener Serve serves on; nil before Serve.
 	conns    atomic.Pointer[connLimiter]
 	ownStore bool
@@ -260,20 +265,40 @@ func (s *Server) noteAuth(status int) {
 }
 
 // credentialsOK reports whether Freshservice accepts the API key: from the
-// last answer when it is under a minute old, otherwise by one cheap call,
-// so probes every few seconds do not spend the account's budget.
+// last answer when it is under a minute old, otherwise by one cheap call.
+// /readyz needs no token, so that call is made at most once a minute
+// whatever its outcome, by one caller at a time while the others wait for
+// its answer: neither probes nor anyone else who can reach the port can
+// spend the account's budget, even while Freshservice fails and no other
+// call refreshes the answer.
 func (s *Server) credentialsOK(ctx context.Context) (bool, string) {
-	if time.Since(time.Unix(0, s.fsAuthAt.Load())) > time.Minute {
-		_, _, err := s.Client.Roles.List(ctx, &freshservice.ListOptions{PerPage: 1})
+	s.checkMu.Lock()
+	defer s.checkMu.Unlock()
+	answered := time.Unix(0, s.fsAuthAt.Load())
+	if time.Since(answered) > credentialsCheckEvery && time.Since(s.checkAt) > credentialsCheckEvery {
+		s.checkAt = time.Now()
+		// Not the caller's context: a probe that gives up must not leave
+		// "canceled" as the answer for the next minute.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		_, _, err := s.Client.Roles.List(cctx, &freshservice.ListOptions{PerPage: 1})
+		cancel()
+		s.checkFailed = ""
 		if err != nil && !errors.Is(err, freshservice.ErrUnauthorized) {
-			return false, "unreachable: " + string(freshservice.Classify(err))
+			s.checkFailed = "unreachable: " + string(freshservice.Classify(err))
 		}
+		answered = time.Unix(0, s.fsAuthAt.Load())
+	}
+	if s.checkFailed != "" && !answered.After(s.checkAt) {
+		return false, s.checkFailed
 	}
 	if s.fsAuth.Load() < 0 {
 		return false, "the API key is refused (401)"
 	}
 	return true, "ok"
 }
+
+// credentialsCheckEvery is how often credentialsOK may call Freshservice.
+const credentialsCheckEvery = time.Minute
 
 // ready reports whether the bridge can serve: the store answers, the
 // mirror is loaded, and Freshservice accepts the credentials. The body
