@@ -181,7 +181,7 @@ func (b *Bridge) Walk(ctx context.Context) error {
 	}
 	b.walkMissed.Store(&missed)
 	if cat, err := LoadCatalog(ctx, b.fs); err == nil {
-		b.catalog.Store(cat)
+		b.replaceCatalog(cat)
 	} else {
 		b.log.Warn().Err(err).Msg("refreshing the catalog failed")
 	}

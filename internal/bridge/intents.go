@@ -231,7 +231,9 @@ func (b *Bridge) finishIntents(ctx context.Context) {
 // tryIntent makes one background try at settling in, and records its
 // outcome and cost.
 func (b *Bridge) tryIntent(ctx context.Context, in store.Intent, policy CreateRetry, st *createRetryState) {
-	unlock, err := b.lock(ctx, "create:"+in.Key)
+	// The same locks as the IdP's own create of this user (its userName
+	// and every email), so neither can make a second Freshservice user.
+	unlock, err := b.lockCreate(ctx, decodeDoc(in.Doc), in.Key)
 	if err != nil {
 		return
 	}
