@@ -73,6 +73,8 @@ type Server struct {
 	checkMu     sync.Mutex
 	checkAt     time.Time
 	checkFailed string
+	// webhookPace bounds what webhook events spend.
+	webhookPace *webhookPace
 	// conns limits the listener Serve serves on; nil before Serve.
 	conns    atomic.Pointer[connLimiter]
 	ownStore bool
@@ -246,6 +248,7 @@ func (s *Server) routes() (http.Handler, error) {
 	r.Handle("/metrics", s.Metrics.Handler())
 	s.status.routes(r)
 	if s.Config.Webhook.Secret != "" {
+		s.webhookPace = newWebhookPace(s.Client.Budget(), s.Config.Mirror.Share)
 		r.Post("/webhooks/freshservice", s.webhook)
 	}
 	return r, nil

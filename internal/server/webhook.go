@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/fsbridge/fsbridge/freshservice"
 )
@@ -38,6 +40,16 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id, agent, email := webhookTarget(body)
+	if id <= 0 && email == "" {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "no user id (user_id, requester_id, agent_id, id) or email in the body"})
+		return
+	}
+	if ok, retry := s.webhookPace.take(time.Now()); !ok {
+		// Over the share: the walk reads the user in its turn.
+		w.Header().Set("Retry-After", strconv.Itoa(int(max(retry.Round(time.Second), time.Second)/time.Second)))
+		writeJSON(w, http.StatusTooManyRequests, map[string]any{"error": "too many webhook events for the bridge's share of the API budget; the next walk catches up"})
+		return
+	}
 	ctx := r.Context()
 	switch {
 	case id > 0:
@@ -51,9 +63,6 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		if u != nil {
 			id = u.ID
 		}
-	default:
-		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "no user id (user_id, requester_id, agent_id, id) or email in the body"})
-		return
 	}
 	switch {
 	case errors.Is(err, freshservice.ErrNotFound):
@@ -64,6 +73,48 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeJSON(w, http.StatusOK, map[string]any{"refreshed": id, "exists": true})
 	}
+}
+
+// webhookPace bounds what webhook events spend. Events are mirror work,
+// as walks are, so they spend at most mirror.share of the bridge's overall
+// bucket per window. A bulk change in Freshservice fires the automator
+// once per user; without a share, those events would spend the budget the
+// IdP's requests need. An event over the share is refused at once, not
+// queued; within it, events are not spaced out, so the few a person's
+// edits fire are all served.
+type webhookPace struct {
+	limit  int
+	window time.Duration
+	mu     sync.Mutex
+	times  []time.Time // the events served in the last window, oldest first
+}
+
+func newWebhookPace(budget *freshservice.Budget, share float64) *webhookPace {
+	stats, _ := budget.Stats()
+	limit := 0
+	for _, st := range stats {
+		if st.Bucket == freshservice.BucketOverall {
+			limit = st.Limit
+		}
+	}
+	return &webhookPace{limit: max(int(float64(limit)*share), 1), window: budget.Window()}
+}
+
+// take counts one event if the window has room for it; otherwise it says
+// how long until it has.
+func (p *webhookPace) take(now time.Time) (bool, time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	i := 0
+	for i < len(p.times) && !p.times[i].After(now.Add(-p.window)) {
+		i++
+	}
+	p.times = p.times[i:]
+	if len(p.times) >= p.limit {
+		return false, p.times[0].Add(p.window).Sub(now)
+	}
+	p.times = append(p.times, now)
+	return true, 0
 }
 
 func (s *Server) webhookAuthorized(r *http.Request) bool {
