@@ -353,6 +353,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		// this long is closed, so a new or idle slot cannot be held by
 		// trickling bytes.
 		ReadHeaderTimeout: 10 * time.Second,
+		// A header is held in memory while it is read, on every
+		// connection; IdPs send a few kilobytes (net/http's default is 1 MB).
+		MaxHeaderBytes: 64 << 10,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      s.Config.SCIM.RequestTimeout + 10*time.Second,
 		IdleTimeout:       limits.idle,

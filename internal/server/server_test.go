@@ -1,12 +1,15 @@
 package server
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/fsbridge/fsbridge/internal/config"
 )
 
 // TestReadinessProbesCannotSpendTheBudget: /readyz needs no token, and
@@ -65,6 +68,34 @@ func TestReadinessProbesCannotSpendTheBudget(t *testing.T) {
 			// One check: one call, or the client's four attempts at it.
 			if n := checks.Load(); n < 1 || n > 4 {
 				t.Errorf("%d probes made %d calls to Freshservice; want one check (at most 4 attempts)", probes, n)
+			}
+		})
+	}
+}
+
+// TestOversizedHeadersAreRefused: a request header is read into memory
+// before anything else, per connection; with a thousand connections the
+// default 1 MB each would let one client make the bridge hold a gigabyte.
+// IdPs send a few kilobytes at most.
+func TestOversizedHeadersAreRefused(t *testing.T) {
+	e := serveWithLimits(t, config.Connections{Max: 8, PerClient: 8, IdleTimeout: time.Minute}, false)
+	for _, c := range []struct {
+		name string
+		size int
+		want int
+	}{
+		{"an IdP's headers", 8 << 10, http.StatusOK},
+		{"over 64 KiB", 100 << 10, http.StatusRequestHeaderFieldsTooLarge},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			conn := e.dial("127.0.0.1")
+			_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+			fmt.Fprintf(conn, "GET /healthz HTTP/1.1\r\nHost: bridge\r\nX-Padding: %s\r\n\r\n", strings.Repeat("a", c.size))
+			// The refusal may be followed by a reset (the rest of the
+			// header is left unread), so only its status line is read.
+			resp, err := http.ReadResponse(conn.r, nil)
+			if err != nil || resp.StatusCode != c.want {
+				t.Fatalf("a %d-byte header: %v %v, want %d", c.size, err, resp, c.want)
 			}
 		})
 	}
