@@ -43,7 +43,7 @@ func FuzzProfileFromSCIM(f *testing.F) {
 		}
 		// What is accepted reads back, and planning a create gives one call.
 		u := &freshservice.User{ID: 1, Email: p.Email, FirstName: p.FirstName, Active: true}
-		_ = ToSCIM(u, d, testCatalog)
+		_ = ToSCIM(u, d, testCatalog, known)
 		if n := PlanUser(nil, Target{Profile: p}, Applied{}).Calls(); n < 1 || n > 2 {
 			t.Fatalf("a create plans %d calls", n)
 		}

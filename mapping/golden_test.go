@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -108,16 +109,10 @@ func TestProfileFromSCIMGolden(t *testing.T) {
 	}
 }
 
-func TestProfileFromSCIMRefusesWhatFreshserviceCannotHold(t *testing.T) {
+func TestProfileFromSCIMRefusesWhatNoUserCanBe(t *testing.T) {
 	tests := map[string]struct{ doc, attr string }{
-		"unknown department": {`{"userName":"a@x.com","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"Legal"}}`, "department"},
-		"unknown manager":    {`{"userName":"a@x.com","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"manager":{"value":"999"}}}`, "manager"},
-		"manager not an id":  {`{"userName":"a@x.com","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"manager":"boss"}}`, "manager"},
-		"time zone":          {`{"userName":"a@x.com","timezone":"Mars/Olympus_Mons"}`, "timezone"},
-		"language":           {`{"userName":"a@x.com","preferredLanguage":"tlh"}`, "preferredLanguage"},
-		"no email at all":    {`{"userName":"jdoe"}`, "userName"},
-		"unknown location":   {`{"userName":"a@x.com","urn:ietf:params:scim:schemas:extension:freshservice:2.0:User":{"location":"Moon"}}`, "location"},
-		"time format":        {`{"userName":"a@x.com","urn:ietf:params:scim:schemas:extension:freshservice:2.0:User":{"timeFormat":"13h"}}`, "timeFormat"},
+		"no email at all": {`{"userName":"jdoe"}`, "userName"},
+		"time format":     {`{"userName":"a@x.com","urn:ietf:params:scim:schemas:extension:freshservice:2.0:User":{"timeFormat":"13h"}}`, "timeFormat"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -128,6 +123,61 @@ func TestProfileFromSCIMRefusesWhatFreshserviceCannotHold(t *testing.T) {
 			}
 			if !containsFold(ae.Attr, tc.attr) {
 				t.Errorf("error names %q, want %q", ae.Attr, tc.attr)
+			}
+		})
+	}
+}
+
+// A value Freshservice has no home for is a gap: the rest of the user is
+// mapped, the field is left as Freshservice has it, the value is shown back
+// as sent, and strict mode turns the gap into the refusal it used to be.
+func TestProfileFromSCIMRecordsGaps(t *testing.T) {
+	tests := map[string]struct {
+		doc   string
+		field Field
+		attr  string
+		shown func(Doc) any
+	}{
+		"unknown department": {`{"userName":"a@x.com","title":"Dev","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"Legal"}}`, FieldDepartment, "department",
+			func(d Doc) any { return d[URNEnterprise].(map[string]any)["department"] }},
+		"unknown manager": {`{"userName":"a@x.com","title":"Dev","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"manager":{"value":"999"}}}`, FieldManager, "manager",
+			func(d Doc) any { return d[URNEnterprise].(map[string]any)["manager"].(map[string]any)["value"] }},
+		"manager not an id": {`{"userName":"a@x.com","title":"Dev","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"manager":"2c2f6fb8-254f-492e-b7fe-c09c5a61c8a2"}}`, FieldManager, "manager",
+			func(d Doc) any { return d[URNEnterprise].(map[string]any)["manager"] }},
+		"time zone": {`{"userName":"a@x.com","title":"Dev","timezone":"Mars/Olympus_Mons"}`, FieldTimeZone, "timezone",
+			func(d Doc) any { return d["timezone"] }},
+		"language": {`{"userName":"a@x.com","title":"Dev","preferredLanguage":"tlh"}`, FieldLanguage, "preferredLanguage",
+			func(d Doc) any { return d["preferredLanguage"] }},
+		"unknown location": {`{"userName":"a@x.com","title":"Dev","urn:ietf:params:scim:schemas:extension:freshservice:2.0:User":{"location":"Moon"}}`, FieldLocation, "location",
+			func(d Doc) any { return d[URNFreshservice].(map[string]any)["location"] }},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			d := doc(tc.doc)
+			p, err := ProfileFromSCIM(d, testCatalog, known)
+			if err != nil {
+				t.Fatalf("err = %v, want the user mapped with a gap", err)
+			}
+			if len(p.Gaps) != 1 || p.Gaps[0].Field != tc.field || !containsFold(p.Gaps[0].Attr, tc.attr) {
+				t.Fatalf("gaps %+v, want one on %s", p.Gaps, tc.attr)
+			}
+			if p.Set.Has(tc.field) {
+				t.Errorf("the field with a gap is managed: Freshservice's value would be overwritten")
+			}
+			if p.JobTitle != "Dev" || !p.Set.Has(FieldJobTitle) {
+				t.Errorf("the rest of the user was not mapped: title %q", p.JobTitle)
+			}
+			var ae *AttrError
+			if err := p.Strict(); !errors.As(err, &ae) || !containsFold(ae.Attr, tc.attr) {
+				t.Errorf("Strict() = %v, want an *AttrError naming %s", err, tc.attr)
+			}
+			// Freshservice holds other values; the SCIM view shows the
+			// IdP's value for the gap, as it was sent.
+			u := fsUser(t, doc(`{"userName":"a@x.com","title":"Dev"}`), 21)
+			u.TimeZone, u.Language, u.DepartmentIDs, u.LocationID, u.ReportingManagerID = "London", "fr", []int64{2}, 1, 7
+			want := tc.shown(DeepCopy(d))
+			if got := tc.shown(ToSCIM(u, d, testCatalog, known)); got != want {
+				t.Errorf("SCIM view shows %v, want %v as sent", got, want)
 			}
 		})
 	}
@@ -200,7 +250,7 @@ func TestRoundTripIsExact(t *testing.T) {
 	for name, src := range scimUsers {
 		t.Run(name, func(t *testing.T) {
 			d := doc(src)
-			got := ToSCIM(fsUser(t, d, 1), d, testCatalog)
+			got := ToSCIM(fsUser(t, d, 1), d, testCatalog, known)
 			delete(got, URNFreshservice)
 			want := DeepCopy(d)
 			// active is always shown: whether the user can sign in is
@@ -210,7 +260,7 @@ func TestRoundTripIsExact(t *testing.T) {
 			}
 			if ext, ok := want[URNFreshservice].(map[string]any); ok && len(ext) > 0 {
 				// agentType is added; everything the IdP sent stays.
-				g := ToSCIM(fsUser(t, d, 1), d, testCatalog)[URNFreshservice].(map[string]any)
+				g := ToSCIM(fsUser(t, d, 1), d, testCatalog, known)[URNFreshservice].(map[string]any)
 				for k, v := range ext {
 					if g[k] != v {
 						t.Errorf("extension %s = %v, want %v", k, g[k], v)
@@ -234,7 +284,7 @@ func TestFreshserviceChangesShow(t *testing.T) {
 	u.TimeZone = "London"
 	u.DepartmentIDs = []int64{13}
 	u.Active = false
-	golden(t, "scim-after-freshservice-edit", ToSCIM(u, d, testCatalog))
+	golden(t, "scim-after-freshservice-edit", ToSCIM(u, d, testCatalog, known))
 }
 
 // TestUnmanagedUserView is how a Freshservice user the IdP never sent
@@ -246,8 +296,8 @@ func TestUnmanagedUserView(t *testing.T) {
 		WorkPhone: "+91 80 1234", LocationID: 21,
 		Roles: []freshservice.RoleAssignment{{RoleID: 1, AssignmentScope: freshservice.ScopeEntireHelpdesk}},
 	}
-	golden(t, "scim-unmanaged-agent", ToSCIM(agent, nil, testCatalog))
+	golden(t, "scim-unmanaged-agent", ToSCIM(agent, nil, testCatalog, known))
 	req := &freshservice.User{ID: 10, View: freshservice.ViewRequester, Email: "r@example.com", SecondaryEmails: []string{"r2@example.com"},
 		FirstName: "Rita", Active: true, TimeZone: "UTC", Language: "en", TimeFormat: "24h"}
-	golden(t, "scim-unmanaged-requester", ToSCIM(req, nil, testCatalog))
+	golden(t, "scim-unmanaged-requester", ToSCIM(req, nil, testCatalog, known))
 }

@@ -92,6 +92,9 @@ type Applied struct {
 	// documented). Plans add them again if wanted (adding is harmless) and
 	// remove them if not (removing an absent member is harmless).
 	RequesterGroupsUncertain []int64 `json:"requester_groups_uncertain,omitempty"`
+	// Gaps are the values the user was last provisioned without, because
+	// Freshservice could not hold them (see Profile.Gaps).
+	Gaps []Gap `json:"gaps,omitempty"`
 }
 
 // StepKind is one kind of Freshservice call.

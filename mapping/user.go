@@ -98,6 +98,54 @@ type Profile struct {
 	LocationID         int64
 	CanSeeAllTickets   bool
 	Active             bool
+	// Gaps are attributes the IdP sent that Freshservice has no home for
+	// (yet): their fields are left out of Set, so the rest of the user is
+	// provisioned and Freshservice keeps what it has for them.
+	Gaps []Gap
+}
+
+// Gap is one attribute value Freshservice cannot hold now: a time zone or
+// language it does not have, a department or location the account lacks,
+// a manager that is not (yet) a known user. A person is never refused for
+// one (DESIGN D10); the value is kept as sent, and applied once the
+// account can take it.
+type Gap struct {
+	Field  Field  `json:"field"`
+	Attr   string `json:"attr"`
+	Value  string `json:"value"`
+	Reason string `json:"reason"`
+}
+
+func (g Gap) String() string {
+	return (&AttrError{Attr: g.Attr, Value: g.Value, Reason: g.Reason}).Error()
+}
+
+// HasGap reports whether field f has a gap.
+func (p *Profile) HasGap(f Field) bool {
+	for _, g := range p.Gaps {
+		if g.Field == f {
+			return true
+		}
+	}
+	return false
+}
+
+// Strict is the refusal of a profile with gaps, for accounts that want a
+// 400 rather than a partial user (scim.strict_attributes): the first gap
+// as an *AttrError, or nil.
+func (p *Profile) Strict() error {
+	if len(p.Gaps) == 0 {
+		return nil
+	}
+	g := p.Gaps[0]
+	return &AttrError{Attr: g.Attr, Value: g.Value, Reason: g.Reason}
+}
+
+// gap records a value Freshservice cannot hold and stops managing its
+// field for now.
+func (p *Profile) gap(f Field, attr, value, reason string) {
+	p.Set &^= f
+	p.Gaps = append(p.Gaps, Gap{Field: f, Attr: attr, Value: value, Reason: reason})
 }
 
 // has reports whether the document carries the attribute (even empty).
@@ -111,9 +159,11 @@ func has(doc Doc, keys ...string) bool {
 type UserKnown func(id int64) bool
 
 // ProfileFromSCIM maps a SCIM user to the Freshservice fields it determines
-// (the field table in docs/mapping.md). It fails with *AttrError when a
-// value has no Freshservice equivalent: an unknown department, location or
-// manager, an unmappable time zone or language, no usable email.
+// (the field table in docs/mapping.md). A value Freshservice has no home
+// for (an unknown department, location or manager, an unmappable time zone
+// or language) is a Gap: the profile leaves that field alone. It fails with
+// *AttrError only for what no Freshservice user can be: no usable email, a
+// time format other than 12h or 24h, a value longer than a field holds.
 func ProfileFromSCIM(doc Doc, cat *Catalog, known UserKnown) (Profile, error) {
 	var p Profile
 	email, err := PrimaryEmail(doc)
@@ -173,24 +223,24 @@ func ProfileFromSCIM(doc Doc, cat *Catalog, known UserKnown) (Profile, error) {
 	p.Address = workAddress(doc)
 
 	if tz := str(doc, "timezone"); tz != "" {
-		name, ok := TimeZoneToFreshservice(tz)
-		if !ok {
-			return p, &AttrError{Attr: "timezone", Value: tz, Reason: "has no Freshservice time zone"}
+		if name, ok := TimeZoneToFreshservice(tz); ok {
+			p.TimeZone = name
+			p.Set |= FieldTimeZone
+		} else {
+			p.gap(FieldTimeZone, "timezone", tz, "has no Freshservice time zone")
 		}
-		p.TimeZone = name
-		p.Set |= FieldTimeZone
 	}
 	lang, attr := str(doc, "preferredLanguage"), "preferredLanguage"
 	if lang == "" {
 		lang, attr = str(doc, "locale"), "locale"
 	}
 	if lang != "" {
-		code, ok := LanguageToFreshservice(lang)
-		if !ok {
-			return p, &AttrError{Attr: attr, Value: lang, Reason: "is not a language Freshservice supports"}
+		if code, ok := LanguageToFreshservice(lang); ok {
+			p.Language = code
+			p.Set |= FieldLanguage
+		} else {
+			p.gap(FieldLanguage, attr, lang, "is not a language Freshservice supports")
 		}
-		p.Language = code
-		p.Set |= FieldLanguage
 	}
 
 	if has(doc, URNEnterprise, "department") {
@@ -206,25 +256,25 @@ func ProfileFromSCIM(doc Doc, cat *Catalog, known UserKnown) (Profile, error) {
 		p.Set |= FieldBackground
 	}
 	if dept := str(doc, URNEnterprise, "department"); dept != "" {
-		id, ok := cat.DepartmentID(dept)
-		if !ok {
-			return p, &AttrError{Attr: URNEnterprise + ":department", Value: dept, Reason: "is not a Freshservice department (create it there, or change the IdP mapping)"}
+		if id, ok := cat.DepartmentID(dept); ok {
+			p.DepartmentIDs = []int64{id}
+		} else {
+			p.gap(FieldDepartment, URNEnterprise+":department", dept, "is not a Freshservice department (create it there, or change the IdP mapping)")
 		}
-		p.DepartmentIDs = []int64{id}
 	}
 	if mgr := ManagerID(doc); mgr != "" {
-		id, err := strconv.ParseInt(mgr, 10, 64)
-		if err != nil || id <= 0 || (known != nil && !known(id)) {
-			return p, &AttrError{Attr: URNEnterprise + ":manager", Value: mgr, Reason: "is not the id of a user this bridge knows"}
+		if id, err := strconv.ParseInt(mgr, 10, 64); err == nil && id > 0 && (known == nil || known(id)) {
+			p.ReportingManagerID = id
+		} else {
+			p.gap(FieldManager, URNEnterprise+":manager", mgr, "is not the id of a user this bridge knows")
 		}
-		p.ReportingManagerID = id
 	}
 	if loc := str(doc, URNFreshservice, "location"); loc != "" {
-		id, ok := cat.LocationID(loc)
-		if !ok {
-			return p, &AttrError{Attr: URNFreshservice + ":location", Value: loc, Reason: "is not a Freshservice location"}
+		if id, ok := cat.LocationID(loc); ok {
+			p.LocationID = id
+		} else {
+			p.gap(FieldLocation, URNFreshservice+":location", loc, "is not a Freshservice location (create it there, or change the IdP mapping)")
 		}
-		p.LocationID = id
 	}
 	if tf := str(doc, URNFreshservice, "timeFormat"); tf != "" {
 		if tf != "12h" && tf != "24h" {
@@ -410,6 +460,9 @@ type binding struct {
 	show func(d Doc, u *freshservice.User, cat *Catalog)
 	// agentOnly fields are not readable through the requester view.
 	requesterOnly bool
+	// field is the Profile field shown, for those that can have a Gap:
+	// a gap's value is shown as the IdP sent it.
+	field Field
 }
 
 var bindings = []binding{
@@ -485,7 +538,8 @@ var bindings = []binding{
 		},
 	},
 	{
-		same: func(w, h *Profile) bool { return w.TimeZone == "" || w.TimeZone == h.TimeZone },
+		field: FieldTimeZone,
+		same:  func(w, h *Profile) bool { return w.TimeZone == "" || w.TimeZone == h.TimeZone },
 		show: func(d Doc, u *freshservice.User, _ *Catalog) {
 			if tz, ok := TimeZoneFromFreshservice(u.TimeZone); ok {
 				d["timezone"] = tz
@@ -495,7 +549,8 @@ var bindings = []binding{
 		},
 	},
 	{
-		same: func(w, h *Profile) bool { return w.Language == "" || w.Language == h.Language },
+		field: FieldLanguage,
+		same:  func(w, h *Profile) bool { return w.Language == "" || w.Language == h.Language },
 		show: func(d Doc, u *freshservice.User, _ *Catalog) {
 			if u.Language != "" {
 				d["preferredLanguage"] = LanguageFromFreshservice(u.Language)
@@ -506,7 +561,8 @@ var bindings = []binding{
 		},
 	},
 	{
-		same: func(w, h *Profile) bool { return sameIDs(w.DepartmentIDs, h.DepartmentIDs) },
+		field: FieldDepartment,
+		same:  func(w, h *Profile) bool { return sameIDs(w.DepartmentIDs, h.DepartmentIDs) },
 		show: func(d Doc, u *freshservice.User, cat *Catalog) {
 			name := ""
 			if len(u.DepartmentIDs) > 0 && cat != nil {
@@ -516,7 +572,8 @@ var bindings = []binding{
 		},
 	},
 	{
-		same: func(w, h *Profile) bool { return w.ReportingManagerID == h.ReportingManagerID },
+		field: FieldManager,
+		same:  func(w, h *Profile) bool { return w.ReportingManagerID == h.ReportingManagerID },
 		show: func(d Doc, u *freshservice.User, _ *Catalog) {
 			var mgr any
 			if u.ReportingManagerID != 0 {
@@ -526,7 +583,8 @@ var bindings = []binding{
 		},
 	},
 	{
-		same: func(w, h *Profile) bool { return w.LocationID == h.LocationID },
+		field: FieldLocation,
+		same:  func(w, h *Profile) bool { return w.LocationID == h.LocationID },
 		show: func(d Doc, u *freshservice.User, cat *Catalog) {
 			name := ""
 			if u.LocationID != 0 && cat != nil {
@@ -638,18 +696,24 @@ func showEmails(d Doc, u *freshservice.User) {
 // it maps to what Freshservice holds (so IdPs read back exactly what they
 // wrote), and Freshservice's value otherwise (so changes made in
 // Freshservice are visible).
-func ToSCIM(u *freshservice.User, desired Doc, cat *Catalog) Doc {
+//
+// known tells which manager ids are users (nil: any id is), so that an
+// unknown manager the IdP sent is shown as sent, like every other gap.
+func ToSCIM(u *freshservice.User, desired Doc, cat *Catalog, known UserKnown) Doc {
 	d := DeepCopy(desired)
 	if d == nil {
 		d = Doc{}
 	}
 	delete(d, "password")
 	have := ProfileOf(u)
-	want, err := ProfileFromSCIM(desired, cat, nil)
+	want, err := ProfileFromSCIM(desired, cat, known)
 	consistent := desired != nil && err == nil
 	for _, b := range bindings {
 		if b.requesterOnly && u.View == freshservice.ViewAgent {
 			continue
+		}
+		if consistent && b.field != 0 && want.HasGap(b.field) {
+			continue // kept as the IdP sent it, until Freshservice can hold it
 		}
 		if !consistent || !b.same(&want, &have) {
 			b.show(d, u, cat)

@@ -48,8 +48,6 @@ func TestHostileInputWritesNothing(t *testing.T) {
 		{"unknown filter attribute", "GET", "/Users?filter=" + url.QueryEscape(`salary gt 5`), nil, 400},
 		{"negative startIndex is 1", "GET", "/Users?startIndex=-5&count=-3", nil, 200},
 		{"huge count", "GET", "/Users?count=99999999999999999999", nil, 400},
-		{"unmappable time zone", "PATCH", "/Users/" + id, patchBody(map[string]any{"op": "replace", "path": "timezone", "value": "Mars/Base"}), 400},
-		{"unknown department", "PATCH", "/Users/" + id, patchBody(map[string]any{"op": "add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department", "value": "Nope"}), 400},
 	}
 	before := e.sim.Stats().Total
 	for _, tc := range cases {

@@ -182,6 +182,10 @@ func (b *Bridge) Walk(ctx context.Context) error {
 	b.walkMissed.Store(&missed)
 	if cat, err := LoadCatalog(ctx, b.fs); err == nil {
 		b.replaceCatalog(cat)
+		// Departments and locations added in Freshservice, and users
+		// the walk found, may fill what some users were provisioned
+		// without.
+		b.recheckGaps(ctx)
 	} else {
 		b.log.Warn().Err(err).Msg("refreshing the catalog failed")
 	}

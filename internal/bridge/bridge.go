@@ -37,6 +37,12 @@ type Options struct {
 	AdoptExisting bool
 	// ForgetOnDelete erases users on SCIM DELETE instead of deactivating.
 	ForgetOnDelete bool
+	// StrictAttributes refuses a user with a value Freshservice has no
+	// home for, instead of provisioning the rest (see gaps.go).
+	StrictAttributes bool
+	// CreateDepartments and CreateLocations create in Freshservice the
+	// departments and locations the IdP names that the account lacks.
+	CreateDepartments, CreateLocations bool
 	// DryRun turns every Freshservice write into a logged, audited plan.
 	DryRun bool
 	Log    zerolog.Logger
@@ -73,6 +79,8 @@ type Bridge struct {
 	// catMu serialises changes to the catalog (updateCatalog), so two
 	// concurrent changes cannot each store a copy without the other's.
 	catMu sync.Mutex
+	// gaps are the users with values Freshservice cannot hold yet.
+	gaps userGaps
 
 	// ready is closed once the directory is loaded.
 	loaded atomic.Bool
@@ -204,6 +212,7 @@ func (b *Bridge) Load(ctx context.Context) error {
 	}
 	err = b.store.ForEachUser(ctx, func(u store.User) error {
 		b.dir.PutDesired(u)
+		b.loadGaps(u)
 		return nil
 	})
 	if err != nil {

@@ -15,7 +15,7 @@ import (
 
 // userDoc is the SCIM view of a directory entry, without groups.
 func (b *Bridge) userDoc(e directory.Entry) mapping.Doc {
-	doc := mapping.ToSCIM(e.User, e.Doc(), &b.catalog.Load().Catalog)
+	doc := mapping.ToSCIM(e.User, e.Doc(), &b.catalog.Load().Catalog, b.userExists)
 	for _, k := range []string{"id", "meta", "schemas", "groups", "password", "externalId"} {
 		delete(doc, k)
 	}

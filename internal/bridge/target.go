@@ -90,6 +90,9 @@ func (b *Bridge) target(ctx context.Context, id int64, doc mapping.Doc, deleted 
 		}
 		return t, err
 	}
+	if serr := b.strictGaps(&prof); serr != nil {
+		return t, serr
+	}
 	if id != 0 && prof.ReportingManagerID == id {
 		return t, &scim.Error{Status: http.StatusBadRequest, ScimType: scim.TypeInvalidValue, Detail: fmt.Sprintf("%s:manager: a user cannot be their own manager (id %d)", mapping.URNEnterprise, id)}
 	}

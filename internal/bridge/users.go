@@ -319,6 +319,9 @@ func (b *Bridge) createNew(ctx context.Context, email string, doc mapping.Doc, e
 		return scim.Resource{}, scim.AsError(err)
 	}
 	t, err := b.target(ctx, 0, doc, false, mapping.Applied{}, nil)
+	if err == nil && b.createMissing(ctx, t.Profile.Gaps) {
+		t, err = b.target(ctx, 0, doc, false, mapping.Applied{}, nil)
+	}
 	if err != nil {
 		return scim.Resource{}, toSCIMError(err)
 	}
@@ -332,7 +335,7 @@ func (b *Bridge) createNew(ctx context.Context, email string, doc mapping.Doc, e
 		return scim.Resource{}, scim.AsError(err)
 	}
 	plan := mapping.PlanUser(nil, t.Target, mapping.Applied{})
-	applied := mapping.Applied{Fields: t.Profile.Set, Rules: t.Rules}
+	applied := mapping.Applied{Fields: t.Profile.Set, Rules: t.Rules, Gaps: t.Profile.Gaps}
 	created, err := b.execute(ctx, plan[:1], nil, &applied, "")
 	if err != nil {
 		release(0)
@@ -400,6 +403,7 @@ func (b *Bridge) createNew(ctx context.Context, email string, doc mapping.Doc, e
 		_ = b.store.DeleteIntent(ctx, key)
 	}
 	b.dir.PutDesired(saved)
+	b.recordGaps(ctx, id, userNameOf(doc), nil, t.Profile.Gaps)
 	if len(plan) > 1 {
 		if _, err := b.reconcileLocked(ctx, id); err != nil {
 			return scim.Resource{}, toSCIMError(err)
@@ -688,11 +692,16 @@ func (b *Bridge) reconcileLocked(ctx context.Context, id int64) (directory.Entry
 	// Plan, run, and plan again: a step can change more than it says
 	// (reactivating may find the agent's groups cleared), so the bridge
 	// re-plans from what Freshservice answered until nothing is left to do.
+	gapsBefore := applied.Gaps
 	for round := 0; ; round++ {
 		t, err := b.target(ctx, id, doc, rec.Deleted, applied, nil)
+		if err == nil && b.createMissing(ctx, t.Profile.Gaps) {
+			t, err = b.target(ctx, id, doc, rec.Deleted, applied, nil)
+		}
 		if err != nil {
 			return e, b.recordFailure(ctx, id, err)
 		}
+		applied.Gaps = t.Profile.Gaps
 		if reason := b.protectedReason(cur); reason != "" {
 			// A request that asks to lock a protected user out is refused
 			// before it is saved (putDesired); a change that reaches the
@@ -759,6 +768,11 @@ func (b *Bridge) reconcileLocked(ctx context.Context, id int64) (directory.Entry
 		return e, err
 	}
 	b.dir.PutDesired(saved)
+	if rec.Deleted {
+		b.gaps.set(id, rec.UserName, nil) // no longer a resource to attend to
+	} else {
+		b.recordGaps(ctx, id, rec.UserName, gapsBefore, applied.Gaps)
+	}
 	e, _ = b.dir.Get(id)
 	return e, nil
 }

@@ -122,6 +122,17 @@ type SCIM struct {
 	// ForgetOnDelete makes SCIM DELETE erase the user in Freshservice for
 	// good (which also deletes their tickets). Off: DELETE deactivates.
 	ForgetOnDelete bool `yaml:"forget_on_delete"`
+	// StrictAttributes refuses (400) a user with a value Freshservice has
+	// no home for (an unknown department, location or manager, a time zone
+	// or language it lacks). Off, the default: the user is provisioned
+	// with everything else, the value is kept as sent and listed on
+	// /status, and applied once the account can take it.
+	StrictAttributes bool `yaml:"strict_attributes"`
+	// CreateDepartments and CreateLocations let the bridge create, in
+	// Freshservice, a department or location an IdP names that the account
+	// lacks, instead of leaving it as a gap.
+	CreateDepartments bool `yaml:"create_departments"`
+	CreateLocations   bool `yaml:"create_locations"`
 	// RequestTimeout bounds one SCIM request; IdPs give up after 60 s.
 	RequestTimeout time.Duration `yaml:"request_timeout"`
 	// ClientRateLimit caps requests per second per token (0 = no cap).

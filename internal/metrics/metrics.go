@@ -26,6 +26,9 @@ type Source interface {
 	MirrorWalkedAt() time.Time
 	PlansPending() int
 	DriftUsers() int
+	// UsersWithGaps counts users provisioned without a value Freshservice
+	// cannot hold yet.
+	UsersWithGaps() int
 }
 
 // Metrics holds the collectors.
@@ -108,10 +111,11 @@ var (
 	descAge       = prometheus.NewDesc("fsbridge_mirror_age_seconds", "Time since the last complete walk of Freshservice (-1: never).", nil, nil)
 	descPending   = prometheus.NewDesc("fsbridge_plans_pending", "Users whose plan is waiting to be re-run.", nil, nil)
 	descDrift     = prometheus.NewDesc("fsbridge_drift_users", "Users whose Freshservice state differs from what the IdP asked for, as of the last drift check.", nil, nil)
+	descGaps      = prometheus.NewDesc("fsbridge_users_with_gaps", "Users provisioned without a value Freshservice cannot hold yet (an unknown department, location, manager, time zone or language).", nil, nil)
 )
 
 func (g *gauges) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descRemaining, descLimit, descTotal, descOthers, descWaited, descMirror, descAge, descPending, descDrift} {
+	for _, d := range []*prometheus.Desc{descRemaining, descLimit, descTotal, descOthers, descWaited, descMirror, descAge, descPending, descDrift, descGaps} {
 		ch <- d
 	}
 }
@@ -134,4 +138,5 @@ func (g *gauges) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descAge, prometheus.GaugeValue, age)
 	ch <- prometheus.MustNewConstMetric(descPending, prometheus.GaugeValue, float64(g.src.PlansPending()))
 	ch <- prometheus.MustNewConstMetric(descDrift, prometheus.GaugeValue, float64(g.src.DriftUsers()))
+	ch <- prometheus.MustNewConstMetric(descGaps, prometheus.GaugeValue, float64(g.src.UsersWithGaps()))
 }

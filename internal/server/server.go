@@ -152,6 +152,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 	br, err := bridge.New(ctx, bridge.Options{
 		Client: client, Store: st, Directory: directory.New(), Rules: cfg.Rules,
 		AdoptExisting: cfg.SCIM.AdoptExisting, ForgetOnDelete: cfg.SCIM.ForgetOnDelete, DryRun: cfg.DryRun,
+		StrictAttributes: cfg.SCIM.StrictAttributes, CreateDepartments: cfg.SCIM.CreateDepartments, CreateLocations: cfg.SCIM.CreateLocations,
 		Log: opts.Log, RefreshInterval: cfg.Mirror.RefreshInterval, RefreshShare: cfg.Mirror.Share,
 		ReconcileInterval: cfg.Reconcile.Interval, MaxBackoff: cfg.Reconcile.MaxBackoff, NoMirror: opts.NoMirror,
 		ProtectedUsers: cfg.ProtectedUsers,
@@ -192,6 +193,7 @@ func (m metricsSource) MirrorUsers() int          { return m.s.Bridge.Directory(
 func (m metricsSource) MirrorWalkedAt() time.Time { return m.s.Bridge.Directory().WalkedAt() }
 func (m metricsSource) PlansPending() int         { return m.s.Bridge.PlansPending() }
 func (m metricsSource) DriftUsers() int           { return m.s.Bridge.DriftCount() }
+func (m metricsSource) UsersWithGaps() int        { return len(m.s.Bridge.Gaps()) }
 
 // observeCall counts Freshservice calls against the SCIM request that made
 // them.
@@ -356,10 +358,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		// A header is held in memory while it is read, on every
 		// connection; IdPs send a few kilobytes (net/http's default is 1 MB).
 		MaxHeaderBytes: 64 << 10,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      s.Config.SCIM.RequestTimeout + 10*time.Second,
-		IdleTimeout:       limits.idle,
-		ConnState:         lim.track,
+		ReadTimeout:    30 * time.Second,
+		WriteTimeout:   s.Config.SCIM.RequestTimeout + 10*time.Second,
+		IdleTimeout:    limits.idle,
+		ConnState:      lim.track,
 		// TLS handshake failures and the like go to the structured log.
 		ErrorLog: stdlog.New(logWriter{s.Log}, "", 0),
 	}
