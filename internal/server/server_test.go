@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -96,6 +97,46 @@ func TestOversizedHeadersAreRefused(t *testing.T) {
 			resp, err := http.ReadResponse(conn.r, nil)
 			if err != nil || resp.StatusCode != c.want {
 				t.Fatalf("a %d-byte header: %v %v, want %d", c.size, err, resp, c.want)
+			}
+		})
+	}
+}
+
+// TestProtectedUsersReachTheBridge: protected_users, by email or by id,
+// protects those users from what the IdP sends; others are not protected.
+func TestProtectedUsersReachTheBridge(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		protect   func(id string) []string // protected_users, given the user's id
+		protected bool
+	}{
+		{"by email, in another case", func(string) []string { return []string{"Grace@Example.com"} }, true},
+		{"by Freshservice id", func(id string) []string { return []string{id} }, true},
+		{"someone else", func(string) []string { return []string{"ada@example.com", "1"} }, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			// The user is made first, so the id can be listed; the setting
+			// then comes with a restart on the same store and account.
+			first := newStatusEnv(t, nil)
+			id := first.createUser("grace@example.com", "grace@example.com")
+			cfg := first.srv.Config
+			cfg.ProtectedUsers = c.protect(id)
+			srv, err := New(t.Context(), cfg, Options{Log: first.srv.Log, Store: first.srv.Store})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(srv.Close)
+			hs := httptest.NewServer(srv.Handler)
+			t.Cleanup(hs.Close)
+			e := &statusEnv{t: t, srv: srv, url: hs.URL}
+			status, body := e.scim(http.MethodDelete, "/Users/"+id, nil)
+			_, after := e.scim(http.MethodGet, "/Users/"+id, nil)
+			if c.protected {
+				if status != http.StatusConflict || !strings.Contains(fmt.Sprint(body["detail"]), "protected") || after["active"] != true {
+					t.Errorf("DELETE of a protected user: %d %v; then %v; want 409 naming the protection, the user still active", status, body, after)
+				}
+			} else if status != http.StatusNoContent {
+				t.Errorf("DELETE of a user not protected: %d %v, want 204", status, body)
 			}
 		})
 	}
