@@ -75,9 +75,12 @@ func (b *Bridge) Walk(ctx context.Context) error {
 	// share of the smaller list bucket in any window, so a large account's
 	// walk leaves room for the IdP's writes, and a small one's is not
 	// slowed at all.
-	pace := freshservice.NewBudget(freshservice.BudgetConfig{
-		Limits: freshservice.Limits{Overall: b.walkPages()}, Window: b.fs.Budget().Window(),
-	})
+	newPace := func() *freshservice.Budget {
+		return freshservice.NewBudget(freshservice.BudgetConfig{
+			Limits: freshservice.Limits{Overall: b.walkPages()}, Window: b.fs.Budget().Window(),
+		})
+	}
+	pace := newPace()
 	seen := map[int64]bool{}
 	// The batch holds ids: what is saved is the directory's view at flush
 	// time, so a write-through made since the page was read is not
@@ -107,6 +110,13 @@ func (b *Bridge) Walk(ctx context.Context) error {
 	}
 	walk := func(fetch func(page int) ([]*freshservice.User, *freshservice.Response, error)) error {
 		for page := 1; ; {
+			if pace.Window() != b.fs.Budget().Window() {
+				// The account turned out to have hourly limits (the
+				// client learns it from headers): pace the rest of the
+				// walk per hour, or it would take a minute's share of
+				// an hour's credit every minute.
+				pace = newPace()
+			}
 			if _, err := pace.Wait(ctx, freshservice.BucketOverall); err != nil {
 				return err
 			}

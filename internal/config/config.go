@@ -93,6 +93,11 @@ type Freshservice struct {
 	Share float64 `yaml:"share"`
 	// Window is the rate-limit window: one minute for Freshservice.
 	Window time.Duration `yaml:"window"`
+	// HourlyLimits says the account still has the legacy per-hour limits
+	// (accounts created before September 2020): limits.overall then counts
+	// per hour. Without it the bridge finds out from Freshservice's headers,
+	// on Pro and Enterprise only at the first 429.
+	HourlyLimits bool `yaml:"hourly_limits"`
 	// MaxWait is the longest a SCIM request waits for budget before the IdP
 	// is answered 429 with Retry-After.
 	MaxWait time.Duration `yaml:"max_wait"`

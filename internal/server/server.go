@@ -133,6 +133,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 			Overall: cfg.Freshservice.Limits.Overall, ListAgents: cfg.Freshservice.Limits.ListAgents, ListRequesters: cfg.Freshservice.Limits.ListRequesters,
 		},
 		Share: cfg.Freshservice.Share, Window: cfg.Freshservice.Window, MaxWait: cfg.Freshservice.MaxWait,
+		Hourly: cfg.Freshservice.HourlyLimits,
 	})
 	client, err := freshservice.NewClient(cfg.Freshservice.URL, cfg.Freshservice.APIKey.Reveal(),
 		freshservice.WithHTTPClient(hc), freshservice.WithBudget(budget), freshservice.WithObserver(func(ctx context.Context, c freshservice.Call) {
