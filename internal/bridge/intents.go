@@ -262,8 +262,8 @@ func (b *Bridge) tryIntent(ctx context.Context, in store.Intent, policy CreateRe
 		return err
 	}()
 	end := time.Now()
-	// A try that reached Freshservice made at least one call, counted or
-	// not.
+	// Every try is charged at least one call, so the ceiling holds even
+	// where nothing counts the calls.
 	st.charge(end, max(int(info.FSCalls.Load()), 1))
 	if err == nil {
 		return // settled; the intent waits for the IdP's retry
