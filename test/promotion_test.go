@@ -265,13 +265,17 @@ func auditQuery(outcome string) store.AuditQuery { return store.AuditQuery{Outco
 // IdP's error log. (TestSeatCap covers the seat cap's refusal.)
 func TestRefusalsAreAudited(t *testing.T) {
 	e := rulesEnv(t, config.OnLeaveDemote)
-	dept := map[string]any{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": map[string]any{"department": "Nope"}}
-	if status, body := e.do("POST", "/Users", userBody("nodept@example.com", "No", "Dept", dept)); status != 400 {
-		t.Fatalf("create with an unknown department: %d %v", status, body)
+	// A time format no Freshservice user can have is refused before any
+	// write (an unknown department is not: the user is provisioned
+	// without it, gaps_test.go).
+	const ext = "urn:ietf:params:scim:schemas:extension:freshservice:2.0:User"
+	bad := map[string]any{ext: map[string]any{"timeFormat": "13h"}}
+	if status, body := e.do("POST", "/Users", userBody("badformat@example.com", "No", "Format", bad)); status != 400 {
+		t.Fatalf("create with time format 13h: %d %v", status, body)
 	}
-	id := e.mustCreate(userBody("later@example.com", "Later", "Dept", nil))
-	if status, body := e.do("PATCH", "/Users/"+id, patchBody(map[string]any{"op": "add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department", "value": "Nope"})); status != 400 {
-		t.Fatalf("PATCH to an unknown department: %d %v", status, body)
+	id := e.mustCreate(userBody("later@example.com", "Later", "Format", nil))
+	if status, body := e.do("PATCH", "/Users/"+id, patchBody(map[string]any{"op": "add", "path": ext + ":timeFormat", "value": "13h"})); status != 400 {
+		t.Fatalf("PATCH to time format 13h: %d %v", status, body)
 	}
 	events, err := e.srv.Store.ListAudit(t.Context(), auditQuery("error"))
 	if err != nil {
@@ -280,9 +284,9 @@ func TestRefusalsAreAudited(t *testing.T) {
 	var create, update bool
 	for _, ev := range events {
 		switch {
-		case ev.Operation == "user.create" && containsAll(ev.Detail, "nodept@example.com", "Nope", "nothing changed"):
+		case ev.Operation == "user.create" && containsAll(ev.Detail, "badformat@example.com", "13h", "nothing changed"):
 			create = true
-		case ev.Operation == "user.update" && ev.SCIMID == id && containsAll(ev.Detail, "later@example.com", "Nope"):
+		case ev.Operation == "user.update" && ev.SCIMID == id && containsAll(ev.Detail, "later@example.com", "13h"):
 			update = true
 		}
 	}

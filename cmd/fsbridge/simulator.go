@@ -125,7 +125,11 @@ func serveSimulator(ctx context.Context, ln net.Listener, h http.Handler) error 
 		// Generous, because injected latency (settable at run time through
 		// /_simulator/faults) delays responses on purpose.
 		WriteTimeout: 5 * time.Minute,
-		IdleTimeout:  2 * time.Minute,
+		// As the bridge's own listener: idle keep-alive connections are
+		// closed after 30 s, and headers are capped, so an idle or hostile
+		// client cannot hold the process's file descriptors.
+		IdleTimeout:    30 * time.Second,
+		MaxHeaderBytes: 64 << 10,
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -81,6 +81,9 @@ type Bridge struct {
 	catMu sync.Mutex
 	// gaps are the users with values Freshservice cannot hold yet.
 	gaps userGaps
+	// createRetry is the policy and the spending of the background tries
+	// at creates whose answer was lost (intents.go).
+	createRetry createRetryState
 
 	// ready is closed once the directory is loaded.
 	loaded atomic.Bool
@@ -127,6 +130,7 @@ func New(ctx context.Context, opts Options) (*Bridge, error) {
 	b := &Bridge{
 		opts: opts, fs: opts.Client, store: records{opts.Store}, dir: opts.Directory, log: opts.Log,
 	}
+	b.createRetry.policy.Store(&CreateRetry{})
 	cat, err := LoadCatalog(ctx, b.fs)
 	if err != nil {
 		return nil, fmt.Errorf("bridge: reading the Freshservice catalog: %w", err)

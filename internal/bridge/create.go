@@ -61,7 +61,9 @@ func (b *Bridge) pendingUserName(ctx context.Context, userName, email string) *s
 		return scim.AsError(err)
 	}
 	for _, in := range intents {
-		if strings.EqualFold(in.Key, email) {
+		if strings.EqualFold(in.Key, email) || !in.Failed.IsZero() {
+			// A create the background gave up on is not pending: the
+			// IdP's new attempt with another email may go ahead.
 			continue
 		}
 		if doc := decodeDoc(in.Doc); doc != nil && strings.EqualFold(userNameOf(doc), userName) {

@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
-	"weak"
 
 	"github.com/fsbridge/fsbridge/freshservice"
 	"github.com/fsbridge/fsbridge/internal/reqctx"
@@ -97,24 +95,7 @@ type spending struct {
 	calls int
 }
 
-// createRetries maps each Bridge to its createRetryState, keyed weakly so
-// that a Bridge no longer used is collected with its entry.
-// TODO: a field of Bridge, set from Options.
-var createRetries sync.Map // weak.Pointer[Bridge] -> *createRetryState
-
-func (b *Bridge) retryState() *createRetryState {
-	k := weak.Make(b)
-	if v, ok := createRetries.Load(k); ok {
-		return v.(*createRetryState)
-	}
-	st := &createRetryState{}
-	st.policy.Store(&CreateRetry{})
-	v, loaded := createRetries.LoadOrStore(k, st)
-	if !loaded {
-		runtime.AddCleanup(b, func(k weak.Pointer[Bridge]) { createRetries.Delete(k) }, k)
-	}
-	return v.(*createRetryState)
-}
+func (b *Bridge) retryState() *createRetryState { return &b.createRetry }
 
 // SetCreateRetry sets the policy for creates whose answer was lost; it
 // applies from the next background pass, so a reload can change it.

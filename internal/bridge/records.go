@@ -98,3 +98,9 @@ func (r records) SetMeta(ctx context.Context, key, value string) error {
 	defer cancel()
 	return r.Store.SetMeta(ctx, key, value)
 }
+
+func (r records) UpdateIntent(ctx context.Context, key string, fn func(*store.Intent) error) (store.Intent, error) {
+	ctx, cancel := detach(ctx)
+	defer cancel()
+	return r.Store.UpdateIntent(ctx, key, fn)
+}
