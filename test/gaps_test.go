@@ -1,7 +1,9 @@
 package test
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -44,6 +46,27 @@ func TestPersonIsNeverBlockedByOneAttribute(t *testing.T) {
 	gaps := e.srv.Bridge.Gaps()
 	if len(gaps) != 1 || fmt.Sprint(gaps[0].ID) != id || len(gaps[0].Gaps) != 4 {
 		t.Fatalf("needs attention: %+v, want user %s with 4 gaps", gaps, id)
+	}
+	// /status lists her under "Needs attention", one line per value.
+	var rep struct {
+		Attention struct {
+			Users int `json:"users"`
+			Items []struct {
+				UserName  string `json:"user_name"`
+				Attribute string `json:"attribute"`
+				Value     string `json:"value"`
+			} `json:"items"`
+		} `json:"needs_attention"`
+		Protection struct {
+			KeyOwner string `json:"key_owner"`
+		} `json:"protection"`
+	}
+	e.statusJSON(&rep)
+	if rep.Attention.Users != 1 || len(rep.Attention.Items) != 4 || rep.Attention.Items[0].UserName != "xhosa@example.com" {
+		t.Errorf("/status.json needs attention: %+v", rep.Attention)
+	}
+	if rep.Protection.KeyOwner != simulator.OwnerEmail {
+		t.Errorf("/status.json names the key's owner %q, want %s", rep.Protection.KeyOwner, simulator.OwnerEmail)
 	}
 	events, _ := e.srv.Store.ListAudit(t.Context(), store.AuditQuery{Outcome: "partial"})
 	if len(events) != 1 || !containsAll(events[0].Detail, "Treasury", "xh", "Mars/Olympus_Mons") {
@@ -115,5 +138,20 @@ func TestDepartmentsCreatedOnDemand(t *testing.T) {
 	}
 	if gaps := e.srv.Bridge.Gaps(); len(gaps) != 0 {
 		t.Errorf("gaps left: %+v", gaps)
+	}
+}
+
+// statusJSON decodes /status.json into v.
+func (e *env) statusJSON(v any) {
+	e.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, strings.TrimSuffix(e.url, "/scim/v2")+"/status.json", nil)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil || resp.StatusCode != 200 {
+		e.t.Fatalf("/status.json: %d %v", resp.StatusCode, err)
 	}
 }

@@ -425,6 +425,11 @@ type statusReport struct {
 	Calls       callsReport   `json:"calls"`
 	Counts      countsReport  `json:"counts"`
 	Creates     createsReport `json:"creates"`
+	// Attention lists the users provisioned without a value Freshservice
+	// cannot hold yet (DESIGN D10).
+	Attention attentionReport `json:"needs_attention"`
+	// Protection says whom the bridge never locks out (DESIGN D12).
+	Protection protectionReport `json:"protection"`
 	// Connections is absent until the bridge serves a listener.
 	Connections *connectionsReport `json:"connections,omitempty"`
 	Audit       auditReport        `json:"audit"`
@@ -460,6 +465,9 @@ type bucketReport struct {
 	UsedPercent  float64 `json:"used_percent"`
 	StartedTotal int64   `json:"started_total"`
 	OthersSpent  int64   `json:"others_spent_total"`
+	// HeldSeconds is how much longer a Freshservice 429 holds the bucket:
+	// its remaining credit cannot be spent until then.
+	HeldSeconds float64 `json:"held_seconds,omitempty"`
 }
 
 type callsReport struct {
@@ -551,6 +559,55 @@ type createEntry struct {
 	FailedAt    *time.Time `json:"failed_at,omitempty"`
 	LastError   string     `json:"last_error,omitempty"`
 	WhatToDo    string     `json:"what_to_do"`
+}
+
+// attentionReport is the "needs attention" list: users provisioned
+// without some value, with the attribute and the value the IdP sent.
+type attentionReport struct {
+	Users int              `json:"users"`
+	Items []attentionEntry `json:"items"`
+}
+
+type attentionEntry struct {
+	ID       int64  `json:"id"`
+	UserName string `json:"user_name"`
+	Attr     string `json:"attribute"`
+	Value    string `json:"value"`
+	Reason   string `json:"reason"`
+}
+
+// statusMaxAttention caps the lines listed; Users counts them all.
+const statusMaxAttention = 200
+
+func (p *statusPage) attention() attentionReport {
+	all := p.s.Bridge.Gaps()
+	rep := attentionReport{Users: len(all), Items: []attentionEntry{}}
+	for _, u := range all {
+		for _, g := range u.Gaps {
+			if len(rep.Items) == statusMaxAttention {
+				return rep
+			}
+			rep.Items = append(rep.Items, attentionEntry{ID: u.ID, UserName: u.UserName, Attr: g.Attr, Value: g.Value, Reason: g.Reason})
+		}
+	}
+	return rep
+}
+
+// protectionReport names the API key's owner and the protected_users
+// setting: the users the bridge never deactivates, demotes or strips.
+type protectionReport struct {
+	KeyOwner       string   `json:"key_owner,omitempty"`
+	KeyOwnerID     int64    `json:"key_owner_id,omitempty"`
+	ProtectedUsers []string `json:"protected_users,omitempty"`
+}
+
+func (p *statusPage) protection() protectionReport {
+	var rep protectionReport
+	if o := p.s.Bridge.KeyOwner(); o != nil {
+		rep.KeyOwner, rep.KeyOwnerID = o.Email, o.ID
+	}
+	rep.ProtectedUsers = p.s.Bridge.ProtectedUsers()
+	return rep
 }
 
 // statusMaxCreates caps the creates listed; the counts cover them all.
@@ -663,6 +720,11 @@ func (p *statusPage) report(ctx context.Context, outcome string, limit int) stat
 	checks = append(checks, p.freshserviceHealth(ctx, now))
 	checks = append(checks, p.mirrorHealth(now))
 	rep.Creates = p.creates(ctx, now)
+	rep.Attention = p.attention()
+	rep.Protection = p.protection()
+	if n := rep.Attention.Users; n > 0 {
+		checks = append(checks, healthCheck{"attributes", "warn", fmt.Sprintf("%s provisioned without a value Freshservice cannot hold yet (see Needs attention)", plural(n, "user", "users"))})
+	}
 	if lim := s.conns.Load(); lim != nil {
 		st := lim.stats()
 		rep.Connections = &connectionsReport{
@@ -696,7 +758,7 @@ func (p *statusPage) report(ctx context.Context, outcome string, limit int) stat
 		used := max(b.Limit-b.Remaining, 0)
 		br := bucketReport{
 			Bucket: string(b.Bucket), Limit: b.Limit, AccountLimit: b.Total, Used: used, Remaining: b.Remaining,
-			StartedTotal: b.Started, OthersSpent: b.OthersSpent,
+			StartedTotal: b.Started, OthersSpent: b.OthersSpent, HeldSeconds: math.Ceil(b.PausedFor.Seconds()),
 		}
 		if b.Limit > 0 {
 			br.UsedPercent = math.Round(1000*float64(used)/float64(b.Limit)) / 10
