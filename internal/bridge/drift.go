@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
-	"strings"
 
 	"github.com/fsbridge/fsbridge/freshservice"
 	"github.com/fsbridge/fsbridge/internal/store"
@@ -22,8 +21,10 @@ type Drift struct {
 	// Differences say, field by field, what Freshservice holds and what
 	// the IdP asked for.
 	Differences []string `json:"differences"`
-	// Plan is the calls that heal it.
+	// Plan is the calls that heal it, as text.
 	Plan []string `json:"plan,omitempty"`
+	// steps are the same calls as data, for Heal.
+	steps mapping.Plan
 }
 
 // DriftCount is the number of drifted users found by the last check.
@@ -87,7 +88,8 @@ func (b *Bridge) FindDrift(ctx context.Context, groups bool) ([]Drift, error) {
 			}
 			have[m.ID] = true
 		}
-		var diffs, plan []string
+		var diffs []string
+		var plan mapping.Plan
 		want := map[int64]bool{}
 		for _, id := range g.Members {
 			want[id] = true
@@ -97,7 +99,7 @@ func (b *Bridge) FindDrift(ctx context.Context, groups bool) ([]Drift, error) {
 			}
 			if !have[id] {
 				diffs = append(diffs, fmt.Sprintf("user %d (%s) is not a member in Freshservice", id, e.UserName()))
-				plan = append(plan, fmt.Sprintf("POST /api/v2/requester_groups/%d/members/%d", g.FSID, id))
+				plan = append(plan, mapping.Step{Kind: mapping.StepAddRequesterGroup, GroupID: g.FSID, UserID: id})
 			}
 		}
 		var extra []int64
@@ -109,10 +111,10 @@ func (b *Bridge) FindDrift(ctx context.Context, groups bool) ([]Drift, error) {
 		sort.Slice(extra, func(i, j int) bool { return extra[i] < extra[j] })
 		for _, id := range extra {
 			diffs = append(diffs, fmt.Sprintf("user %d is a member in Freshservice, but not in the IdP's group", id))
-			plan = append(plan, fmt.Sprintf("DELETE /api/v2/requester_groups/%d/members/%d", g.FSID, id))
+			plan = append(plan, mapping.Step{Kind: mapping.StepRemoveRequesterGroup, GroupID: g.FSID, UserID: id})
 		}
 		if len(diffs) > 0 {
-			out = append(out, Drift{Kind: "requester_group", ID: g.ID, Name: g.DisplayName, Differences: diffs, Plan: plan})
+			out = append(out, Drift{Kind: "requester_group", ID: g.ID, Name: g.DisplayName, Differences: diffs, Plan: planLines(plan), steps: plan})
 		}
 	}
 	return out, nil
@@ -197,13 +199,10 @@ func (b *Bridge) Heal(ctx context.Context, items []Drift) error {
 }
 
 func (b *Bridge) healRequesterGroup(ctx context.Context, d Drift) error {
-	for _, line := range d.Plan {
-		var gid, uid int64
-		switch {
-		case strings.HasPrefix(line, "POST "):
-			if _, err := fmt.Sscanf(line, "POST /api/v2/requester_groups/%d/members/%d", &gid, &uid); err != nil {
-				continue
-			}
+	for _, st := range d.steps {
+		gid, uid := st.GroupID, st.UserID
+		switch st.Kind {
+		case mapping.StepAddRequesterGroup:
 			// The bridge's memory of applying it was wrong: forget it and
 			// let the user's plan add it again.
 			if _, err := b.store.UpdateUser(ctx, uid, func(s *store.User) error {
@@ -223,14 +222,12 @@ func (b *Bridge) healRequesterGroup(ctx context.Context, d Drift) error {
 			if err := b.reconcileUser(ctx, uid); err != nil {
 				return err
 			}
-		case strings.HasPrefix(line, "DELETE "):
-			if _, err := fmt.Sscanf(line, "DELETE /api/v2/requester_groups/%d/members/%d", &gid, &uid); err != nil {
-				continue
-			}
+		case mapping.StepRemoveRequesterGroup:
 			if _, err := b.fs.RequesterGroups.RemoveMember(ctx, gid, uid); err != nil {
 				return err
 			}
-			b.auditEvent(ctx, "group.remove_member", d.ID, gid, "ok", "drift healed: "+line)
+			m, p := st.Call()
+			b.auditEvent(ctx, "group.remove_member", d.ID, gid, "ok", "drift healed: "+m+" "+p)
 		}
 	}
 	return nil
