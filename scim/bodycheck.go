@@ -10,11 +10,10 @@ import (
 	"unicode/utf8"
 
 	"github.com/elimity-com/scim/schema"
-	"github.com/scim2/filter-parser/v2"
 )
 
 // This file holds the checks a request body passes at the edge, after it is decoded and before the
-// dialect rewrites and the library see it. They refuse what no IdP sends and what would otherwise
+// dialect rewrites and the schema validation see it. They refuse what no IdP sends and what would otherwise
 // be written to Freshservice or reach a recursive parser unbounded.
 
 // URNSearchRequest is the schema of a POST .search body (RFC 7644 §3.4.3).
@@ -149,7 +148,7 @@ func schemaList(v any) ([]string, *Error) {
 // Entra's malformed enterprise URN; see urnAliases), or Entra's own group schema. A missing schemas
 // is answered invalidValue, not invalidSyntax: RFC 7644 §3.12 defines invalidValue as "a required
 // value was missing", while the body is well-formed JSON of the right structure, and it is what
-// the library answers for a PATCH or search body without its URN, so the IdP sees one answer for
+// the edge answers for a PATCH or search body without its URN, so the IdP sees one answer for
 // one fault.
 func checkResourceSchemas(body map[string]any, rs ResourceSchema) *Error {
 	kind := "User"
@@ -218,7 +217,7 @@ func checkPatchSchemas(body map[string]any) *Error {
 	return Errorf(http.StatusBadRequest, TypeInvalidValue, "the PATCH body's schemas must be [%q] (RFC 7644 §3.5.2)", URNPatchOp)
 }
 
-// checkPatchOperations bounds a normalised PATCH body before elimity parses its paths: at most
+// checkPatchOperations bounds a normalised PATCH body before its paths are parsed: at most
 // maxPatchOperations operations, and every path, and every key of a path-less value (each is a path
 // too, parsed as one), within the filter bounds.
 //
@@ -269,43 +268,32 @@ func opBoundsError(err *Error, i int) *Error {
 	return err
 }
 
-// prepareSearch checks a POST .search body and takes its filter: the filter goes through
-// compileFilter, exactly as a GET ?filter= does, and is removed from the body so that the library
-// never parses it; startIndex and count are held to the rules of the query parameters (integers
-// within int32; below 1 or 0 they are clamped). It returns the compiled filter, nil for none.
-func prepareSearch(body map[string]any, rs ResourceSchema) (filter.Expression, *Error) {
+// prepareSearch checks a POST .search body and puts its fields in the form of a query's: each key
+// spelt once (in any case), schemas naming the SearchRequest message (RFC 7644 §3.4.3), filter a
+// string (compiled later by compileFilter, exactly as a GET ?filter= is), startIndex and count
+// integers within int32 (as text; below 1 or 0 they are clamped), attributes and
+// excludedAttributes lists of names (a comma-separated string, as in a query, is accepted).
+func prepareSearch(body map[string]any) *Error {
 	for _, name := range []string{"filter", "startIndex", "count", "attributes", "excludedAttributes", "sortBy", "sortOrder", "schemas"} {
 		if err := foldKeyOnce(body, name); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	// The library would refuse these with no scimType; answer as for a query.
+	list, err := schemaList(body["schemas"])
+	if err != nil || !containsFold(list, URNSearchRequest) {
+		return Errorf(http.StatusBadRequest, TypeInvalidValue, "the .search body's schemas must be [%q] (RFC 7644 §3.4.3)", URNSearchRequest)
+	}
 	for _, k := range []string{"attributes", "excludedAttributes"} {
 		if v, ok := body[k]; ok && v != nil {
 			if _, err := schemaList(v); err != nil {
-				return nil, Errorf(http.StatusBadRequest, TypeInvalidValue, "%s must be an array of attribute names", k)
-			}
-			if s, ok := v.(string); ok {
-				body[k] = splitAttributeList([]string{s})
+				return Errorf(http.StatusBadRequest, TypeInvalidValue, "%s must be an array of attribute names", k)
 			}
 		}
 	}
-	var expr filter.Expression
-	if v, ok := body["filter"]; ok {
-		delete(body, "filter")
-		switch f := v.(type) {
-		case nil:
-		case string:
-			if strings.TrimSpace(f) != "" {
-				e, err := compileFilter(f, rs)
-				if err != nil {
-					return nil, err
-				}
-				expr = e
-			}
-		default:
-			return nil, Errorf(http.StatusBadRequest, TypeInvalidFilter, "filter must be a string")
-		}
+	switch body["filter"].(type) {
+	case nil, string:
+	default:
+		return Errorf(http.StatusBadRequest, TypeInvalidFilter, "filter must be a string")
 	}
 	for _, k := range []string{"startIndex", "count"} {
 		v, ok := body[k]
@@ -322,19 +310,28 @@ func prepareSearch(body map[string]any, rs ResourceSchema) (filter.Expression, *
 		case string:
 			text = t
 		default:
-			return nil, Errorf(http.StatusBadRequest, TypeInvalidValue, "%s must be an integer", k)
+			return Errorf(http.StatusBadRequest, TypeInvalidValue, "%s must be an integer", k)
 		}
 		n, err := pagingValue(k, text)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		body[k] = json.Number(strconv.FormatInt(n, 10))
+		body[k] = strconv.FormatInt(n, 10)
 	}
-	return expr, nil
+	return nil
+}
+
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(strings.TrimSpace(x), s) {
+			return true
+		}
+	}
+	return false
 }
 
 // foldKeyOnce renames the one key of body that equals name case-insensitively to name, and refuses
-// a body that spells it twice: the library reads search fields case-insensitively, so a second
+// a body that spells it twice: search fields are read case-insensitively, so a second
 // spelling would reach it past the edge's checks.
 func foldKeyOnce(body map[string]any, name string) *Error {
 	var found []string
@@ -369,7 +366,7 @@ func requiredAttributes(s schema.Schema) []schema.CoreAttribute {
 }
 
 // checkRequiredValues refuses a POST or PUT body whose required attribute is present but empty
-// or blank (the library refuses it when absent, but takes "" as a value): a user without a
+// or blank (schema validation refuses it when absent, but takes "" as a value): a user without a
 // userName or a group without a displayName cannot be found again by any IdP. 400 invalidValue,
 // as for a missing one.
 func checkRequiredValues(body map[string]any, rs ResourceSchema) *Error {

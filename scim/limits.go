@@ -8,7 +8,7 @@ import (
 // reference captures of Okta, Entra, OneLogin and JumpCloud traffic hold filters of one or two
 // comparisons, value paths one bracket deep, and PATCH bodies of at most a few dozen operations),
 // and each is checked by a linear scan before any parser, matcher or PATCH engine sees the input:
-// filter-parser and elimity's PATCH path parser recurse once per nesting level, and a stack
+// filter-parser recurses once per nesting level of a filter or PATCH path, and a stack
 // overflow is a fatal error that no recover catches, so an unbounded filter is a way to kill the
 // process, not merely to slow it down. docs/scim-requests.md lists them for users.
 const (
@@ -62,7 +62,7 @@ func checkFilterBounds(raw string) *Error {
 }
 
 // checkPathBounds refuses a PATCH path (or a path-less value's key, which is a path too) that is
-// too long or nests too deep, before elimity or ApplyPatch parses it.
+// too long or nests too deep, before parsePatchPath or ApplyPatch parses it.
 func checkPathBounds(raw string) *Error {
 	if len(raw) > maxFilterLength {
 		return Errorf(http.StatusBadRequest, TypeInvalidPath, "a PATCH path is longer than %d characters", maxFilterLength)

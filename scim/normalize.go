@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 )
@@ -13,7 +14,8 @@ import (
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
 
 // This file is the one place where the dialects IdPs really speak are turned
-// into the SCIM the library validates (reference: idp-scim-behaviors.md §0).
+// into plain SCIM (reference: idp-scim-behaviors.md §0): request bodies, PATCH
+// operations and filters alike.
 // Everything here is a rewrite of the request body or query before
 // validation; nothing here knows about Freshservice.
 
@@ -587,4 +589,288 @@ func unwrapSingle(lowerPath string, v any) any {
 		}
 	}
 	return v
+}
+
+// NormalizeFilter rewrites Entra's non-RFC filter form attr[filter].sub op value into the RFC form
+// attr[filter and sub op value], e.g. emails[type eq "work"].value eq "x" into
+// emails[type eq "work" and value eq "x"], which filter-parser accepts (it refuses the other
+// form; elimity-com/scim issue #150). Quoted strings are skipped, so quotes and brackets inside values
+// cannot confuse it. Run it on the decoded filter (url.Values.Get has already turned "+" into a
+// space) before the general parser sees it. Any other filter is returned unchanged.
+//
+// filter-parser accepts at most two comparisons inside [...] and no parentheses there, so:
+// a bracketed filter with or-branches becomes one value path per branch,
+// emails[type eq "work" or primary eq true].value eq "x" giving
+// (emails[type eq "work" and value eq "x"] or emails[primary eq true and value eq "x"]), which
+// means the same; a bracketed filter that already joins two comparisons with and, or uses not, is
+// left as it is (filter-parser then rejects it, as it would have anyway).
+func NormalizeFilter(raw string) string {
+	out := make([]byte, 0, len(raw)+16)
+	changed := false
+	// raw[verbatim:i] is what out ends with: text copied as it is since the last rewrite.
+	verbatim := 0
+	for i := 0; i < len(raw); {
+		switch raw[i] {
+		case '"':
+			j, _ := skipQuoted(raw, i)
+			out = append(out, raw[i:j]...)
+			i = j
+		case '[':
+			end := closingBracket(raw, i)
+			if end < 0 {
+				out = append(out, raw[i:]...)
+				i = len(raw)
+				continue
+			}
+			cmp, next, ok := trailingComparison(raw, end+1)
+			branches := splitLogical(raw[i+1:end], "or")
+			for _, b := range branches {
+				if !isSingleComparison(b) {
+					ok = false
+				}
+			}
+			if !ok {
+				out = append(out, raw[i:end+1]...)
+				i = end + 1
+				continue
+			}
+			// The attribute path before "[" has been copied already; each branch repeats it.
+			start := i
+			for start > verbatim && !strings.ContainsRune(" ()[]\"", rune(raw[start-1])) {
+				start--
+			}
+			attr := raw[start:i]
+			out = out[:len(out)-len(attr)]
+			if len(branches) > 1 {
+				out = append(out, '(')
+			}
+			for k, b := range branches {
+				if k > 0 {
+					out = append(out, " or "...)
+				}
+				out = append(out, attr...)
+				out = append(out, '[')
+				out = append(out, strings.TrimSpace(b)...)
+				out = append(out, " and "...)
+				out = append(out, cmp...)
+				out = append(out, ']')
+			}
+			if len(branches) > 1 {
+				out = append(out, ')')
+			}
+			i = next
+			verbatim = next
+			changed = true
+		default:
+			out = append(out, raw[i])
+			i++
+		}
+	}
+	if !changed {
+		return raw
+	}
+	return string(out)
+}
+
+// isSingleComparison reports whether s is one attribute comparison: not a logical expression, not
+// negated, not grouped.
+func isSingleComparison(s string) bool {
+	s = strings.TrimSpace(s)
+	if s == "" || s[0] == '(' || len(splitLogical(s, "and")) > 1 {
+		return false
+	}
+	return !(len(s) > 3 && strings.EqualFold(s[:3], "not") && (s[3] == ' ' || s[3] == '('))
+}
+
+// skipQuoted returns the index just past the string literal that starts at s[i] == '"', and whether
+// it was closed.
+func skipQuoted(s string, i int) (int, bool) {
+	for j := i + 1; j < len(s); j++ {
+		switch s[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1, true
+		}
+	}
+	return len(s), false
+}
+
+// closingBracket returns the index of the ']' that closes the '[' at s[i], or -1.
+func closingBracket(s string, i int) int {
+	depth := 0
+	for j := i; j < len(s); {
+		switch s[j] {
+		case '"':
+			j, _ = skipQuoted(s, j)
+			continue
+		case '[':
+			depth++
+		case ']':
+			depth--
+			if depth == 0 {
+				return j
+			}
+		}
+		j++
+	}
+	return -1
+}
+
+var compareOperators = map[string]bool{
+	"eq": true, "ne": true, "co": true, "sw": true, "ew": true,
+	"gt": true, "lt": true, "ge": true, "le": true, "pr": true,
+}
+
+// trailingComparison reads ".sub op value" (or ".sub pr") at s[i:], returning it without the dot
+// and the index just past it.
+func trailingComparison(s string, i int) (string, int, bool) {
+	if i >= len(s) || s[i] != '.' {
+		return "", 0, false
+	}
+	j := i + 1
+	for j < len(s) && isNameByte(s[j], j == i+1) {
+		j++
+	}
+	if j == i+1 {
+		return "", 0, false
+	}
+	sub := s[i+1 : j]
+	k := skipSpaces(s, j)
+	if k == j {
+		return "", 0, false
+	}
+	o := k
+	for o < len(s) && (s[o]|0x20) >= 'a' && (s[o]|0x20) <= 'z' {
+		o++
+	}
+	op := s[k:o]
+	if !compareOperators[strings.ToLower(op)] {
+		return "", 0, false
+	}
+	if strings.EqualFold(op, "pr") {
+		if o < len(s) && s[o] != ' ' && s[o] != ')' && s[o] != ']' {
+			return "", 0, false
+		}
+		return sub + " " + op, o, true
+	}
+	v := skipSpaces(s, o)
+	if v == o || v >= len(s) {
+		return "", 0, false
+	}
+	end := v
+	if s[v] == '"' {
+		var closed bool
+		if end, closed = skipQuoted(s, v); !closed {
+			return "", 0, false
+		}
+	} else {
+		for end < len(s) && !strings.ContainsRune(" ()[]\"", rune(s[end])) {
+			end++
+		}
+		if end == v {
+			return "", 0, false
+		}
+	}
+	return sub + " " + op + " " + s[v:end], end, true
+}
+
+func isNameByte(c byte, first bool) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c == '$':
+		return true
+	case first:
+		return false
+	case c >= '0' && c <= '9', c == '_', c == '-':
+		return true
+	}
+	return false
+}
+
+func skipSpaces(s string, i int) int {
+	for i < len(s) && s[i] == ' ' {
+		i++
+	}
+	return i
+}
+
+// splitLogical splits a filter at its top-level occurrences of the logical operator word ("and" or
+// "or"), outside quotes, parentheses and brackets.
+func splitLogical(s, word string) []string {
+	var parts []string
+	depth, start, n := 0, 0, len(word)
+	for i := 0; i < len(s); {
+		switch c := s[i]; {
+		case c == '"':
+			i, _ = skipQuoted(s, i)
+			continue
+		case c == '(' || c == '[':
+			depth++
+		case c == ')' || c == ']':
+			depth--
+		case depth == 0 && c == ' ' && i+n+1 < len(s) && strings.EqualFold(s[i+1:i+1+n], word) && s[i+1+n] == ' ':
+			parts = append(parts, s[start:i])
+			i += n + 2
+			start = i
+			continue
+		}
+		i++
+	}
+	return append(parts, s[start:])
+}
+
+// bareValue matches a comparison whose value is not quoted: Entra's
+// legacy manager check sends `id eq 54D382A4-… and manager eq 2819c223-…`.
+var bareValue = regexp.MustCompile(`(?i)(\s(?:eq|ne|co|sw|ew|gt|lt|ge|le)\s+)([^\s"()\[\]]+)`)
+
+// quoteBareValues quotes unquoted comparison values that are not numbers,
+// booleans or null, outside quoted strings.
+func quoteBareValues(raw string) string {
+	var b strings.Builder
+	for i := 0; i < len(raw); {
+		if raw[i] == '"' {
+			j, _ := skipQuoted(raw, i)
+			b.WriteString(raw[i:j])
+			i = j
+			continue
+		}
+		j := strings.IndexByte(raw[i:], '"')
+		if j < 0 {
+			j = len(raw)
+		} else {
+			j += i
+		}
+		b.WriteString(bareValue.ReplaceAllStringFunc(raw[i:j], func(m string) string {
+			sub := bareValue.FindStringSubmatch(m)
+			v := sub[2]
+			switch strings.ToLower(v) {
+			case "true", "false", "null":
+				return m
+			}
+			if isNumber(v) {
+				return m
+			}
+			return sub[1] + fmt.Sprintf("%q", v)
+		}))
+		i = j
+	}
+	return b.String()
+}
+
+func isNumber(s string) bool {
+	if s == "" {
+		return false
+	}
+	dot := false
+	for i, c := range s {
+		switch {
+		case c >= '0' && c <= '9':
+		case c == '-' && i == 0:
+		case c == '.' && !dot:
+			dot = true
+		default:
+			return false
+		}
+	}
+	return true
 }

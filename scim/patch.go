@@ -10,17 +10,15 @@ import (
 	"strconv"
 	"strings"
 
-	escim "github.com/elimity-com/scim"
-	scimerrors "github.com/elimity-com/scim/errors"
 	efilter "github.com/elimity-com/scim/filter"
 	"github.com/elimity-com/scim/schema"
 	filter "github.com/scim2/filter-parser/v2"
 )
 
 // ApplyPatch applies PATCH operations to a deep copy of doc and returns the copy; doc itself is never
-// modified. The operations are the ones elimity's server hands to ResourceHandler.Patch (op
-// lower-cased, path parsed, value type-checked), but ApplyPatch does not rely on that validation and
-// never panics on odd input. The semantics are RFC 7644 §3.5.2, plus what real IdPs need:
+// modified. The operations are the ones the edge hands to Backend.Patch (op lower-cased, path
+// parsed and resolved; see preparePatch), but ApplyPatch does not rely on that and never panics on
+// odd input. The semantics are RFC 7644 §3.5.2, plus what real IdPs need:
 //
 //   - add to a multi-valued attribute appends, skipping (and merging into) elements that denote an
 //     existing one, so a repeated add-member is idempotent; an element that becomes primary clears
@@ -46,7 +44,7 @@ import (
 // empty multi-valued attributes are equivalent (RFC 7643 §2.5), so ApplyPatch deletes a key rather
 // than leave null or [] behind.
 //
-// Errors are elimity errors.ScimError values with status 400 and one of these scimTypes:
+// Errors are *Error values with status 400 and one of these scimTypes:
 // noTarget (remove without a path, a value filter on a single-valued attribute), invalidPath (an
 // unknown attribute or sub-attribute, a malformed path), invalidValue (a value of the wrong type, an
 // unknown op, add without a value), mutability (a read-only attribute, or a change to an immutable
@@ -64,9 +62,9 @@ import (
 // read without an email) may still be patched, as long as the PATCH does not leave the attribute
 // in a new invalid state: the PATCH did not cause the gap, and refusing it would block, say, the
 // deactivation of that user.
-func ApplyPatch(doc map[string]any, ops []escim.PatchOperation, rs ResourceSchema) (map[string]any, error) {
+func ApplyPatch(doc map[string]any, ops []PatchOperation, rs ResourceSchema) (map[string]any, error) {
 	if len(ops) > maxPatchOperations {
-		return nil, patchError(scimerrors.ScimTypeInvalidValue, "%d operations; at most %d are accepted in one PATCH", len(ops), maxPatchOperations)
+		return nil, patchError(TypeInvalidValue, "%d operations; at most %d are accepted in one PATCH", len(ops), maxPatchOperations)
 	}
 	p := &patcher{rs: rs, doc: rs.Canonicalize(doc), created: map[string]map[string]any{}}
 	required := requiredAttributes(rs.Core)
@@ -80,6 +78,7 @@ func ApplyPatch(doc map[string]any, ops []escim.PatchOperation, rs ResourceSchem
 		}
 	}
 	p.closeLists()
+	rs.normalizeMultiValued(p.doc)
 	for _, e := range rs.Extensions {
 		if m, ok := p.doc[e.ID].(map[string]any); ok && len(m) == 0 {
 			delete(p.doc, e.ID)
@@ -94,9 +93,9 @@ func ApplyPatch(doc map[string]any, ops []escim.PatchOperation, rs ResourceSchem
 			continue // not changed by this PATCH
 		}
 		if !present || isJSONNull(v) {
-			return nil, patchError(scimerrors.ScimTypeMutability, "%s is required and cannot be removed", a.Name())
+			return nil, patchError(TypeMutability, "%s is required and cannot be removed", a.Name())
 		}
-		return nil, patchError(scimerrors.ScimTypeInvalidValue, "%s is required and cannot be empty", a.Name())
+		return nil, patchError(TypeInvalidValue, "%s is required and cannot be empty", a.Name())
 	}
 	return p.doc, nil
 }
@@ -146,9 +145,9 @@ func listOperation(kind string, t patchTarget, v any) bool {
 		return false
 	}
 	switch kind {
-	case escim.PatchOperationAdd:
+	case PatchAdd:
 		return t.filter == nil && v != nil
-	case escim.PatchOperationRemove:
+	case PatchRemove:
 		return t.filter != nil || v != nil
 	}
 	return false
@@ -180,13 +179,13 @@ func (t patchTarget) String() string {
 	return p
 }
 
-func patchError(t scimerrors.ScimType, format string, args ...any) scimerrors.ScimError {
-	return scimerrors.ScimError{ScimType: t, Detail: fmt.Sprintf(format, args...), Status: http.StatusBadRequest}
+func patchError(t string, format string, args ...any) *Error {
+	return &Error{ScimType: t, Detail: fmt.Sprintf(format, args...), Status: http.StatusBadRequest}
 }
 
 // operationError prefixes the detail of err with the operation it comes from.
-func operationError(err error, i int, op escim.PatchOperation) error {
-	se, ok := err.(scimerrors.ScimError)
+func operationError(err error, i int, op PatchOperation) error {
+	se, ok := err.(*Error)
 	if !ok {
 		return err
 	}
@@ -199,16 +198,16 @@ func operationError(err error, i int, op escim.PatchOperation) error {
 	return se
 }
 
-func (p *patcher) apply(op escim.PatchOperation) error {
+func (p *patcher) apply(op PatchOperation) error {
 	kind := strings.ToLower(strings.TrimSpace(op.Op))
 	switch kind {
-	case escim.PatchOperationAdd, escim.PatchOperationReplace, escim.PatchOperationRemove:
+	case PatchAdd, PatchReplace, PatchRemove:
 	default:
-		return patchError(scimerrors.ScimTypeInvalidValue, "unknown op %q; want add, replace or remove", op.Op)
+		return patchError(TypeInvalidValue, "unknown op %q; want add, replace or remove", op.Op)
 	}
 	if op.Path == nil {
-		if kind == escim.PatchOperationRemove {
-			return patchError(scimerrors.ScimTypeNoTarget, "remove needs a path")
+		if kind == PatchRemove {
+			return patchError(TypeNoTarget, "remove needs a path")
 		}
 		return p.applyPathless(kind, op.Value, nil)
 	}
@@ -231,11 +230,11 @@ func (rs ResourceSchema) patchTarget(p filter.Path) (patchTarget, error) {
 		}
 	}
 	if ap.SubAttribute != nil && (p.ValueExpression != nil || p.SubAttribute != nil) {
-		return patchTarget{}, patchError(scimerrors.ScimTypeInvalidPath, "malformed path %q", p.String())
+		return patchTarget{}, patchError(TypeInvalidPath, "malformed path %q", p.String())
 	}
 	ref, ok := rs.resolve(ap.URI(), ap.AttributeName, "")
 	if !ok {
-		return patchTarget{}, patchError(scimerrors.ScimTypeInvalidPath, "unknown attribute %q", ap.String())
+		return patchTarget{}, patchError(TypeInvalidPath, "unknown attribute %q", ap.String())
 	}
 	sub := ap.SubAttributeName()
 	if p.SubAttribute != nil {
@@ -244,16 +243,16 @@ func (rs ResourceSchema) patchTarget(p filter.Path) (patchTarget, error) {
 	if sub != "" {
 		s, ok := ref.Attr.SubAttributes().ContainsAttribute(sub)
 		if !ok {
-			return patchTarget{}, patchError(scimerrors.ScimTypeInvalidPath, "attribute %q has no sub-attribute %q", ref.Path(), sub)
+			return patchTarget{}, patchError(TypeInvalidPath, "attribute %q has no sub-attribute %q", ref.Path(), sub)
 		}
 		ref.Sub = &s
 	}
 	if p.ValueExpression != nil {
 		if !ref.Attr.MultiValued() {
-			return patchTarget{}, patchError(scimerrors.ScimTypeNoTarget, "a value filter needs a multi-valued attribute, and %q is single-valued", ref.Path())
+			return patchTarget{}, patchError(TypeNoTarget, "a value filter needs a multi-valued attribute, and %q is single-valued", ref.Path())
 		}
 		if err := validateElementFilter(p.ValueExpression, ref.Attr); err != nil {
-			return patchTarget{}, patchError(scimerrors.ScimTypeInvalidPath, "value filter of %q: %v", ref.Path(), err)
+			return patchTarget{}, patchError(TypeInvalidPath, "value filter of %q: %v", ref.Path(), err)
 		}
 	}
 	return patchTarget{ref: ref, filter: p.ValueExpression}, nil
@@ -302,7 +301,7 @@ var ignoredPathlessKeys = map[string]bool{"id": true, "meta": true, "schemas": t
 func (p *patcher) applyPathless(kind string, value any, ext *schema.Schema) error {
 	m, ok := jsonObject(value)
 	if !ok {
-		return patchError(scimerrors.ScimTypeInvalidValue, "an operation without a path needs an object value")
+		return patchError(TypeInvalidValue, "an operation without a path needs an object value")
 	}
 	// Sorted, so that "name" is applied before "name.givenName" and the result never depends on map
 	// iteration order.
@@ -329,14 +328,14 @@ func (p *patcher) applyPathless(kind string, value any, ext *schema.Schema) erro
 		}
 		// Keys are paths, parsed recursively: bounded first, for callers other than the edge.
 		if berr := checkPathBounds(k); berr != nil {
-			return patchError(scimerrors.ScimTypeInvalidPath, "%s", berr.Detail)
+			return patchError(TypeInvalidPath, "%s", berr.Detail)
 		}
 		path, err := filter.ParsePath([]byte(k))
 		if err != nil {
 			if ignoredPathlessKeys[strings.ToLower(k)] {
 				continue
 			}
-			return patchError(scimerrors.ScimTypeInvalidPath, "key %q of the value is not an attribute path", k)
+			return patchError(TypeInvalidPath, "key %q of the value is not an attribute path", k)
 		}
 		if ext != nil && path.AttributePath.URIPrefix == nil {
 			id := ext.ID
@@ -370,12 +369,12 @@ func (p *patcher) applyTarget(kind string, t patchTarget, v any) error {
 		p.closeLists()
 	}
 	if t.extension != nil {
-		if kind == escim.PatchOperationRemove || (kind == escim.PatchOperationReplace && isJSONNull(v)) {
+		if kind == PatchRemove || (kind == PatchReplace && isJSONNull(v)) {
 			delete(p.doc, t.extension.ID)
 			return nil
 		}
 		if _, ok := jsonObject(v); !ok {
-			return patchError(scimerrors.ScimTypeInvalidValue, "the value of %s must be an object", t.extension.ID)
+			return patchError(TypeInvalidValue, "the value of %s must be an object", t.extension.ID)
 		}
 		return p.applyPathless(kind, v, t.extension)
 	}
@@ -385,7 +384,7 @@ func (p *patcher) applyTarget(kind string, t patchTarget, v any) error {
 		return nil
 	}
 	if t.ref.Attr.Mutability() == "readOnly" || target.Mutability() == "readOnly" {
-		return patchError(scimerrors.ScimTypeMutability, "%s is read-only", t.ref.Path())
+		return patchError(TypeMutability, "%s is read-only", t.ref.Path())
 	}
 	switch {
 	case t.filter != nil:
@@ -419,16 +418,16 @@ func valueTypeError(t patchTarget, a schema.CoreAttribute) error {
 	if a.AttributeType() == "complex" {
 		want = "complex (object)"
 	}
-	return patchError(scimerrors.ScimTypeInvalidValue, "value of %s must be of type %s", t.String(), want)
+	return patchError(TypeInvalidValue, "value of %s must be of type %s", t.String(), want)
 }
 
 func immutableError(t patchTarget) error {
-	return patchError(scimerrors.ScimTypeMutability, "%s is immutable and already has a value", t.String())
+	return patchError(TypeMutability, "%s is immutable and already has a value", t.String())
 }
 
 // clearsOp reports whether the operation removes its target: remove, or replace with null.
 func clearsOp(kind string, v any) bool {
-	return kind == escim.PatchOperationRemove || (kind == escim.PatchOperationReplace && isJSONNull(v))
+	return kind == PatchRemove || (kind == PatchReplace && isJSONNull(v))
 }
 
 // applySingular handles single-valued attributes and their sub-attributes.
@@ -448,7 +447,7 @@ func (p *patcher) applySingular(kind string, t patchTarget, v any) error {
 			return nil
 		}
 		if isJSONNull(v) {
-			return patchError(scimerrors.ScimTypeInvalidValue, "add to %s needs a value", t.String())
+			return patchError(TypeInvalidValue, "add to %s needs a value", t.String())
 		}
 		nv, ok := coerceSingle(a, v)
 		if !ok {
@@ -500,7 +499,7 @@ func (p *patcher) applySingular(kind string, t patchTarget, v any) error {
 		return nil
 	}
 	if isJSONNull(v) {
-		return patchError(scimerrors.ScimTypeInvalidValue, "add to %s needs a value", t.String())
+		return patchError(TypeInvalidValue, "add to %s needs a value", t.String())
 	}
 	nv, ok := coerceAttribute(sub, v)
 	if !ok {
@@ -527,7 +526,7 @@ func (p *patcher) applySingular(kind string, t patchTarget, v any) error {
 func (p *patcher) applyMulti(kind string, t patchTarget, v any) error {
 	a, name := t.ref.Attr, t.ref.Name()
 	// Remove with a value is a partial remove, not a clear; only untyped nil clears.
-	c := p.container(t.ref.Extension, !(kind == escim.PatchOperationRemove || (kind == escim.PatchOperationReplace && isJSONNull(v))))
+	c := p.container(t.ref.Extension, !(kind == PatchRemove || (kind == PatchReplace && isJSONNull(v))))
 	if c == nil {
 		return nil
 	}
@@ -537,14 +536,14 @@ func (p *patcher) applyMulti(kind string, t patchTarget, v any) error {
 			return valueTypeError(t, a)
 		}
 		l := p.openList(t.ref.Extension, a, c)
-		if kind == escim.PatchOperationRemove {
+		if kind == PatchRemove {
 			// Entra removes group members with {"op":"Remove","path":"members","value":[{"value":"id"}]}.
 			// RFC 7644 would remove every member; Entra means only the listed ones. An empty list
-			// (which elimity hands over as a typed nil []interface{}) therefore removes nothing.
+			// therefore removes nothing.
 			l.removeListed(items)
 			return nil
 		}
-		for _, it := range items {
+		for _, it := range oneList(a, items) {
 			l.add(it)
 		}
 		return nil
@@ -555,7 +554,7 @@ func (p *patcher) applyMulti(kind string, t patchTarget, v any) error {
 		return p.applyEachElement(kind, t, c, cur, v)
 	}
 	switch kind {
-	case escim.PatchOperationRemove:
+	case PatchRemove:
 		if v == nil {
 			if a.Mutability() == "immutable" && len(cur) > 0 {
 				return immutableError(t)
@@ -564,8 +563,8 @@ func (p *patcher) applyMulti(kind string, t patchTarget, v any) error {
 			return nil
 		}
 		// Entra removes group members with {"op":"Remove","path":"members","value":[{"value":"id"}]}.
-		// RFC 7644 would remove every member; Entra means only the listed ones. An empty list (which
-		// elimity hands over as a typed nil []interface{}) therefore removes nothing.
+		// RFC 7644 would remove every member; Entra means only the listed ones. An empty list
+		// therefore removes nothing.
 		items, ok := coerceMulti(a, v)
 		if !ok {
 			return valueTypeError(t, a)
@@ -581,12 +580,12 @@ func (p *patcher) applyMulti(kind string, t patchTarget, v any) error {
 		}
 		setList(c, name, keep)
 		return nil
-	case escim.PatchOperationReplace:
+	case PatchReplace:
 		items, ok := coerceMulti(a, v)
 		if !ok {
 			return valueTypeError(t, a)
 		}
-		list := addAll(a, nil, items)
+		list := addAll(a, nil, oneList(a, items))
 		if immutableChange(a, old, present && len(cur) > 0, list) {
 			return immutableError(t)
 		}
@@ -594,13 +593,13 @@ func (p *patcher) applyMulti(kind string, t patchTarget, v any) error {
 		return nil
 	default: // add
 		if v == nil {
-			return patchError(scimerrors.ScimTypeInvalidValue, "add to %s needs a value", t.String())
+			return patchError(TypeInvalidValue, "add to %s needs a value", t.String())
 		}
 		items, ok := coerceMulti(a, v)
 		if !ok {
 			return valueTypeError(t, a)
 		}
-		list := addAll(a, cur, items)
+		list := addAll(a, cur, oneList(a, items))
 		if a.Mutability() == "immutable" && len(cur) > 0 && !jsonEqual(cur, list) {
 			return immutableError(t)
 		}
@@ -632,7 +631,7 @@ func (p *patcher) applyEachElement(kind string, t patchTarget, c map[string]any,
 		return nil
 	}
 	if isJSONNull(v) {
-		return patchError(scimerrors.ScimTypeInvalidValue, "add to %s needs a value", t.String())
+		return patchError(TypeInvalidValue, "add to %s needs a value", t.String())
 	}
 	nv, ok := coerceAttribute(sub, v)
 	if !ok {
@@ -739,7 +738,7 @@ func (p *patcher) applyFiltered(kind string, t patchTarget, v any) error {
 	}
 
 	if isJSONNull(v) {
-		return patchError(scimerrors.ScimTypeInvalidValue, "add to %s needs a value", t.String())
+		return patchError(TypeInvalidValue, "add to %s needs a value", t.String())
 	}
 	if a.AttributeType() != "complex" {
 		// A multi-valued simple attribute: the filter can only test "value", and the operation
@@ -795,7 +794,7 @@ func (p *patcher) applyFiltered(kind string, t patchTarget, v any) error {
 		for _, i := range idx {
 			om, _ := cur[i].(map[string]any)
 			var m map[string]any
-			if kind == escim.PatchOperationAdd || created {
+			if kind == PatchAdd || created {
 				m = mergeElement(a, om, nv)
 			} else {
 				// RFC 7644 §3.5.2.3: matching values are replaced. The filter's equalities stay when
@@ -829,6 +828,16 @@ func (p *patcher) applyFiltered(kind string, t patchTarget, v any) error {
 	}
 	setList(c, name, cur)
 	return nil
+}
+
+// oneList normalises the list one operation's value holds (see normalizeElements): within that
+// list the first primary wins and repeated values merge, before its elements meet the ones the
+// attribute already holds.
+func oneList(a schema.CoreAttribute, items []any) []any {
+	if a.AttributeType() != "complex" {
+		return items
+	}
+	return normalizeElements(a, items)
 }
 
 // unwrapOne turns a one-element array into its element; PATCH values aimed at one element of a
@@ -1079,7 +1088,8 @@ func coerceMulti(a schema.CoreAttribute, v any) ([]any, bool) {
 
 // coerceSingle validates one value of attribute a (one element, if a is multi-valued) and returns
 // it in canonical form: sub-attribute names canonical, unknown, null, read-only and returned:"never"
-// sub-attributes dropped (as elimity does), "True"/"false" strings turned into booleans.
+// sub-attributes dropped (as schema validation drops them from a POST), "True"/"false" strings
+// turned into booleans.
 func coerceSingle(a schema.CoreAttribute, v any) (any, bool) {
 	switch a.AttributeType() {
 	case "complex":

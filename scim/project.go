@@ -47,8 +47,8 @@ func splitAttributeList(values []string) []string {
 	return out
 }
 
-// projection is what attributes selects from one attribute: all of it, or some sub-attributes.
-type projection struct {
+// selection is what attributes selects from one attribute: all of it, or some sub-attributes.
+type selection struct {
 	whole bool
 	subs  map[string]bool
 }
@@ -56,15 +56,15 @@ type projection struct {
 // include keeps the selected attributes of the canonical document doc.
 func (rs ResourceSchema) include(doc map[string]any, paths []string) map[string]any {
 	// Selections per container: "" for the top level, an extension URN for its container.
-	sel := map[string]map[string]*projection{}
+	sel := map[string]map[string]*selection{}
 	wholeExt := map[string]bool{}
 	selectAttr := func(container, name, sub string) {
 		if sel[container] == nil {
-			sel[container] = map[string]*projection{}
+			sel[container] = map[string]*selection{}
 		}
 		pr := sel[container][name]
 		if pr == nil {
-			pr = &projection{subs: map[string]bool{}}
+			pr = &selection{subs: map[string]bool{}}
 			sel[container][name] = pr
 		}
 		if sub == "" {

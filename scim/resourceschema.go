@@ -67,7 +67,7 @@ func (r AttributeRef) Path() string {
 }
 
 // commonAttributes are the attributes every resource has (RFC 7643 §3.1): schemas, id, externalId
-// and meta, with elimity's characteristics (id readOnly and caseExact, externalId caseExact, meta
+// and meta, with the schema library's characteristics (id readOnly and caseExact, externalId caseExact, meta
 // readOnly).
 var commonAttributes = schema.CommonAttributes()
 

@@ -1,30 +1,22 @@
 package scim
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
-	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	escim "github.com/elimity-com/scim"
-	"github.com/elimity-com/scim/optional"
 	"github.com/elimity-com/scim/schema"
 	"github.com/go-chi/chi/v5"
 	"github.com/rs/zerolog"
-	"github.com/scim2/filter-parser/v2"
 	"golang.org/x/time/rate"
 
 	"github.com/fsbridge/fsbridge/internal/reqctx"
@@ -81,7 +73,15 @@ var allowStrings sync.Once
 // Prefix is where SCIM is served.
 const Prefix = "/scim/v2"
 
-// Mount adds the SCIM routes under Prefix to r.
+// maxResults is the most resources one list answer holds (RFC 7644 §3.4.2.4: a larger count is
+// lowered to it), advertised as filter.maxResults.
+const maxResults = 100
+
+// Mount adds the SCIM routes under Prefix to r. Every request runs one pipeline the edge owns:
+// request id and deadline, recovery, the resource name matched case-insensitively, authentication
+// and the client's rate; then the route's handler reads and checks the query or body, normalises
+// the IdP's dialect, calls the Backend, and writes the answer. Every error, whatever found it, is
+// written by writeError.
 func Mount(r chi.Router, cfg Config, users, groups Backend) error {
 	if len(cfg.Tokens) == 0 && cfg.Basic == nil {
 		return errors.New("scim: no credentials configured")
@@ -92,39 +92,40 @@ func Mount(r chi.Router, cfg Config, users, groups Backend) error {
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 50 * time.Second
 	}
-	// Entra without aadOptscim062020 sends booleans as "True"/"False".
-	// The setting is global to the library and read by every request, so
-	// it is set once per process.
+	// Entra without aadOptscim062020 sends booleans as "True"/"False". The
+	// schema library's validation reads this process-wide setting, so it is
+	// set once per process.
 	allowStrings.Do(func() { schema.SetAllowStringValues(true) })
-	e := &edge{
-		cfg:    cfg,
-		users:  &adapter{b: users, rs: UserSchema(), kind: "User"},
-		groups: &adapter{b: groups, rs: GroupSchema(), kind: "Group"},
-	}
+	e := &edge{cfg: cfg}
+	e.users = newResourceType("User", "/Users", "People, provisioned as Freshservice requesters or agents", UserSchema(), users)
+	e.groups = newResourceType("Group", "/Groups", "Freshservice requester groups, agent groups, or role groups that make members agents", GroupSchema(), groups)
+	e.discovery = newDiscovery(e)
 	if cfg.ClientRateLimit > 0 {
 		e.limiters = map[string]*rate.Limiter{}
 	}
 	r.Route(Prefix, func(r chi.Router) {
-		r.Use(e.requestInfo, e.recoverer, e.authenticate, e.clientLimit)
+		r.Use(e.requestInfo, e.recoverer, canonicalPath, e.authenticate, e.clientLimit)
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-			writeError(w, r, Errorf(http.StatusNotFound, "", "no SCIM endpoint at %s", r.URL.Path))
+			writeError(w, r, Errorf(http.StatusNotFound, "", "no SCIM endpoint at %s", truncate(r.URL.Path, 200)))
 		})
 		r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-			writeError(w, r, Errorf(http.StatusMethodNotAllowed, "", "%s is not allowed on %s", r.Method, r.URL.Path))
+			writeError(w, r, Errorf(http.StatusMethodNotAllowed, "", "%s is not allowed on %s", r.Method, truncate(r.URL.Path, 200)))
 		})
-		serve := http.HandlerFunc(e.serveLibrary)
-		for _, res := range []string{"Users", "Groups"} {
-			r.With(e.tag(res)).Get("/"+res, serve)
-			r.With(e.tag(res), e.body(res, false)).Post("/"+res, serve)
-			r.With(e.tag(res), e.body(res, false)).Post("/"+res+"/.search", serve)
-			r.With(e.tag(res)).Get("/"+res+"/{id}", serve)
-			r.With(e.tag(res), e.body(res, false)).Put("/"+res+"/{id}", serve)
-			r.With(e.tag(res), e.body(res, true)).Patch("/"+res+"/{id}", serve)
-			r.With(e.tag(res)).Delete("/"+res+"/{id}", serve)
+		for _, rt := range []*resourceType{e.users, e.groups} {
+			r.Get(rt.endpoint, e.handle(rt, e.list))
+			r.Post(rt.endpoint, e.handle(rt, e.create))
+			r.Post(rt.endpoint+"/.search", e.handle(rt, e.search))
+			r.Get(rt.endpoint+"/{id}", e.handle(rt, e.get))
+			r.Put(rt.endpoint+"/{id}", e.handle(rt, e.replace))
+			r.Patch(rt.endpoint+"/{id}", e.handle(rt, e.patch))
+			r.Delete(rt.endpoint+"/{id}", e.handle(rt, e.delete))
 		}
-		for _, p := range []string{"/ServiceProviderConfig", "/ResourceTypes", "/ResourceTypes/{id}", "/Schemas", "/Schemas/{id}"} {
-			r.With(e.tag("discovery")).Get(p, serve)
-		}
+		d := e.discovery
+		r.Get("/ServiceProviderConfig", e.handleDiscovery(d.serviceProviderConfig))
+		r.Get("/ResourceTypes", e.handleDiscovery(d.resourceTypes))
+		r.Get("/ResourceTypes/{id}", e.handleDiscovery(d.resourceType))
+		r.Get("/Schemas", e.handleDiscovery(d.schemas))
+		r.Get("/Schemas/{id}", e.handleDiscovery(d.schema))
 		r.HandleFunc("/Bulk", func(w http.ResponseWriter, r *http.Request) {
 			writeError(w, r, Errorf(http.StatusNotImplemented, "", "bulk operations are not supported"))
 		})
@@ -136,36 +137,76 @@ func Mount(r chi.Router, cfg Config, users, groups Backend) error {
 }
 
 type edge struct {
-	cfg    Config
-	users  *adapter
-	groups *adapter
+	cfg       Config
+	users     *resourceType
+	groups    *resourceType
+	discovery *discovery
 
 	mu       sync.Mutex
 	limiters map[string]*rate.Limiter
 
-	// servers caches the library's server per base URL: building one
-	// rebuilds and validates every schema, which cost more than the rest
-	// of a lookup. With no base_url configured the base URL comes from the
-	// request's Host, so the cache is bounded; past maxServers hosts a
-	// server is built per request.
-	srvMu   sync.Mutex
-	servers map[string]escim.Server
+	// writes serialises the writes to one resource made through this
+	// process, so that an If-Match is checked and the write made with no
+	// other write in between (see preconditions).
+	writes keyedMutex
 }
 
-const maxServers = 8
+// resourceType is one of the resource types the edge serves.
+type resourceType struct {
+	name, endpoint, description string
+	rs                          ResourceSchema
+	backend                     Backend
+	// validator is the core schema with the common attribute externalId, which the schema
+	// library validates POST and PUT bodies against.
+	validator schema.Schema
+	// dropped are the lower-cased names of the top-level attributes never returned by default
+	// (returned "never" or "request"), and project is set when a sub-attribute is returned only
+	// on request, so that the default rendering needs the general projection.
+	dropped map[string]bool
+	project bool
+}
+
+func newResourceType(name, endpoint, description string, rs ResourceSchema, b Backend) *resourceType {
+	rt := &resourceType{name: name, endpoint: endpoint, description: description, rs: rs, backend: b, dropped: map[string]bool{"password": true}}
+	v := rs.Core
+	attrs := make(schema.Attributes, len(v.Attributes), len(v.Attributes)+1)
+	copy(attrs, v.Attributes)
+	v.Attributes = append(attrs, schema.SimpleCoreAttribute(schema.SimpleStringParams(schema.StringParams{
+		Name: "externalId", CaseExact: true, Mutability: schema.AttributeMutabilityReadWrite(),
+	})))
+	rt.validator = v
+	for _, a := range rs.Core.Attributes {
+		if a.Returned() == "never" || a.Returned() == "request" {
+			rt.dropped[strings.ToLower(a.Name())] = true
+		}
+		for _, s := range a.SubAttributes() {
+			if s.Returned() == "never" || s.Returned() == "request" {
+				rt.project = true
+			}
+		}
+	}
+	for _, x := range rs.Extensions {
+		for _, a := range x.Attributes {
+			if a.Returned() == "never" || a.Returned() == "request" {
+				rt.project = true
+			}
+		}
+	}
+	return rt
+}
 
 type ctxKey int
 
-const (
-	keyState ctxKey = iota
-)
+const keyState ctxKey = iota
 
-// state is per-request: the error a backend reported (answered instead of
-// the library's rendering of it), the resource kind, and the no-op flag.
+// state is what the edge knows of one request: the facts the bridge reads (reqctx.Info), the
+// resource type for the access log and metrics, and the error answered, logged once at the end.
+// It is one allocation per request.
 type state struct {
-	err      error
+	info     reqctx.Info
 	resource string
-	filter   filter.Expression
+	err      *Error
+	sw       statusWriter
 }
 
 func stateOf(r *http.Request) *state {
@@ -173,45 +214,51 @@ func stateOf(r *http.Request) *state {
 	return s
 }
 
-// requestInfo assigns the request id, sets the deadline, and writes the
-// access log line when the request is done.
+// requestInfo assigns the request id, sets the deadline, and writes the access log line when the
+// request is done.
 func (e *edge) requestInfo(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		st := &state{}
 		id := r.Header.Get("X-Request-Id")
 		if !validRequestID(id) {
 			id = newRequestID()
 		}
-		info := &reqctx.Info{RequestID: id}
-		st := &state{}
+		st.info.RequestID = id
 		ctx, cancel := context.WithTimeout(r.Context(), e.cfg.RequestTimeout)
 		defer cancel()
-		ctx = reqctx.With(ctx, info)
-		ctx = context.WithValue(ctx, keyState, st)
-		w.Header().Set("X-Request-Id", id)
-		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r.WithContext(ctx))
+		ctx = context.WithValue(reqctx.With(ctx, &st.info), keyState, st)
+		w.Header()["X-Request-Id"] = []string{id}
+		st.sw.ResponseWriter = w
+		next.ServeHTTP(&st.sw, r.WithContext(ctx))
 		d := time.Since(start)
-		if sw.status == 0 {
-			sw.status = http.StatusOK
+		status := st.sw.status
+		if status == 0 {
+			status = http.StatusOK
 		}
-		ev := e.cfg.Log.Info()
-		if sw.status >= 500 {
-			ev = e.cfg.Log.Error()
-		} else if sw.status >= 400 {
-			ev = e.cfg.Log.Warn()
+		log := e.cfg.Log
+		ev := log.Info()
+		if status >= 500 {
+			ev = log.Error()
+		} else if status >= 400 {
+			ev = log.Warn()
 		}
-		ev = ev.Str("request_id", id).Str("method", r.Method).Str("path", r.URL.Path).
-			Int("status", sw.status).Dur("duration", d).Str("client", info.Client).
-			Int64("fs_calls", info.FSCalls.Load()).Dur("fs_wait", time.Duration(info.FSWait.Load()))
-		if st.err != nil {
-			ev = ev.AnErr("error", st.err)
+		if ev != nil {
+			ev = ev.Str("request_id", id).Str("method", r.Method).Str("path", r.URL.Path).
+				Int("status", status).Dur("duration", d).Str("client", st.info.Client).
+				Int64("fs_calls", st.info.FSCalls.Load()).Dur("fs_wait", time.Duration(st.info.FSWait.Load()))
+			if st.err != nil {
+				ev = ev.Str("detail", st.err.Detail)
+				if st.err.Err != nil {
+					ev = ev.AnErr("error", st.err.Err)
+				}
+			}
+			ev.Msg("scim request")
 		}
-		ev.Msg("scim request")
 		if e.cfg.Observe != nil {
 			e.cfg.Observe(RequestRecord{
-				Resource: st.resource, Method: r.Method, Status: sw.status, Duration: d, Client: info.Client,
-				FSCalls: info.FSCalls.Load(), FSTime: time.Duration(info.FSTime.Load()), FSWait: time.Duration(info.FSWait.Load()),
+				Resource: st.resource, Method: r.Method, Status: status, Duration: d, Client: st.info.Client,
+				FSCalls: st.info.FSCalls.Load(), FSTime: time.Duration(st.info.FSTime.Load()), FSWait: time.Duration(st.info.FSWait.Load()),
 			})
 		}
 	})
@@ -262,21 +309,70 @@ func (e *edge) recoverer(next http.Handler) http.Handler {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				err := fmt.Errorf("panic: %v", p)
-				if st := stateOf(r); st != nil {
-					st.err = err
-				}
 				e.cfg.Log.Error().Str("request_id", reqctx.RequestID(r.Context())).Str("panic", fmt.Sprint(p)).Stack().Msg("handler panicked")
-				writeError(w, r, AsError(err))
+				writeError(w, r, AsError(fmt.Errorf("panic: %v", p)))
 			}
 		}()
 		next.ServeHTTP(w, r)
 	})
 }
 
-// authenticate accepts a bearer token (compared by SHA-256 in constant
-// time against every configured token, so timing says nothing about which
-// one almost matched) or, when configured, HTTP Basic.
+// endpointNames are the names of the SCIM endpoints under Prefix, by lower case.
+var endpointNames = map[string]string{
+	"users": "Users", "groups": "Groups", "serviceproviderconfig": "ServiceProviderConfig",
+	"resourcetypes": "ResourceTypes", "schemas": "Schemas", "bulk": "Bulk", "me": "Me",
+}
+
+// canonicalPath matches endpoint names case-insensitively and accepts trailing slashes, so that
+// /scim/v2/users, /scim/v2/Users/ and /scim/v2/USERS/.SEARCH reach the routes their canonical
+// spelling names. RFC 7644 does not say paths are case-sensitive, IdP admins type them by hand,
+// and a 404 for a lower-case "users" is only ever a setup failure. Resource ids keep their case.
+func canonicalPath(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rctx := chi.RouteContext(r.Context())
+		if rctx == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		path := rctx.RoutePath
+		if path == "" {
+			path = strings.TrimPrefix(r.URL.Path, Prefix)
+		}
+		if p, ok := canonicalRoute(path); ok {
+			rctx.RoutePath = p
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// canonicalRoute spells a path under Prefix canonically; ok is false when it already is.
+func canonicalRoute(path string) (string, bool) {
+	trimmed := path
+	for len(trimmed) > 1 && strings.HasSuffix(trimmed, "/") {
+		trimmed = trimmed[:len(trimmed)-1]
+	}
+	rest := strings.TrimPrefix(trimmed, "/")
+	name, tail, _ := strings.Cut(rest, "/")
+	canon, known := endpointNames[strings.ToLower(name)]
+	if known && canon != name {
+		name = canon
+	}
+	if strings.EqualFold(tail, ".search") {
+		tail = ".search"
+	}
+	out := "/" + name
+	if tail != "" {
+		out += "/" + tail
+	}
+	if out == path {
+		return path, false
+	}
+	return out, true
+}
+
+// authenticate accepts a bearer token (compared by SHA-256 in constant time against every
+// configured token, so timing says nothing about which one almost matched) or, when configured,
+// HTTP Basic.
 func (e *edge) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name, ok := e.identify(r)
@@ -351,255 +447,34 @@ func (e *edge) clientLimit(next http.Handler) http.Handler {
 	})
 }
 
-func (e *edge) tag(resource string) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if st := stateOf(r); st != nil {
-				st.resource = resource
-			}
-			next.ServeHTTP(w, r)
-		})
-	}
-}
-
-// body reads the request body within the size limit, checks its content
-// type, normalises the IdP dialects and hands the rewritten body on.
-func (e *edge) body(resource string, patch bool) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !jsonContentType(r.Header.Get("Content-Type")) {
-				writeError(w, r, Errorf(http.StatusUnsupportedMediaType, "", "send the body as application/scim+json or application/json"))
-				return
-			}
-			data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, e.cfg.MaxBodyBytes))
-			if err != nil {
-				var mbe *http.MaxBytesError
-				if errors.As(err, &mbe) {
-					writeError(w, r, Errorf(http.StatusRequestEntityTooLarge, "", "the request body is larger than %d bytes", e.cfg.MaxBodyBytes))
-					return
-				}
-				writeError(w, r, Errorf(http.StatusBadRequest, TypeInvalidSyntax, "the request body could not be read"))
-				return
-			}
-			m, serr := decodeBody(data)
-			if serr != nil {
-				writeError(w, r, serr)
-				return
-			}
-			user := resource == "Users"
-			rs := e.groups.rs
-			if user {
-				rs = e.users.rs
-			}
-			switch {
-			case strings.HasSuffix(r.URL.Path, "/.search"):
-				// The filter is compiled here, as a query's is, and
-				// handed to the adapter; the library never sees it.
-				expr, serr := prepareSearch(m, rs)
-				if serr != nil {
-					writeError(w, r, serr)
-					return
-				}
-				if expr != nil {
-					stateOf(r).filter = expr
-				}
-			case patch:
-				if serr := checkPatchSchemas(m); serr != nil {
-					writeError(w, r, serr)
-					return
-				}
-				m = NormalizePatch(m, user)
-				if serr := checkPatchOperations(m); serr != nil {
-					writeError(w, r, serr)
-					return
-				}
-			default:
-				if serr := checkResourceSchemas(m, rs); serr != nil {
-					writeError(w, r, serr)
-					return
-				}
-				m = NormalizeResource(m, user)
-				if serr := checkRequiredValues(m, rs); serr != nil {
-					writeError(w, r, serr)
-					return
-				}
-			}
-			// The rewrites unpack values (an Entra app role is JSON inside a
-			// string), which may bring out what decodeBody refused.
-			if serr := checkControlChars(m, ""); serr != nil {
-				writeError(w, r, serr)
-				return
-			}
-			out, err := json.Marshal(m)
-			if err != nil {
-				writeError(w, r, AsError(err))
-				return
-			}
-			r.Body = io.NopCloser(bytes.NewReader(out))
-			r.ContentLength = int64(len(out))
-			next.ServeHTTP(w, r)
-		})
-	}
-}
-
-func jsonContentType(ct string) bool {
-	if ct == "" {
-		return true
-	}
-	mt, _, _ := strings.Cut(ct, ";")
-	mt = strings.ToLower(strings.TrimSpace(mt))
-	return mt == "application/json" || mt == "application/scim+json" || strings.HasSuffix(mt, "+json") || mt == "text/json"
-}
-
-// serveLibrary runs the request through the SCIM library, capturing its
-// answer: when a backend reported an error, that error is answered instead
-// (the library would turn 429 and 503 into 500 and show raw error text);
-// list responses get itemsPerPage set to the number of resources returned.
-func (e *edge) serveLibrary(w http.ResponseWriter, r *http.Request) {
-	// The library reads the query's filter; Entra's non-RFC form and
-	// legacy quirks are rewritten first.
-	q := r.URL.Query()
-	if err := checkPaging(q); err != nil {
-		writeError(w, r, err)
-		return
-	}
-	lr := r.Clone(r.Context())
-	lr.URL.Path = strings.TrimPrefix(r.URL.Path, Prefix)
-	// Every filter is bounded, whatever the endpoint: the library parses
-	// the filter of /Schemas and /ResourceTypes itself.
-	for _, f := range q["filter"] {
-		if err := checkFilterBounds(f); err != nil {
-			writeError(w, r, err)
-			return
+// handle adapts a resource handler: it tags the request with its resource type and writes the
+// error the handler returns.
+func (e *edge) handle(rt *resourceType, h func(w http.ResponseWriter, r *http.Request, rt *resourceType) error) http.HandlerFunc {
+	tag := rt.endpoint[1:]
+	return func(w http.ResponseWriter, r *http.Request) {
+		if st := stateOf(r); st != nil {
+			st.resource = tag
+		}
+		if err := h(w, r, rt); err != nil {
+			writeError(w, r, AsError(err))
 		}
 	}
-	if f := strings.TrimSpace(q.Get("filter")); f != "" && r.Method == http.MethodGet {
-		rs, ok := e.schemaFor(lr.URL.Path)
-		if ok {
-			expr, ferr := compileFilter(f, rs)
-			if ferr != nil {
-				writeError(w, r, ferr)
-				return
-			}
-			// The library gets no filter; the adapter takes it from here.
-			stateOf(r).filter = expr
-			lq := lr.URL.Query()
-			lq.Del("filter")
-			lr.URL.RawQuery = lq.Encode()
+}
+
+// handleDiscovery adapts a discovery handler as handle does.
+func (e *edge) handleDiscovery(h func(w http.ResponseWriter, r *http.Request) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if st := stateOf(r); st != nil {
+			st.resource = "discovery"
+		}
+		if err := h(w, r); err != nil {
+			writeError(w, r, AsError(err))
 		}
 	}
-	srv, err := e.server(e.baseURL(r))
-	if err != nil {
-		writeError(w, r, AsError(err))
-		return
-	}
-	cw := &captureWriter{header: http.Header{}}
-	srv.ServeHTTP(cw, lr)
-	if st := stateOf(r); st != nil && st.err != nil {
-		writeError(w, r, AsError(st.err))
-		return
-	}
-	body := cw.body.Bytes()
-	status := cw.status
-	if status == 0 {
-		status = http.StatusOK
-	}
-	if status >= 400 {
-		// The library's own validation errors; keep them, but make sure
-		// they are well-formed and logged.
-		var le escimError
-		if json.Unmarshal(body, &le) == nil && le.Status != 0 {
-			if st := stateOf(r); st != nil {
-				st.err = &Error{Status: le.Status, ScimType: string(le.ScimType), Detail: le.Detail}
-			}
-		}
-	}
-	// GET lists and POST .search alike: the library answers a search with
-	// itemsPerPage set to the count asked for, not the number returned.
-	if status == http.StatusOK && bytes.Contains(body, []byte(URNListResponse)) {
-		body = fixItemsPerPage(body)
-	}
-	for k, v := range cw.header {
-		w.Header()[k] = v
-	}
-	w.Header().Set("Content-Type", "application/scim+json; charset=utf-8")
-	if status == http.StatusNoContent {
-		w.WriteHeader(status)
-		return
-	}
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
 }
 
-// checkPaging refuses paging values that are not integers or out of range,
-// before they reach the library (which would clamp some silently).
-func checkPaging(q url.Values) *Error {
-	for _, k := range []string{"startIndex", "count"} {
-		v := q.Get(k)
-		if v == "" {
-			continue
-		}
-		if _, err := pagingValue(k, v); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// pagingValue reads startIndex or count as an integer within int32. Values
-// below 1 (startIndex) or 0 (count) are not errors: the library clamps them,
-// as RFC 7644 §3.4.2.4 asks.
-func pagingValue(k, v string) (int64, *Error) {
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
-		return 0, Errorf(http.StatusBadRequest, TypeInvalidValue, "%s must be an integer, got %q", k, truncate(v, 32))
-	}
-	if n > math.MaxInt32 || n < math.MinInt32 {
-		return 0, Errorf(http.StatusBadRequest, TypeInvalidValue, "%s is out of range", k)
-	}
-	return n, nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
-}
-
-func fixItemsPerPage(body []byte) []byte {
-	var m map[string]json.RawMessage
-	if json.Unmarshal(body, &m) != nil {
-		return body
-	}
-	var res []json.RawMessage
-	if raw, ok := m["Resources"]; ok {
-		_ = json.Unmarshal(raw, &res)
-	}
-	if res == nil {
-		m["Resources"] = json.RawMessage("[]")
-	}
-	m["itemsPerPage"] = json.RawMessage(strconv.Itoa(len(res)))
-	out, err := json.Marshal(m)
-	if err != nil {
-		return body
-	}
-	return out
-}
-
-// schemaFor is the resource schema of a list path, for the edge's own
-// filter handling.
-func (e *edge) schemaFor(path string) (ResourceSchema, bool) {
-	switch path {
-	case "/Users":
-		return e.users.rs, true
-	case "/Groups":
-		return e.groups.rs, true
-	}
-	return ResourceSchema{}, false
-}
-
+// baseURL is the SCIM base URL as the IdP reaches it: the configured base_url, or the scheme and
+// host of the request.
 func (e *edge) baseURL(r *http.Request) string {
 	if e.cfg.BaseURL != "" {
 		return strings.TrimRight(e.cfg.BaseURL, "/") + Prefix
@@ -611,122 +486,38 @@ func (e *edge) baseURL(r *http.Request) string {
 	return scheme + "://" + r.Host + Prefix
 }
 
-// server returns the library's server for a base URL, built once.
-func (e *edge) server(base string) (escim.Server, error) {
-	e.srvMu.Lock()
-	srv, ok := e.servers[base]
-	e.srvMu.Unlock()
-	if ok {
-		return srv, nil
-	}
-	srv, err := escim.NewServer(&escim.ServerArgs{
-		ServiceProviderConfig: e.serviceProviderConfig(),
-		ResourceTypes:         e.resourceTypes(),
-	}, escim.WithBaseURL(base), escim.WithLogger(libLogger{e.cfg.Log}))
-	if err != nil {
-		return srv, err
-	}
-	e.srvMu.Lock()
-	if e.servers == nil {
-		e.servers = map[string]escim.Server{}
-	}
-	if len(e.servers) < maxServers {
-		e.servers[base] = srv
-	}
-	e.srvMu.Unlock()
-	return srv, nil
+// keyedMutex is a set of mutexes by key, each created on first use and dropped when unused.
+type keyedMutex struct {
+	mu    sync.Mutex
+	locks map[string]*keyedLock
 }
 
-func (e *edge) serviceProviderConfig() *escim.ServiceProviderConfig {
-	var schemes []escim.AuthenticationScheme
-	if len(e.cfg.Tokens) > 0 {
-		schemes = append(schemes, escim.AuthenticationScheme{
-			Type: escim.AuthenticationTypeOauthBearerToken, Name: "Bearer token", Primary: true,
-			Description: "A bearer token configured in fsbridge, sent as Authorization: Bearer <token>.",
-		})
-	}
-	if e.cfg.Basic != nil {
-		schemes = append(schemes, escim.AuthenticationScheme{
-			Type: escim.AuthenticationTypeHTTPBasic, Name: "HTTP Basic", Primary: len(schemes) == 0,
-			Description: "The user name and password configured in fsbridge.",
-		})
-	}
-	return &escim.ServiceProviderConfig{
-		DocumentationURI:      optional.NewString("https://github.com/fsbridge/fsbridge/tree/main/docs"),
-		AuthenticationSchemes: schemes,
-		MaxResults:            100,
-		SupportFiltering:      true,
-		SupportPatch:          true,
-	}
+type keyedLock struct {
+	mu   sync.Mutex
+	refs int
 }
 
-func (e *edge) resourceTypes() []escim.ResourceType {
-	us, gs := UserSchema(), GroupSchema()
-	var ext []escim.SchemaExtension
-	for _, s := range us.Extensions {
-		ext = append(ext, escim.SchemaExtension{Schema: s})
+// lock takes the mutex of key and returns its unlock.
+func (k *keyedMutex) lock(key string) func() {
+	k.mu.Lock()
+	if k.locks == nil {
+		k.locks = map[string]*keyedLock{}
 	}
-	return []escim.ResourceType{
-		{
-			ID: optional.NewString("User"), Name: "User", Endpoint: "/Users",
-			Description: optional.NewString("People, provisioned as Freshservice requesters or agents"),
-			Schema:      us.Core, SchemaExtensions: ext, Handler: e.users,
-		},
-		{
-			ID: optional.NewString("Group"), Name: "Group", Endpoint: "/Groups",
-			Description: optional.NewString("Freshservice requester groups, agent groups, or role groups that make members agents"),
-			Schema:      gs.Core, Handler: e.groups,
-		},
+	l := k.locks[key]
+	if l == nil {
+		l = &keyedLock{}
+		k.locks[key] = l
 	}
-}
-
-// captureWriter buffers the library's answer so it can be replaced.
-type captureWriter struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (c *captureWriter) Header() http.Header { return c.header }
-func (c *captureWriter) WriteHeader(s int) {
-	if c.status == 0 {
-		c.status = s
+	l.refs++
+	k.mu.Unlock()
+	l.mu.Lock()
+	return func() {
+		l.mu.Unlock()
+		k.mu.Lock()
+		l.refs--
+		if l.refs == 0 {
+			delete(k.locks, key)
+		}
+		k.mu.Unlock()
 	}
 }
-func (c *captureWriter) Write(b []byte) (int, error) {
-	if c.status == 0 {
-		c.status = http.StatusOK
-	}
-	return c.body.Write(b)
-}
-
-// writeError answers with an RFC 7644 error body.
-func writeError(w http.ResponseWriter, r *http.Request, e *Error) {
-	if st := stateOf(r); st != nil && st.err == nil {
-		st.err = e
-	}
-	body := map[string]any{
-		"schemas": []string{URNError},
-		"status":  strconv.Itoa(e.Status),
-		"detail":  e.Detail,
-	}
-	if e.ScimType != "" {
-		body["scimType"] = e.ScimType
-	}
-	if e.Plan != nil {
-		body["plan"] = e.Plan
-	}
-	data, _ := json.Marshal(body)
-	if e.RetryAfter > 0 && (e.Status == http.StatusTooManyRequests || e.Status == http.StatusServiceUnavailable) {
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
-	}
-	w.Header().Set("Content-Type", "application/scim+json; charset=utf-8")
-	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
-	w.WriteHeader(e.Status)
-	_, _ = w.Write(data)
-}
-
-// libLogger adapts zerolog to the library's logger.
-type libLogger struct{ l zerolog.Logger }
-
-func (l libLogger) Error(args ...any) { l.l.Error().Msg(fmt.Sprint(args...)) }

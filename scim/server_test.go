@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	escim "github.com/elimity-com/scim"
 	"github.com/go-chi/chi/v5"
 	"github.com/google/go-cmp/cmp"
 	"github.com/rs/zerolog"
@@ -25,7 +24,7 @@ import (
 type fakeBackend struct {
 	mu      sync.Mutex
 	created []map[string]any
-	patched [][]escim.PatchOperation
+	patched [][]PatchOperation
 	queries []ListQuery
 	err     error
 }
@@ -60,7 +59,7 @@ func (f *fakeBackend) List(_ context.Context, q ListQuery) (Page, error) {
 func (f *fakeBackend) Replace(_ context.Context, id string, attrs map[string]any) (Resource, error) {
 	return Resource{ID: id, Attributes: attrs}, f.err
 }
-func (f *fakeBackend) Patch(_ context.Context, id string, ops []escim.PatchOperation) (Resource, error) {
+func (f *fakeBackend) Patch(_ context.Context, id string, ops []PatchOperation) (Resource, error) {
 	f.mu.Lock()
 	f.patched = append(f.patched, ops)
 	f.mu.Unlock()
@@ -187,7 +186,6 @@ func TestProtocolErrors(t *testing.T) {
 		{"delete the collection", "DELETE", "/scim/v2/Groups", "", nil, 405, ""},
 		{"bulk", "POST", "/scim/v2/Bulk", `{}`, nil, 501, ""},
 		{"unknown user", "GET", "/scim/v2/Users/2", "", nil, 404, ""},
-		{"empty id", "GET", "/scim/v2/Users/", "", nil, 404, ""},
 		{"body too large", "POST", "/scim/v2/Users", `{"userName":"` + strings.Repeat("a", 5000) + `"}`, nil, 413, ""},
 		{"not JSON", "POST", "/scim/v2/Users", `{"userName":`, nil, 400, TypeInvalidSyntax},
 		{"not an object", "POST", "/scim/v2/Users", `["a"]`, nil, 400, TypeInvalidSyntax},
@@ -384,7 +382,7 @@ func TestLocationFollowsTheRequestHost(t *testing.T) {
 	}
 	srv := newEdge(t, &fakeBackend{}, &fakeBackend{})
 	for range 2 {
-		for i := range maxServers + 3 {
+		for i := range 11 {
 			host := fmt.Sprintf("scim%d.example.com", i)
 			if got, want := location(srv, host, ""), "http://"+host+Prefix+"/Users/1"; got != want {
 				t.Errorf("location %q, want %q", got, want)

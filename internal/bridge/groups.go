@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	escim "github.com/elimity-com/scim"
 	"github.com/scim2/filter-parser/v2"
 
 	"github.com/fsbridge/fsbridge/freshservice"
@@ -563,7 +562,7 @@ func (gs *groups) Replace(ctx context.Context, id string, attrs map[string]any) 
 
 // Patch applies the operations in order, in the Okta, Entra and RFC forms
 // of member changes and renames; it answers 204.
-func (gs *groups) Patch(ctx context.Context, id string, ops []escim.PatchOperation) (scim.Resource, error) {
+func (gs *groups) Patch(ctx context.Context, id string, ops []scim.PatchOperation) (scim.Resource, error) {
 	_, err := gs.b().changeGroup(ctx, id, func(_ store.Group, cur mapping.Doc) (mapping.Doc, error) {
 		next, err := scim.ApplyPatch(cur, ops, groupSchema)
 		if err != nil {

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	escim "github.com/elimity-com/scim"
 	"github.com/scim2/filter-parser/v2"
 
 	"github.com/fsbridge/fsbridge/freshservice"
@@ -480,7 +479,7 @@ func (u *users) Replace(ctx context.Context, id string, attrs map[string]any) (s
 
 // Patch applies the operations to the desired state (or, for a user the
 // bridge does not manage yet, to its current SCIM view) in order.
-func (u *users) Patch(ctx context.Context, id string, ops []escim.PatchOperation) (scim.Resource, error) {
+func (u *users) Patch(ctx context.Context, id string, ops []scim.PatchOperation) (scim.Resource, error) {
 	b := u.b()
 	n, ok := parseUserID(id)
 	if !ok {
