@@ -94,7 +94,10 @@ func (s *AgentsService) Get(ctx context.Context, id int64) (*User, *Response, er
 
 // Create creates an agent directly, with roles and groups in one call
 // (§4.3). A full-time agent takes a paid seat; with none left Freshservice
-// answers 403 (ErrForbidden). Not retried after 5xx or transport errors.
+// answers 403 (ErrForbidden), or, in workspace accounts, creates an
+// occasional agent without error (§19): compare the answer's Occasional with
+// the request. An email in use gives ErrDuplicate. Not retried after 5xx or
+// transport errors.
 func (s *AgentsService) Create(ctx context.Context, f *AgentFields) (*User, *Response, error) {
 	var out struct {
 		Agent *User `json:"agent"`
@@ -121,6 +124,8 @@ func (s *AgentsService) Update(ctx context.Context, id int64, f *AgentFields) (*
 
 // Deactivate soft-deletes an agent (§4.5). Freshservice answers 200 with
 // the agent or 204 without a body; the agent is returned when there is one.
+// An agent that is already deactivated may answer as the first call did or
+// give ErrNotFound, like a requester (§19 leaves it open).
 func (s *AgentsService) Deactivate(ctx context.Context, id int64) (*User, *Response, error) {
 	var out struct {
 		Agent *User `json:"agent"`
@@ -132,7 +137,9 @@ func (s *AgentsService) Deactivate(ctx context.Context, id int64) (*User, *Respo
 	return out.Agent, resp, err
 }
 
-// Reactivate undoes Deactivate; roles are kept (§4.5).
+// Reactivate undoes Deactivate; roles are kept (§4.5). An active agent may
+// answer as a reactivated one or give ErrAlreadyActive, like a requester
+// (§19 leaves it open).
 func (s *AgentsService) Reactivate(ctx context.Context, id int64) (*User, *Response, error) {
 	var out struct {
 		Agent *User `json:"agent"`

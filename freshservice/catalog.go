@@ -127,7 +127,7 @@ func (s *DepartmentsService) Get(ctx context.Context, id int64) (*Department, *R
 	return out.Department, resp, err
 }
 
-// Create creates a department.
+// Create creates a department (a real tenant answers 200, §19).
 func (s *DepartmentsService) Create(ctx context.Context, f *DepartmentFields) (*Department, *Response, error) {
 	var out struct {
 		Department *Department `json:"department"`

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -18,8 +19,17 @@ var (
 	ErrNotFound = errors.New("freshservice: not found")
 	// ErrDuplicate: a value that must be unique account-wide is taken; for
 	// users that is an email, primary or secondary, of any user, active or
-	// deactivated (§9, §13.2). Answered 409 or 400 with code duplicate_value.
+	// deactivated (§9, §13.2). Answered 400 or 409 with code
+	// duplicate_value, or 409 to a create with any body: a real tenant's
+	// 409 body is not public, so every 409 to a create counts (§19).
 	ErrDuplicate = errors.New("freshservice: duplicate value")
+	// ErrAlreadyActive: a reactivate found the user active; Freshservice
+	// answers 400 contact_already_active and changes nothing (§19). A
+	// reactivate retried after its first attempt succeeded unseen ends so.
+	ErrAlreadyActive = errors.New("freshservice: already active")
+	// ErrRequiresFeature: the account's plan lacks a feature the request
+	// uses (403 require_feature, §9, §19); RequiresFeature names it.
+	ErrRequiresFeature = errors.New("freshservice: the plan lacks a feature")
 	// ErrUnauthorized: the API key was refused (401).
 	ErrUnauthorized = errors.New("freshservice: API key refused")
 	// ErrForbidden: the key's agent lacks a permission, the plan lacks a
@@ -77,7 +87,11 @@ func (e *ErrorResponse) Is(target error) bool {
 	case ErrNotFound:
 		return e.Status == http.StatusNotFound
 	case ErrDuplicate:
-		return e.HasCode("duplicate_value")
+		return e.HasCode("duplicate_value") || (e.Status == http.StatusConflict && e.isCreate())
+	case ErrAlreadyActive:
+		return e.HasCode("contact_already_active")
+	case ErrRequiresFeature:
+		return e.HasCode("require_feature")
 	case ErrUnauthorized:
 		return e.Status == http.StatusUnauthorized
 	case ErrForbidden:
@@ -85,6 +99,32 @@ func (e *ErrorResponse) Is(target error) bool {
 	}
 	return false
 }
+
+// isCreate reports whether the failed call created an object: a POST to a
+// collection, such as /api/v2/requesters (a member add is a POST too, but
+// to an object's path).
+func (e *ErrorResponse) isCreate() bool {
+	return e.Method == http.MethodPost && !strings.Contains(e.Route, "{id}")
+}
+
+// RequiresFeature reports whether Freshservice refused the call because the
+// account's plan lacks a feature (403 require_feature, §19), and which: the
+// feature's name as the message gives it ("The Observers feature(s) is/are
+// not supported in your plan..."), or "" when the message names none.
+func (e *ErrorResponse) RequiresFeature() (string, bool) {
+	if !e.HasCode("require_feature") {
+		return "", false
+	}
+	if m := featureName.FindStringSubmatch(e.Message); m != nil {
+		return strings.TrimSpace(m[1]), true
+	}
+	return "", true
+}
+
+// featureName finds the feature in a require_feature message, in the
+// wording Freshservice's family uses: "The <feature> feature(s) is/are not
+// supported in your plan".
+var featureName = regexp.MustCompile(`(?i)^\s*the\s+(.+?)\s+feature(?:\(s\)|s)?\b`)
 
 // HasCode reports whether any field error, or the top-level code, is code.
 func (e *ErrorResponse) HasCode(code string) bool {

@@ -165,7 +165,8 @@ func (s *RequesterGroupsService) Get(ctx context.Context, id int64) (*RequesterG
 	return out.Group, resp, err
 }
 
-// Create creates a manual requester group. Not retried after 5xx or
+// Create creates a manual requester group (a real tenant answers 200, §19).
+// A name in use gives ErrDuplicate (409). Not retried after 5xx or
 // transport errors.
 func (s *RequesterGroupsService) Create(ctx context.Context, f *RequesterGroupFields) (*RequesterGroup, *Response, error) {
 	var out struct {
@@ -196,7 +197,8 @@ func (s *RequesterGroupsService) Delete(ctx context.Context, id int64) (*Respons
 }
 
 // AddMember adds one user to a manual requester group (§6). Adding a member
-// twice is harmless, so the call is retried like an idempotent one.
+// twice answers 200 again (§19), so the call is retried like an idempotent
+// one.
 func (s *RequesterGroupsService) AddMember(ctx context.Context, groupID, userID int64) (*Response, error) {
 	return s.client.do(ctx, request{
 		method: http.MethodPost, path: idPath("requester_groups", groupID, "members", itoa(userID)),
@@ -204,7 +206,9 @@ func (s *RequesterGroupsService) AddMember(ctx context.Context, groupID, userID 
 	}, nil)
 }
 
-// RemoveMember removes one user from a manual requester group (§6).
+// RemoveMember removes one user from a manual requester group (§6). A user
+// who is not a member gives ErrNotFound, as an unknown group does (§19): so
+// does a retry whose first attempt succeeded unseen.
 func (s *RequesterGroupsService) RemoveMember(ctx context.Context, groupID, userID int64) (*Response, error) {
 	return s.client.do(ctx, request{
 		method: http.MethodDelete, path: idPath("requester_groups", groupID, "members", itoa(userID)),

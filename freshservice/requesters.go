@@ -98,8 +98,10 @@ func (s *RequestersService) Filter(ctx context.Context, q Query, page int, inclu
 	return out.Requesters, resp, err
 }
 
-// Get returns the user with the id in requester shape; agents too, with
-// IsAgent set; deactivated users too (§3.4). Unknown ids give ErrNotFound.
+// Get returns the user with the id in requester shape; deactivated users
+// too (§3.4). Agents come with IsAgent set, unless the account answers 404
+// for them (§19 leaves it open): ErrNotFound then means "no requester with
+// this id", and the id may still be an agent's (AgentsService.Get).
 func (s *RequestersService) Get(ctx context.Context, id int64) (*User, *Response, error) {
 	var out struct {
 		Requester *User `json:"requester"`
@@ -110,8 +112,9 @@ func (s *RequestersService) Get(ctx context.Context, id int64) (*User, *Response
 	return out.Requester, resp, err
 }
 
-// Create creates a requester (§3.5). An email that any user holds, active
-// or not, primary or secondary, gives ErrDuplicate. Not retried after 5xx
+// Create creates a requester (§3.5; a real tenant answers 201, §19). An
+// email that any user holds, active or not, primary or secondary, in any
+// case, gives ErrDuplicate (409, whatever its body). Not retried after 5xx
 // or transport errors: the create may have happened.
 func (s *RequestersService) Create(ctx context.Context, f *RequesterFields) (*User, *Response, error) {
 	var out struct {
@@ -137,7 +140,9 @@ func (s *RequestersService) Update(ctx context.Context, id int64, f *RequesterFi
 
 // Deactivate soft-deletes a requester (§3.6): it can no longer log in and
 // Freshservice removes it from every requester group. Reversible with
-// Reactivate.
+// Reactivate. A requester that is already deactivated gives ErrNotFound, as
+// an unknown id does (§19): so does a retry whose first attempt succeeded
+// unseen. Get tells the two apart (Active false, or ErrNotFound again).
 func (s *RequestersService) Deactivate(ctx context.Context, id int64) (*Response, error) {
 	return s.client.do(ctx, request{
 		method: http.MethodDelete, path: idPath("requesters", id), route: "/api/v2/requesters/{id}", idempotent: true,
@@ -145,7 +150,9 @@ func (s *RequestersService) Deactivate(ctx context.Context, id int64) (*Response
 }
 
 // Reactivate undoes Deactivate (§3.6). Requester-group memberships are not
-// restored by Freshservice.
+// restored by Freshservice. An active requester gives ErrAlreadyActive (400
+// contact_already_active, §19), also when a retry follows a first attempt
+// that succeeded unseen: the requester is active either way.
 func (s *RequestersService) Reactivate(ctx context.Context, id int64) (*User, *Response, error) {
 	var out struct {
 		Requester *User `json:"requester"`

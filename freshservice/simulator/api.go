@@ -461,11 +461,18 @@ func newRequestID() string {
 	return fmt.Sprintf("%08x-%04x-4%03x-%04x-%012x", a>>32, (a>>16)&0xffff, a&0x0fff, (b>>48)&0x3fff|0x8000, b&0xffffffffffff)
 }
 
-// created is the reply of a successful create: 201 (or 200) with a Location
-// header (reference §2).
+// created is the reply of a successful create whose status no real tenant
+// has shown: 201 (or 200, Switches.CreateStatus) with a Location header
+// (reference §2).
 func (c *call) created(envelope, path string, id int64, v any) reply {
-	return reply{status: c.sw.createStatus(), body: map[string]any{envelope: v}}.
-		with("Location", fmt.Sprintf("%s%s/%d", c.base, path, id))
+	return createdWith(c.sw.createStatus(), c.base, envelope, path, id, v)
+}
+
+// createdWith is a create's reply with a status real tenants have shown:
+// 201 for a requester, 200 for a requester group or a department (§19).
+func createdWith(status int, base, envelope, path string, id int64, v any) reply {
+	return reply{status: status, body: map[string]any{envelope: v}}.
+		with("Location", fmt.Sprintf("%s%s/%d", base, path, id))
 }
 
 func okReply(envelope string, v any) reply {

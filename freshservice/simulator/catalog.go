@@ -156,7 +156,8 @@ func (c *call) createDepartment() reply {
 	d.ID = allocate(&c.st.nextDepartment, 0)
 	applyDepartmentInput(d, in)
 	c.st.departments[d.ID] = d
-	return c.created("department", "/api/v2/departments", d.ID, c.st.departmentView(d))
+	// A real tenant answers 200 here, not 201 (reference §19).
+	return createdWith(http.StatusOK, c.base, "department", "/api/v2/departments", d.ID, c.st.departmentView(d))
 }
 
 func (c *call) updateDepartment() reply {

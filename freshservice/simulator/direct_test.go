@@ -30,7 +30,7 @@ func TestEditUser(t *testing.T) {
 		t.Errorf("group members %v", g.Members)
 	}
 	// Deactivating in the UI drops requester groups, as the API does.
-	gid := id(t, e.do("POST", "/api/v2/requester_groups", map[string]any{"name": "G"}).want(t, 201).item(t, "requester_group")["id"])
+	gid := id(t, e.do("POST", "/api/v2/requester_groups", map[string]any{"name": "G"}).want(t, 200).item(t, "requester_group")["id"])
 	e.do("POST", "/api/v2/requester_groups/"+itoa(gid)+"/members/"+itoa(rid), nil).want(t, 200)
 	if err := e.sim.EditUser(rid, func(u *simulator.User) { u.Active = false }); err != nil {
 		t.Fatal(err)

@@ -239,7 +239,8 @@ func (c *call) createRequesterGroup() reply {
 	}
 	g.ID = allocate(&c.st.nextRequesterGroup, 0)
 	c.st.requesterGroups[g.ID] = g
-	return c.created("requester_group", "/api/v2/requester_groups", g.ID, requesterGroupView(g))
+	// A real tenant answers 200 here, not 201 (reference §19).
+	return createdWith(http.StatusOK, c.base, "requester_group", "/api/v2/requester_groups", g.ID, requesterGroupView(g))
 }
 
 // manualOnly is the answer for a change to a rule-based group (reference §6:
@@ -314,7 +315,8 @@ func (c *call) listRequesterGroupMembers() reply {
 }
 
 // addRequesterGroupMember adds one existing, active user to a manual group.
-// Adding a member twice is not an error.
+// Adding a member twice is not an error: a real tenant answers 200 again
+// (reference §19).
 func (c *call) addRequesterGroupMember() reply {
 	g, ok := c.st.requesterGroups[c.ids[0]]
 	if !ok {
@@ -337,8 +339,9 @@ func (c *call) addRequesterGroupMember() reply {
 	return reply{status: c.sw.requesterGroupAddStatus()}
 }
 
-// removeRequesterGroupMember removes one user from a manual group; removing
-// a non-member is not an error.
+// removeRequesterGroupMember removes one user from a manual group. Removing
+// a user who is not a member answers 404, as a real tenant does (reference
+// §19), so a repeated remove is not a no-op.
 func (c *call) removeRequesterGroupMember() reply {
 	g, ok := c.st.requesterGroups[c.ids[0]]
 	if !ok {
@@ -348,6 +351,9 @@ func (c *call) removeRequesterGroupMember() reply {
 		return manualOnly()
 	}
 	uid := c.ids[1]
+	if !slices.Contains(c.st.requesterGroupMembers[g.ID], uid) {
+		return c.notFound()
+	}
 	c.st.requesterGroupMembers[g.ID] = slices.DeleteFunc(c.st.requesterGroupMembers[g.ID], func(x int64) bool { return x == uid })
 	return noContent()
 }

@@ -273,3 +273,10 @@ type simulatorOptions = simulator.Options
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 func jsonNumber(s string) json.Number { return json.Number(s) }
+
+// createRequesterGroup creates a manual requester group (200 on a real
+// tenant, reference §19) and returns its id.
+func (e *env) createRequesterGroup(name string) int64 {
+	e.t.Helper()
+	return id(e.t, e.do("POST", "/api/v2/requester_groups", map[string]any{"name": name}).want(e.t, 200).item(e.t, "requester_group")["id"])
+}

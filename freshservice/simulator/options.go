@@ -44,9 +44,18 @@ type Options struct {
 // zero value of every field is the simulator's documented default, which is
 // what the reference recommends (§15) or, failing that, its best guess.
 type Switches struct {
-	// DuplicateEmailStatus is the status of a duplicate-email error on
-	// create or update (§9, §13 item 2, §15): 0 or 409 (default), or 400.
+	// DuplicateEmailStatus is the status of a duplicate-email error where
+	// the reference still leaves it open (§9, §13 item 2, §15): agent
+	// creates and every update. 0 or 409 (default), or 400. A requester
+	// create answers 409 whatever this says: a real tenant does (§19).
 	DuplicateEmailStatus int `json:"duplicate_email_status,omitempty"`
+	// DuplicateEmailBody is the body of a 409 duplicate-email answer, whose
+	// field and code are not public (§19): "" or "validation" (default,
+	// {"description":"Validation failed","errors":[{"field":...,"code":
+	// "duplicate_value"}]}), or "conflict" (a bare {"code":
+	// "inconsistent_state","message":...} that names no field). A 400
+	// (DuplicateEmailStatus) always has the validation body.
+	DuplicateEmailBody string `json:"duplicate_email_body,omitempty"`
 	// RequesterListActiveOnly makes GET /requesters without active= return
 	// active requesters only. Default false: both active and deactivated,
 	// as the official spec says (§3.2).
@@ -66,12 +75,24 @@ type Switches struct {
 	// 200 (a no-op returning the agent unchanged).
 	ConvertToAgentExistingStatus int `json:"convert_to_agent_existing_status,omitempty"`
 	// RequesterGroupAddStatus is the status of a successful POST
-	// /requester_groups/{id}/members/{user_id} (§6): 0 or 200 (default), 201
-	// or 204. The body is empty in every case.
+	// /requester_groups/{id}/members/{user_id}, also when the user is
+	// already a member: 0 or 200 (default; what a real tenant answers,
+	// §19), or 201 or 204 as older sources have it (§6). The body is
+	// empty in every case.
 	RequesterGroupAddStatus int `json:"requester_group_add_status,omitempty"`
-	// CreateStatus is the status of every successful POST that creates an
-	// object (§2): 0 or 201 (default), or 200 as the old spec says.
+	// CreateStatus is the status of a successful POST that creates an agent,
+	// an agent group or a location, whose status no real tenant has shown
+	// yet (§2): 0 or 201 (default), or 200 as the old spec says. A requester
+	// create answers 201, and a requester-group or department create 200,
+	// whatever this says: real tenants do (§19).
 	CreateStatus int `json:"create_status,omitempty"`
+	// AgentRepeatCalls is what a repeated lifecycle call on an agent
+	// answers, which no source has shown (§19, UNCERTAIN): "" or "succeed"
+	// (default: DELETE /agents/{id} of a deactivated agent and PUT
+	// /agents/{id}/reactivate of an active one change nothing and answer
+	// as the first call did), or "fail" (like requesters on a real tenant:
+	// 404 for the DELETE, 400 contact_already_active for the reactivate).
+	AgentRepeatCalls string `json:"agent_repeat_calls,omitempty"`
 	// AgentDeactivateClearsGroups makes agent deactivation drop the agent
 	// from every agent group (members, observers, leaders). Default false:
 	// member_of and observer_of are kept and come back on reactivation (§4.5).
@@ -115,9 +136,10 @@ type Switches struct {
 	// invalid_field. Default false: writable on agents as on requesters
 	// (§3.1, §4.1 disagree).
 	AgentExternalIDReadOnly bool `json:"agent_external_id_read_only,omitempty"`
-	// QueryExtraFields lets query= on /requesters use secondary_emails and
-	// external_id, which only one old source each lists (§3.3). Default
-	// false: they are unknown fields (400).
+	// QueryExtraFields lets query= on /requesters use secondary_emails,
+	// which only the old spec lists (§3.3). Default false: it is an
+	// unknown field (400). external_id is always a requester query field
+	// (§19).
 	QueryExtraFields bool `json:"query_extra_fields,omitempty"`
 	// RequesterGroupRejectsAgents makes adding an agent to a requester group
 	// a 400. Default false: agents can be members (§6).
@@ -150,6 +172,12 @@ const (
 
 	EnvelopeRequester = "requester"
 	EnvelopeAgent     = "agent"
+
+	DuplicateBodyValidation = "validation"
+	DuplicateBodyConflict   = "conflict"
+
+	RepeatSucceed = "succeed"
+	RepeatFail    = "fail"
 )
 
 // switchesJSON is the wire form of Switches: durations in milliseconds,
@@ -216,6 +244,8 @@ func (sw Switches) Validate() error {
 	oneOfStr("convert_to_requester_envelope", sw.ConvertToRequesterEnvelope, EnvelopeRequester, EnvelopeAgent)
 	oneOfStr("not_found_body", sw.NotFoundBody, NotFoundEmpty, NotFoundJSON, NotFoundHTML)
 	oneOfStr("rate_window", sw.RateWindow, RateWindowFixed, RateWindowSliding)
+	oneOfStr("duplicate_email_body", sw.DuplicateEmailBody, DuplicateBodyValidation, DuplicateBodyConflict)
+	oneOfStr("agent_repeat_calls", sw.AgentRepeatCalls, RepeatSucceed, RepeatFail)
 	if sw.HourlyLimit < 0 {
 		errs = append(errs, fmt.Errorf("switch hourly_limit: %d is negative", sw.HourlyLimit))
 	}

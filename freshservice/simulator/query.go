@@ -13,7 +13,8 @@ import (
 // This file implements the query= filter language of reference §3.3 and
 // §4.2:
 //
-//	query  = '"' expr '"'            (at most 512 characters in all)
+//	query  = [ '"' ] expr [ '"' ]    (at most 512 characters in all; the
+//	                                  outer quotes are optional, §19)
 //	expr   = and { "OR" and }
 //	and    = term { "AND" term }
 //	term   = "(" expr ")" | cond | prefix
@@ -201,10 +202,16 @@ func parseQuery(raw string, schema *qschema) (qexpr, error) {
 	if n := utf8.RuneCountInString(raw); n > maxQueryLen {
 		return nil, fmt.Errorf("the query has %d characters; it can have at most %d", n, maxQueryLen)
 	}
-	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
-		return nil, errors.New(`the query must be enclosed in double quotes`)
+	// The reference's notes wrap the expression in double quotes (§3.3),
+	// but a real tenant answers 200 without them too (§19).
+	expr := raw
+	if len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' {
+		expr = raw[1 : len(raw)-1]
 	}
-	toks, err := lexQuery(raw[1 : len(raw)-1])
+	if strings.TrimSpace(expr) == "" {
+		return nil, errors.New("the query is empty")
+	}
+	toks, err := lexQuery(expr)
 	if err != nil {
 		return nil, err
 	}

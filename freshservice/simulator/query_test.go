@@ -96,9 +96,13 @@ func TestQueryValidation(t *testing.T) {
 	}{
 		{"512 characters", `"` + long + `"`, 200},
 		{"513 characters", `"` + long + ` "`, 400},
-		{"no quotes", `first_name:'A'`, 400},
+		// A real tenant answers 200 without the outer quotes (§19).
+		{"no outer quotes", `first_name:'A'`, 200},
+		{"no outer quotes, 512 characters", long + `  `, 200},
+		{"no outer quotes, 513 characters", long + `   `, 400},
 		{"single quote only", `"first_name:'A'`, 400},
 		{"empty", `""`, 400},
+		{"empty without quotes", ``, 400},
 		{"unknown field", `"nickname:'x'"`, 400},
 		{"range on a string", `"first_name:>'A'"`, 400},
 		{"bad date", `"created_at:>'yesterday'"`, 400},
@@ -242,5 +246,8 @@ func TestQueryDepartmentsAndLocations(t *testing.T) {
 		t.Errorf("locations: %v", got)
 	}
 	e.do("GET", queryPath("departments", `head_user_id:1`), nil).want(t, 400)
-	e.do("GET", "/api/v2/departments?query=name:'Sales'", nil).want(t, 400)
+	// The outer quotes are optional here too (§19).
+	if got := e.do("GET", "/api/v2/departments?query=name:'Sales'", nil).want(t, 200).items(t, "departments"); len(got) != 1 || got[0]["name"] != "Sales" {
+		t.Errorf("unquoted department query: %v", got)
+	}
 }

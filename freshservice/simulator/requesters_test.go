@@ -316,7 +316,7 @@ func TestTrapEmailUniqueAccountWide(t *testing.T) {
 func TestTrapForgetIsIrreversible(t *testing.T) {
 	e := newEnv(t, nil)
 	rid := e.createRequester(map[string]any{"first_name": "F", "primary_email": "f@example.com", "secondary_emails": []string{"f2@example.com"}})
-	rg := id(t, e.do("POST", "/api/v2/requester_groups", map[string]any{"name": "G"}).want(t, 201).item(t, "requester_group")["id"])
+	rg := id(t, e.do("POST", "/api/v2/requester_groups", map[string]any{"name": "G"}).want(t, 200).item(t, "requester_group")["id"])
 	e.do("POST", fmt.Sprintf("/api/v2/requester_groups/%d/members/%d", rg, rid), nil).want(t, 200)
 	r := e.do("DELETE", "/api/v2/requesters/"+itoa(rid)+"/forget", nil).want(t, 204)
 	if len(r.body) != 0 {
@@ -422,7 +422,7 @@ func TestUpdateWithoutChangeKeepsUpdatedAt(t *testing.T) {
 func TestTrapDeactivateRemovesRequesterGroups(t *testing.T) {
 	e := newEnv(t, nil)
 	rid := e.createRequester(map[string]any{"first_name": "D", "primary_email": "d@example.com"})
-	rg := id(t, e.do("POST", "/api/v2/requester_groups", map[string]any{"name": "Staff"}).want(t, 201).item(t, "requester_group")["id"])
+	rg := id(t, e.do("POST", "/api/v2/requester_groups", map[string]any{"name": "Staff"}).want(t, 200).item(t, "requester_group")["id"])
 	e.do("POST", fmt.Sprintf("/api/v2/requester_groups/%d/members/%d", rg, rid), nil).want(t, 200)
 
 	r := e.do("DELETE", "/api/v2/requesters/"+itoa(rid), nil).want(t, 204)
@@ -446,10 +446,10 @@ func TestTrapDeactivateRemovesRequesterGroups(t *testing.T) {
 	if m := e.sim.RequesterGroupMembers(rg); len(m) != 0 {
 		t.Errorf("membership restored: %v", m)
 	}
-	// Deactivating twice and reactivating an active user are harmless.
-	e.do("PUT", "/api/v2/requesters/"+itoa(rid)+"/reactivate", nil).want(t, 200)
+	// Repeating either call is an error on a real tenant (§19).
+	e.do("PUT", "/api/v2/requesters/"+itoa(rid)+"/reactivate", nil).want(t, 400)
 	e.do("DELETE", "/api/v2/requesters/"+itoa(rid), nil).want(t, 204)
-	e.do("DELETE", "/api/v2/requesters/"+itoa(rid), nil).want(t, 204)
+	e.do("DELETE", "/api/v2/requesters/"+itoa(rid), nil).want(t, 404)
 }
 
 // §13 item 13: time_zone and language are closed vocabularies.

@@ -24,12 +24,59 @@ func TestSwitches(t *testing.T) {
 	}{
 		{"duplicate email 409 by default", simulator.Switches{}, func(t *testing.T, e *env) {
 			e.do("POST", "/api/v2/requesters", map[string]any{"first_name": "D", "primary_email": "owner@example.com"}).want(t, 409)
-		}},
-		{"duplicate email 400", simulator.Switches{DuplicateEmailStatus: 400}, func(t *testing.T, e *env) {
-			r := e.do("POST", "/api/v2/requesters", map[string]any{"first_name": "D", "primary_email": "owner@example.com"}).want(t, 400)
-			if got := r.errorCodes(t); !slices.Equal(got, []string{"primary_email:duplicate_value"}) {
+			r := e.do("POST", "/api/v2/agents", map[string]any{"first_name": "D", "email": "ON@example.com", "roles": sdAgent(e)}).want(t, 409)
+			if got := r.errorCodes(t); !slices.Equal(got, []string{"email:duplicate_value"}) {
 				t.Errorf("errors %v", got)
 			}
+		}},
+		{"duplicate email 400 where a real tenant has not shown it", simulator.Switches{DuplicateEmailStatus: 400}, func(t *testing.T, e *env) {
+			r := e.do("POST", "/api/v2/agents", map[string]any{"first_name": "D", "email": "on@example.com", "roles": sdAgent(e)}).want(t, 400)
+			if got := r.errorCodes(t); !slices.Equal(got, []string{"email:duplicate_value"}) {
+				t.Errorf("errors %v", got)
+			}
+			on := e.sim.Users()[1].ID
+			r = e.do("PUT", "/api/v2/requesters/"+itoa(on), map[string]any{"secondary_emails": []string{"OFF@example.com"}}).want(t, 400)
+			if got := r.errorCodes(t); !slices.Equal(got, []string{"secondary_emails:duplicate_value"}) {
+				t.Errorf("errors %v", got)
+			}
+			// A requester create answers 409 on a real tenant, whatever the switch (§19).
+			e.do("POST", "/api/v2/requesters", map[string]any{"first_name": "D", "primary_email": "owner@example.com"}).want(t, 409)
+		}},
+		{"duplicate email body names no field", simulator.Switches{DuplicateEmailBody: "conflict"}, func(t *testing.T, e *env) {
+			for _, w := range []struct {
+				path string
+				body map[string]any
+			}{
+				{"/api/v2/requesters", map[string]any{"first_name": "D", "primary_email": "Off@Example.com"}},
+				{"/api/v2/agents", map[string]any{"first_name": "D", "email": "on.alias@example.com", "roles": sdAgent(e)}},
+			} {
+				r := e.do("POST", w.path, w.body).want(t, 409)
+				if m := r.obj(t); m["code"] != "inconsistent_state" || m["errors"] != nil {
+					t.Errorf("%s: body %s", w.path, r.body)
+				}
+			}
+		}},
+		{"agent repeat calls succeed by default", simulator.Switches{}, func(t *testing.T, e *env) {
+			aid := e.createAgent(map[string]any{"first_name": "A", "email": "a@example.com"})
+			e.do("PUT", "/api/v2/agents/"+itoa(aid)+"/reactivate", nil).want(t, 200)
+			e.do("DELETE", "/api/v2/agents/"+itoa(aid), nil).want(t, 200)
+			before := e.user(aid)
+			if a := e.do("DELETE", "/api/v2/agents/"+itoa(aid), nil).want(t, 200).item(t, "agent"); a["active"] != false {
+				t.Errorf("second delete: %v", a)
+			}
+			if e.user(aid).UpdatedAt != before.UpdatedAt {
+				t.Error("a repeated delete moved updated_at")
+			}
+		}},
+		{"agent repeat calls fail", simulator.Switches{AgentRepeatCalls: "fail"}, func(t *testing.T, e *env) {
+			aid := e.createAgent(map[string]any{"first_name": "A", "email": "a@example.com"})
+			r := e.do("PUT", "/api/v2/agents/"+itoa(aid)+"/reactivate", nil).want(t, 400)
+			if r.obj(t)["code"] != "contact_already_active" {
+				t.Errorf("body %s", r.body)
+			}
+			e.do("DELETE", "/api/v2/agents/"+itoa(aid), nil).want(t, 200)
+			e.do("DELETE", "/api/v2/agents/"+itoa(aid), nil).want(t, 404)
+			e.do("PUT", "/api/v2/agents/"+itoa(aid)+"/reactivate", nil).want(t, 200)
 		}},
 		{"requester list returns inactive by default", simulator.Switches{}, func(t *testing.T, e *env) {
 			wantListed(t, e, "/api/v2/requesters", "requesters", 2)
@@ -87,22 +134,23 @@ func TestSwitches(t *testing.T) {
 		{"requester group add 204", simulator.Switches{RequesterGroupAddStatus: 204}, func(t *testing.T, e *env) {
 			addMember(t, e, 204)
 		}},
-		{"create 201 by default", simulator.Switches{}, func(t *testing.T, e *env) {
-			e.do("POST", "/api/v2/departments", map[string]any{"name": "Ops"}).want(t, 201)
+		{"create 201 by default where no real tenant has shown it", simulator.Switches{}, func(t *testing.T, e *env) {
+			wantCreates(t, e, 201, map[string]map[string]any{
+				"agents":    {"first_name": "C", "email": "c2@example.com", "roles": sdAgent(e)},
+				"groups":    {"name": "G"},
+				"locations": {"name": "L"},
+			})
 		}},
 		{"create 200", simulator.Switches{CreateStatus: 200}, func(t *testing.T, e *env) {
-			for path, body := range map[string]map[string]any{
-				"requesters":       {"first_name": "C", "primary_email": "c@example.com"},
-				"agents":           {"first_name": "C", "email": "c2@example.com", "roles": sdAgent(e)},
-				"groups":           {"name": "G"},
-				"requester_groups": {"name": "G"},
-				"departments":      {"name": "D"},
-				"locations":        {"name": "L"},
-			} {
-				if r := e.do("POST", "/api/v2/"+path, body); r.status != 200 || r.header.Get("Location") == "" {
-					t.Errorf("%s: %d %v", path, r.status, r.header)
-				}
-			}
+			wantCreates(t, e, 200, map[string]map[string]any{
+				"agents":    {"first_name": "C", "email": "c2@example.com", "roles": sdAgent(e)},
+				"groups":    {"name": "G"},
+				"locations": {"name": "L"},
+			})
+		}},
+		{"create status of requesters, requester groups and departments ignores the switch", simulator.Switches{CreateStatus: 200}, func(t *testing.T, e *env) {
+			wantCreates(t, e, 201, map[string]map[string]any{"requesters": {"first_name": "C", "primary_email": "c@example.com"}})
+			wantCreates(t, e, 200, map[string]map[string]any{"requester_groups": {"name": "G"}, "departments": {"name": "D"}})
 		}},
 		{"agent deactivation clears groups", simulator.Switches{AgentDeactivateClearsGroups: true}, func(t *testing.T, e *env) {
 			aid := e.createAgent(map[string]any{"first_name": "A", "email": "a@example.com", "member_of": []int64{e.groupID("Service Desk")}})
@@ -178,7 +226,10 @@ func TestSwitches(t *testing.T) {
 		}},
 		{"query extra fields off by default", simulator.Switches{}, func(t *testing.T, e *env) {
 			e.do("GET", queryPath("requesters", `secondary_emails:'on.alias@example.com'`), nil).want(t, 400)
-			e.do("GET", queryPath("requesters", `external_id:'ext-1'`), nil).want(t, 400)
+			// external_id is a documented requester query field (§19).
+			if got := e.queryNames("requesters", `external_id:'ext-1'`); !slices.Equal(got, []string{"On"}) {
+				t.Errorf("external_id: %v", got)
+			}
 		}},
 		{"query extra fields", simulator.Switches{QueryExtraFields: true}, func(t *testing.T, e *env) {
 			if got := e.queryNames("requesters", `secondary_emails:'ON.alias@example.com'`); !slices.Equal(got, []string{"On"}) {
@@ -189,11 +240,11 @@ func TestSwitches(t *testing.T) {
 			}
 		}},
 		{"requester groups accept agents by default", simulator.Switches{}, func(t *testing.T, e *env) {
-			gid := id(t, e.do("POST", "/api/v2/requester_groups", map[string]any{"name": "G"}).want(t, 201).item(t, "requester_group")["id"])
+			gid := id(t, e.do("POST", "/api/v2/requester_groups", map[string]any{"name": "G"}).want(t, 200).item(t, "requester_group")["id"])
 			e.do("POST", fmt.Sprintf("/api/v2/requester_groups/%d/members/%d", gid, e.sim.Users()[0].ID), nil).want(t, 200)
 		}},
 		{"requester groups reject agents", simulator.Switches{RequesterGroupRejectsAgents: true}, func(t *testing.T, e *env) {
-			gid := id(t, e.do("POST", "/api/v2/requester_groups", map[string]any{"name": "G"}).want(t, 201).item(t, "requester_group")["id"])
+			gid := id(t, e.do("POST", "/api/v2/requester_groups", map[string]any{"name": "G"}).want(t, 200).item(t, "requester_group")["id"])
 			e.do("POST", fmt.Sprintf("/api/v2/requester_groups/%d/members/%d", gid, e.sim.Users()[0].ID), nil).want(t, 400)
 		}},
 		{"location address nested by default", simulator.Switches{}, func(t *testing.T, e *env) {
@@ -230,7 +281,7 @@ func TestSwitches(t *testing.T) {
 		{"write without content type 415", simulator.Switches{WriteContentTypeRequired: true}, func(t *testing.T, e *env) {
 			rid := e.createRequester(map[string]any{"first_name": "C", "primary_email": "c@example.com"})
 			off := e.sim.Users()[2].ID // the deactivated requester every case starts with
-			gid := id(t, e.do("POST", "/api/v2/requester_groups", map[string]any{"name": "G"}).want(t, 201).item(t, "requester_group")["id"])
+			gid := id(t, e.do("POST", "/api/v2/requester_groups", map[string]any{"name": "G"}).want(t, 200).item(t, "requester_group")["id"])
 			for _, w := range []struct{ method, path string }{
 				{"PUT", "/api/v2/requesters/" + itoa(rid) + "/convert_to_agent"},
 				{"PUT", "/api/v2/requesters/" + itoa(off) + "/reactivate"},
@@ -260,6 +311,17 @@ func TestSwitches(t *testing.T) {
 	}
 }
 
+// wantCreates POSTs each body to /api/v2/<path> and expects status and a
+// Location header.
+func wantCreates(t *testing.T, e *env, status int, bodies map[string]map[string]any) {
+	t.Helper()
+	for path, body := range bodies {
+		if r := e.do("POST", "/api/v2/"+path, body); r.status != status || r.header.Get("Location") == "" {
+			t.Errorf("POST %s: %d (want %d), Location %q: %s", path, r.status, status, r.header.Get("Location"), r.body)
+		}
+	}
+}
+
 func wantListed(t *testing.T, e *env, path, envelope string, n int) {
 	t.Helper()
 	if got := e.do("GET", path, nil).want(t, 200).items(t, envelope); len(got) != n {
@@ -269,7 +331,7 @@ func wantListed(t *testing.T, e *env, path, envelope string, n int) {
 
 func addMember(t *testing.T, e *env, status int) {
 	t.Helper()
-	gid := id(t, e.do("POST", "/api/v2/requester_groups", map[string]any{"name": "G"}).want(t, 201).item(t, "requester_group")["id"])
+	gid := id(t, e.do("POST", "/api/v2/requester_groups", map[string]any{"name": "G"}).want(t, 200).item(t, "requester_group")["id"])
 	rid := e.createRequester(map[string]any{"first_name": "M", "primary_email": "m@example.com"})
 	e.do("POST", fmt.Sprintf("/api/v2/requester_groups/%d/members/%d", gid, rid), nil).want(t, status)
 	if got := e.sim.RequesterGroupMembers(gid); !slices.Equal(got, []int64{rid}) {
@@ -281,6 +343,7 @@ func TestSwitchValidation(t *testing.T) {
 	bad := []simulator.Switches{
 		{DuplicateEmailStatus: 422}, {AgentDeleteStatus: 202}, {ConvertToAgentExistingStatus: 204},
 		{RequesterGroupAddStatus: 202}, {CreateStatus: 202}, {SeatLimitStatus: 500},
+		{DuplicateEmailBody: "empty"}, {AgentRepeatCalls: "ignore"},
 		{ConvertToRequesterEnvelope: "user"}, {NotFoundBody: "xml"}, {RateWindow: "hourly"}, {HourlyLimit: -1},
 	}
 	for _, sw := range bad {

@@ -483,7 +483,7 @@ func (c *call) createUser(v userView) reply {
 		return validationError(http.StatusBadRequest, errs)
 	}
 	if dups := c.duplicateEmails(in, v, 0); len(dups) > 0 {
-		return validationError(c.sw.duplicateStatus(), dups)
+		return c.duplicateError(v == viewRequester, dups)
 	}
 	if u.IsAgent && !u.Occasional && !c.seatAvailable(0) {
 		return c.seatError()
@@ -497,6 +497,10 @@ func (c *call) createUser(v userView) reply {
 		c.st.setUserGroups(u.ID, asObserver, *in.observerOf)
 	}
 	c.indexUser(u)
+	if v == viewRequester {
+		// A real tenant answers 201 to a requester create (reference §19).
+		return createdWith(http.StatusCreated, c.base, v.envelope(), v.path(), u.ID, c.render(u, v))
+	}
 	return c.created(v.envelope(), v.path(), u.ID, c.render(u, v))
 }
 
@@ -517,7 +521,7 @@ func (c *call) updateUser(v userView) reply {
 		return validationError(http.StatusBadRequest, errs)
 	}
 	if dups := c.duplicateEmails(in, v, u.ID); len(dups) > 0 {
-		return validationError(c.sw.duplicateStatus(), dups)
+		return c.duplicateError(false, dups)
 	}
 	if next.IsAgent && next.Active && !next.Occasional && u.Occasional && !c.seatAvailable(u.ID) {
 		return c.seatError()
@@ -538,12 +542,44 @@ func (c *call) updateUser(v userView) reply {
 	return okReply(v.envelope(), c.render(next, v))
 }
 
+// duplicateError answers a create or update that reuses an email. A
+// requester create answers 409 on a real tenant (reference §19); elsewhere
+// the status is Switches.DuplicateEmailStatus. The 409's body is not public,
+// so Switches.DuplicateEmailBody picks it.
+func (c *call) duplicateError(requesterCreate bool, dups []fieldError) reply {
+	status := c.sw.duplicateStatus()
+	if requesterCreate {
+		status = http.StatusConflict
+	}
+	if status == http.StatusConflict && c.sw.DuplicateEmailBody == DuplicateBodyConflict {
+		return codeError(status, "inconsistent_state", "The email address is already used by another user.")
+	}
+	return validationError(status, dups)
+}
+
+// alreadyActive is a real tenant's answer to reactivating an active
+// requester (reference §19).
+func alreadyActive() reply {
+	return codeError(http.StatusBadRequest, "contact_already_active", "Contact is already active and cannot be restored.")
+}
+
+// repeatFails reports whether a repeated deactivate or reactivate of a user
+// seen through v is an error: always for requesters (reference §19), for
+// agents as Switches.AgentRepeatCalls says.
+func (c *call) repeatFails(v userView) bool {
+	return v == viewRequester || c.sw.AgentRepeatCalls == RepeatFail
+}
+
 // deactivateUser is DELETE /requesters/{id} or /agents/{id}: a soft delete
 // (reference §3.6, §4.5). The user leaves every requester group; an agent
-// keeps its agent groups unless Switches.AgentDeactivateClearsGroups.
+// keeps its agent groups unless Switches.AgentDeactivateClearsGroups. A
+// deactivated requester answers 404, as on a real tenant (§19).
 func (c *call) deactivateUser(v userView) reply {
 	u, ok := c.userFor(v)
 	if !ok {
+		return c.notFound()
+	}
+	if !u.Active && c.repeatFails(v) {
 		return c.notFound()
 	}
 	if u.Active {
@@ -566,10 +602,15 @@ func (c *call) deactivateUser(v userView) reply {
 
 // reactivateUser restores a deactivated user. Requester-group memberships
 // are not restored (reference §3.6). A full-time agent needs a free seat.
+// An active requester answers 400 contact_already_active, as on a real
+// tenant (§19).
 func (c *call) reactivateUser(v userView) reply {
 	u, ok := c.userFor(v)
 	if !ok {
 		return c.notFound()
+	}
+	if u.Active && c.repeatFails(v) {
+		return alreadyActive()
 	}
 	if !u.Active {
 		if u.IsAgent && !u.Occasional && !c.seatAvailable(u.ID) {
@@ -778,9 +819,13 @@ func (c *call) userSchema(v userView) *qschema {
 			return ok
 		},
 	}
-	if v == viewRequester && c.sw.QueryExtraFields {
-		s.fields["secondary_emails"] = qkStringList
+	if v == viewRequester {
+		// external_id is a documented requester query field (§19);
+		// secondary_emails only the old spec lists (§3.3).
 		s.fields["external_id"] = qkString
+		if c.sw.QueryExtraFields {
+			s.fields["secondary_emails"] = qkStringList
+		}
 	}
 	return s
 }
