@@ -153,6 +153,18 @@ type Switches struct {
 	// email with 400 readonly_field, as SSO-managed accounts may (§13 item
 	// 17). Default false: emails can be changed.
 	EmailChangeReadOnly bool `json:"email_change_read_only,omitempty"`
+	// RequesterViewOfAgents is what GET /requesters/{id} answers for an
+	// agent's id, which only indirect evidence settles (§3.4, §19,
+	// UNCERTAIN): "" or "show" (default, 200 with the agent in requester
+	// shape and is_agent:true), or "404".
+	RequesterViewOfAgents string `json:"requester_view_of_agents,omitempty"`
+	// NormalizeOnWrite makes the API rewrite values on create and update,
+	// as Freshservice may (§19, UNCERTAIN): phone numbers lose spaces,
+	// dashes and parentheses ("+1 (800) 555-0100" is stored as
+	// "+18005550100"), and first and last names are trimmed with inner
+	// runs of white space collapsed to one space. Default false: values
+	// are stored as sent.
+	NormalizeOnWrite bool `json:"normalize_on_write,omitempty"`
 	// WriteContentTypeRequired answers 415 invalid_content_type to every
 	// POST and PUT that does not say Content-Type: application/json, those
 	// without a body included (convert_to_agent, reactivate, a requester
@@ -178,6 +190,9 @@ const (
 
 	RepeatSucceed = "succeed"
 	RepeatFail    = "fail"
+
+	RequesterViewShow     = "show"
+	RequesterViewNotFound = "404"
 )
 
 // switchesJSON is the wire form of Switches: durations in milliseconds,
@@ -246,6 +261,7 @@ func (sw Switches) Validate() error {
 	oneOfStr("rate_window", sw.RateWindow, RateWindowFixed, RateWindowSliding)
 	oneOfStr("duplicate_email_body", sw.DuplicateEmailBody, DuplicateBodyValidation, DuplicateBodyConflict)
 	oneOfStr("agent_repeat_calls", sw.AgentRepeatCalls, RepeatSucceed, RepeatFail)
+	oneOfStr("requester_view_of_agents", sw.RequesterViewOfAgents, RequesterViewShow, RequesterViewNotFound)
 	if sw.HourlyLimit < 0 {
 		errs = append(errs, fmt.Errorf("switch hourly_limit: %d is negative", sw.HourlyLimit))
 	}

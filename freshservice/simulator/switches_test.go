@@ -3,9 +3,11 @@ package simulator_test
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fsbridge/fsbridge/freshservice/simulator"
 )
@@ -274,6 +276,50 @@ func TestSwitches(t *testing.T) {
 			}
 			e.do("PUT", "/api/v2/requesters/"+itoa(rid), map[string]any{"primary_email": "e@example.com", "job_title": "x"}).want(t, 200)
 		}},
+		{"requester view shows agents by default", simulator.Switches{}, func(t *testing.T, e *env) {
+			owner := e.sim.Users()[0].ID
+			if r := e.do("GET", "/api/v2/requesters/"+itoa(owner), nil).want(t, 200).item(t, "requester"); r["is_agent"] != true {
+				t.Errorf("requester view %v", r)
+			}
+		}},
+		{"requester view of agents 404", simulator.Switches{RequesterViewOfAgents: "404"}, func(t *testing.T, e *env) {
+			owner, on := e.sim.Users()[0].ID, e.sim.Users()[1].ID
+			e.do("GET", "/api/v2/requesters/"+itoa(owner), nil).want(t, 404)
+			e.do("GET", "/api/v2/agents/"+itoa(owner), nil).want(t, 200)
+			e.do("GET", "/api/v2/requesters/"+itoa(on), nil).want(t, 200)
+			// Lists with include_agents still show agents in requester shape.
+			wantListed(t, e, "/api/v2/requesters?include_agents=true&email=owner@example.com", "requesters", 1)
+		}},
+		{"values stored as sent by default", simulator.Switches{}, func(t *testing.T, e *env) {
+			r := e.do("POST", "/api/v2/requesters", map[string]any{"first_name": " Mary  Ann", "primary_email": "m@example.com", "work_phone_number": "+1 (800) 555-0100"}).want(t, 201).item(t, "requester")
+			if r["first_name"] != " Mary  Ann" || r["work_phone_number"] != "+1 (800) 555-0100" {
+				t.Errorf("stored %v %v", r["first_name"], r["work_phone_number"])
+			}
+		}},
+		{"values normalised on write", simulator.Switches{NormalizeOnWrite: true}, func(t *testing.T, e *env) {
+			r := e.do("POST", "/api/v2/requesters", map[string]any{"first_name": " Mary \t Ann ", "last_name": "van  der Berg", "primary_email": "m@example.com",
+				"work_phone_number": "+1 (800) 555-0100", "mobile_phone_number": "07700 900-123"}).want(t, 201).item(t, "requester")
+			want := map[string]any{"first_name": "Mary Ann", "last_name": "van der Berg", "work_phone_number": "+18005550100", "mobile_phone_number": "07700900123"}
+			for k, v := range want {
+				if r[k] != v {
+					t.Errorf("%s = %q, want %q", k, r[k], v)
+				}
+			}
+			rid := id(t, r["id"])
+			before := e.user(rid)
+			e.clock.Advance(time.Minute)
+			// The same values, written differently, change nothing.
+			e.do("PUT", "/api/v2/requesters/"+itoa(rid), map[string]any{"first_name": "Mary   Ann", "work_phone_number": "+1 800 555 0100"}).want(t, 200)
+			if e.user(rid).UpdatedAt != before.UpdatedAt {
+				t.Error("an equivalent write moved updated_at")
+			}
+			wantListed(t, e, "/api/v2/requesters?work_phone_number=%2B18005550100", "requesters", 1)
+			wantListed(t, e, "/api/v2/requesters?work_phone_number="+url.QueryEscape("+1 (800) 555-0100"), "requesters", 0)
+			a := e.do("POST", "/api/v2/agents", map[string]any{"first_name": "Al ", "last_name": " Bo", "email": "al@example.com", "roles": sdAgent(e), "mobile_phone_number": "(555) 12-34"}).want(t, 201).item(t, "agent")
+			if a["first_name"] != "Al" || a["last_name"] != "Bo" || a["mobile_phone_number"] != "5551234" {
+				t.Errorf("agent %v %v %v", a["first_name"], a["last_name"], a["mobile_phone_number"])
+			}
+		}},
 		{"bodyless write without content type accepted by default", simulator.Switches{}, func(t *testing.T, e *env) {
 			rid := e.createRequester(map[string]any{"first_name": "C", "primary_email": "c@example.com"})
 			e.do("PUT", "/api/v2/requesters/"+itoa(rid)+"/convert_to_agent", nil).want(t, 200)
@@ -343,7 +389,7 @@ func TestSwitchValidation(t *testing.T) {
 	bad := []simulator.Switches{
 		{DuplicateEmailStatus: 422}, {AgentDeleteStatus: 202}, {ConvertToAgentExistingStatus: 204},
 		{RequesterGroupAddStatus: 202}, {CreateStatus: 202}, {SeatLimitStatus: 500},
-		{DuplicateEmailBody: "empty"}, {AgentRepeatCalls: "ignore"},
+		{DuplicateEmailBody: "empty"}, {AgentRepeatCalls: "ignore"}, {RequesterViewOfAgents: "hide"},
 		{ConvertToRequesterEnvelope: "user"}, {NotFoundBody: "xml"}, {RateWindow: "hourly"}, {HourlyLimit: -1},
 	}
 	for _, sw := range bad {

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"unicode"
 )
 
 // This file implements /requesters and /agents (reference §3, §4): two views
@@ -446,15 +447,45 @@ func (c *call) userFor(v userView) (*User, bool) {
 func (c *call) getUser(v userView) reply {
 	u, ok := c.st.users[c.ids[0]]
 	// GET /requesters/{id} shows agents too, in requester shape with
-	// is_agent:true (reference §3.4); GET /agents/{id} of a requester is 404.
-	if !ok || (v == viewAgent && !u.IsAgent) {
+	// is_agent:true (reference §3.4), unless Switches.RequesterViewOfAgents
+	// says 404 (§19 leaves it open); GET /agents/{id} of a requester is 404.
+	if !ok || (v == viewAgent && !u.IsAgent) || (v == viewRequester && u.IsAgent && c.sw.RequesterViewOfAgents == RequesterViewNotFound) {
 		return c.notFound()
 	}
 	return okReply(v.envelope(), c.render(u, v))
 }
 
+// rewrite applies Switches.NormalizeOnWrite to the values of in.
+func (c *call) rewrite(in *userInput) {
+	if !c.sw.NormalizeOnWrite {
+		return
+	}
+	for _, p := range []*string{in.workPhone, in.mobilePhone} {
+		if p != nil {
+			*p = normalizePhone(*p)
+		}
+	}
+	for _, p := range []*string{in.firstName, in.lastName} {
+		if p != nil {
+			*p = strings.Join(strings.Fields(*p), " ")
+		}
+	}
+}
+
+// normalizePhone drops the spaces, dashes and parentheses people write
+// phone numbers with, keeping digits, "+" and anything else.
+func normalizePhone(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) || r == '-' || r == '(' || r == ')' {
+			return -1
+		}
+		return r
+	}, s)
+}
+
 func (c *call) createUser(v userView) reply {
 	in := readUserInput(c.f, v, c.sw)
+	c.rewrite(in)
 	errs := c.f.finish()
 	missing := func(field string) {
 		if !c.f.has(field) {
@@ -510,6 +541,7 @@ func (c *call) updateUser(v userView) reply {
 		return c.notFound()
 	}
 	in := readUserInput(c.f, v, c.sw)
+	c.rewrite(in)
 	errs := append(c.f.finish(), c.checkUser(in, v, u)...)
 	if len(errs) > 0 {
 		return validationError(http.StatusBadRequest, errs)

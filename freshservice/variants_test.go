@@ -1,0 +1,57 @@
+package freshservice_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/fsbridge/fsbridge/freshservice"
+	"github.com/fsbridge/fsbridge/freshservice/simulator"
+)
+
+// What the client gives its callers on accounts that differ from the
+// default (reference §19: the uncertain points and the account
+// variations), over real HTTP against the simulator.
+func TestAccountVariantsThroughTheClient(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name string
+		opts simulator.Options
+		run  func(t *testing.T, sim *simulator.Server, c *freshservice.Client)
+	}{
+		{"the requester view of an agent may be 404", simulator.Options{Switches: simulator.Switches{RequesterViewOfAgents: simulator.RequesterViewNotFound}},
+			func(t *testing.T, sim *simulator.Server, c *freshservice.Client) {
+				owner, _, err := c.Agents.Me(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, _, err := c.Requesters.Get(ctx, owner.ID); !errors.Is(err, freshservice.ErrNotFound) {
+					t.Errorf("Requesters.Get of an agent: %v, want ErrNotFound", err)
+				}
+				if a, _, err := c.Agents.Get(ctx, owner.ID); err != nil || a.View != freshservice.ViewAgent {
+					t.Errorf("Agents.Get = %+v, %v", a, err)
+				}
+			}},
+		{"rewritten values read back rewritten and compare equivalent", simulator.Options{Switches: simulator.Switches{NormalizeOnWrite: true}},
+			func(t *testing.T, sim *simulator.Server, c *freshservice.Client) {
+				sentName, sentPhone := "  Mary   Ann", "+1 (800) 555-0100"
+				u, _, err := c.Requesters.Create(ctx, &freshservice.RequesterFields{Email: freshservice.Ptr("m@example.com"),
+					Profile: freshservice.Profile{FirstName: &sentName, WorkPhone: &sentPhone}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if u.FirstName == sentName || u.WorkPhone == sentPhone {
+					t.Errorf("values not rewritten: %q %q", u.FirstName, u.WorkPhone)
+				}
+				if !freshservice.EquivalentName(u.FirstName, sentName) || !freshservice.EquivalentPhone(u.WorkPhone, sentPhone) {
+					t.Errorf("stored %q %q not equivalent to what was sent", u.FirstName, u.WorkPhone)
+				}
+			}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			sim, c := newSim(t, tc.opts)
+			tc.run(t, sim, c)
+		})
+	}
+}
