@@ -110,7 +110,10 @@ func (s *AgentsService) Create(ctx context.Context, f *AgentFields) (*User, *Res
 }
 
 // Update changes the given fields (§4.4); Roles, MemberOf and ObserverOf
-// replace the agent's lists whole. Idempotent.
+// replace the agent's lists whole. Idempotent. Occasional false with no
+// full-time seat free is 403 (ErrForbidden), or, in workspace accounts, a
+// success that leaves the agent occasional (§19): read the answer's
+// Occasional.
 func (s *AgentsService) Update(ctx context.Context, id int64, f *AgentFields) (*User, *Response, error) {
 	var out struct {
 		Agent *User `json:"agent"`
@@ -139,7 +142,8 @@ func (s *AgentsService) Deactivate(ctx context.Context, id int64) (*User, *Respo
 
 // Reactivate undoes Deactivate; roles are kept (§4.5). An active agent may
 // answer as a reactivated one or give ErrAlreadyActive, like a requester
-// (§19 leaves it open).
+// (§19 leaves it open). A full-time agent finding no seat free is refused
+// (ErrForbidden) or, in workspace accounts, comes back occasional (§19).
 func (s *AgentsService) Reactivate(ctx context.Context, id int64) (*User, *Response, error) {
 	var out struct {
 		Agent *User `json:"agent"`

@@ -47,6 +47,28 @@ func TestAccountVariantsThroughTheClient(t *testing.T) {
 					t.Errorf("stored %q %q not equivalent to what was sent", u.FirstName, u.WorkPhone)
 				}
 			}},
+		{"a full-time agent without a seat may come back occasional, without error", simulator.Options{FullTimeSeats: 1, Switches: simulator.Switches{SeatExhaustion: simulator.SeatsDowngrade}},
+			func(t *testing.T, sim *simulator.Server, c *freshservice.Client) {
+				a, _, err := c.Agents.Create(ctx, &freshservice.AgentFields{Email: freshservice.Ptr("a@example.com"), Occasional: freshservice.Ptr(false),
+					Roles:   &[]freshservice.RoleAssignment{{RoleID: roleID(t, sim, "SD Agent"), AssignmentScope: freshservice.ScopeEntireHelpdesk}},
+					Profile: freshservice.Profile{FirstName: freshservice.Ptr("A")}})
+				if err != nil || !a.Occasional {
+					t.Fatalf("Create = %+v, %v; want an occasional agent and no error", a, err)
+				}
+				u, _, err := c.Agents.Update(ctx, a.ID, &freshservice.AgentFields{Occasional: freshservice.Ptr(false)})
+				if err != nil || !u.Occasional {
+					t.Errorf("Update = %+v, %v; want still occasional and no error", u, err)
+				}
+			}},
+		{"a full-time agent without a seat is refused by default", simulator.Options{FullTimeSeats: 1},
+			func(t *testing.T, sim *simulator.Server, c *freshservice.Client) {
+				_, _, err := c.Agents.Create(ctx, &freshservice.AgentFields{Email: freshservice.Ptr("a@example.com"), Occasional: freshservice.Ptr(false),
+					Roles:   &[]freshservice.RoleAssignment{{RoleID: roleID(t, sim, "SD Agent"), AssignmentScope: freshservice.ScopeEntireHelpdesk}},
+					Profile: freshservice.Profile{FirstName: freshservice.Ptr("A")}})
+				if !errors.Is(err, freshservice.ErrForbidden) {
+					t.Errorf("Create: %v, want ErrForbidden", err)
+				}
+			}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

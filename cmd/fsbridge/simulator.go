@@ -58,6 +58,7 @@ func simulatorFlags(fs *flag.FlagSet) *simulatorConfig {
 	fs.StringVar(&sw.RateWindow, "rate-window", simulator.RateWindowFixed, "rate-limit window: fixed or sliding")
 	fs.IntVar(&sw.HourlyLimit, "hourly-limit", 0, "legacy per-hour limit of an account created before September 2020 (e.g. 3000); 0 means the plan's per-minute limits")
 	fs.IntVar(&sw.SeatLimitStatus, "seat-limit-status", 403, "status when no full-time seat is left (a 4xx)")
+	fs.StringVar(&sw.SeatExhaustion, "seat-exhaustion", simulator.SeatsError, "a full-time agent with no seat free: error (--seat-limit-status) or downgrade (made occasional without error, as workspace accounts do)")
 	fs.BoolVar(&sw.VIPUserWritable, "vip-user-writable", false, "accept vip_user in requester and agent bodies")
 	fs.BoolVar(&sw.AgentExternalIDReadOnly, "agent-external-id-read-only", false, "reject external_id in agent bodies")
 	fs.BoolVar(&sw.QueryExtraFields, "query-extra-fields", false, "query= on /requesters accepts secondary_emails")

@@ -124,6 +124,14 @@ type Switches struct {
 	// 2,500, 5,000 and 7,500 by plan; its documentation shows 3,000.
 	// Default 0: the plan's per-minute limits.
 	HourlyLimit int `json:"hourly_limit,omitempty"`
+	// SeatExhaustion is what happens when an agent create, an update to
+	// occasional:false or a reactivation needs a full-time seat and none is
+	// free: "" or "error" (default, SeatLimitStatus), or "downgrade", as in
+	// workspace accounts, where Freshservice "automatically allocates an
+	// available licence", full-time first, then occasional, with no error
+	// (§4.3, §19): the agent is made or kept occasional and the call
+	// succeeds.
+	SeatExhaustion string `json:"seat_exhaustion,omitempty"`
 	// SeatLimitStatus is the status when an action would exceed the
 	// full-time agent seats (§4.3, §13 item 10): 0 or 403 (default, code
 	// access_denied), or any other 4xx.
@@ -193,6 +201,9 @@ const (
 
 	RequesterViewShow     = "show"
 	RequesterViewNotFound = "404"
+
+	SeatsError     = "error"
+	SeatsDowngrade = "downgrade"
 )
 
 // switchesJSON is the wire form of Switches: durations in milliseconds,
@@ -261,6 +272,7 @@ func (sw Switches) Validate() error {
 	oneOfStr("rate_window", sw.RateWindow, RateWindowFixed, RateWindowSliding)
 	oneOfStr("duplicate_email_body", sw.DuplicateEmailBody, DuplicateBodyValidation, DuplicateBodyConflict)
 	oneOfStr("agent_repeat_calls", sw.AgentRepeatCalls, RepeatSucceed, RepeatFail)
+	oneOfStr("seat_exhaustion", sw.SeatExhaustion, SeatsError, SeatsDowngrade)
 	oneOfStr("requester_view_of_agents", sw.RequesterViewOfAgents, RequesterViewShow, RequesterViewNotFound)
 	if sw.HourlyLimit < 0 {
 		errs = append(errs, fmt.Errorf("switch hourly_limit: %d is negative", sw.HourlyLimit))

@@ -207,6 +207,34 @@ func TestSwitches(t *testing.T) {
 				t.Errorf("body %s", r.body)
 			}
 		}},
+		{"seat exhaustion downgrades to occasional", simulator.Switches{SeatExhaustion: "downgrade"}, func(t *testing.T, e *env) {
+			e.sim.SetSeats(2) // the owner has one
+			full := e.do("POST", "/api/v2/agents", map[string]any{"first_name": "F", "email": "f@example.com", "occasional": false, "roles": sdAgent(e)}).want(t, 201).item(t, "agent")
+			if full["occasional"] != false {
+				t.Fatalf("a free seat goes first: %v", full["occasional"])
+			}
+			a := e.do("POST", "/api/v2/agents", map[string]any{"first_name": "A", "email": "a@example.com", "occasional": false, "roles": sdAgent(e)}).want(t, 201).item(t, "agent")
+			if a["occasional"] != true {
+				t.Errorf("create without a seat: occasional %v", a["occasional"])
+			}
+			aid := id(t, a["id"])
+			u := e.do("PUT", "/api/v2/agents/"+itoa(aid), map[string]any{"occasional": false, "job_title": "Ops"}).want(t, 200).item(t, "agent")
+			if u["occasional"] != true || u["job_title"] != "Ops" {
+				t.Errorf("update to full-time without a seat: %v %v", u["occasional"], u["job_title"])
+			}
+			fid := id(t, full["id"])
+			e.do("DELETE", "/api/v2/agents/"+itoa(fid), nil).want(t, 200)
+			// The freed seat goes to the next agent who asks.
+			if u := e.do("PUT", "/api/v2/agents/"+itoa(aid), map[string]any{"occasional": false}).want(t, 200).item(t, "agent"); u["occasional"] != false {
+				t.Errorf("update with a free seat: occasional %v", u["occasional"])
+			}
+			if r := e.do("PUT", "/api/v2/agents/"+itoa(fid)+"/reactivate", nil).want(t, 200).item(t, "agent"); r["occasional"] != true || r["active"] != true {
+				t.Errorf("reactivation without a seat: %v %v", r["occasional"], r["active"])
+			}
+			if n := fullTime(e); n != 2 {
+				t.Errorf("%d full-time agents, seats are 2", n)
+			}
+		}},
 		{"vip_user writable", simulator.Switches{VIPUserWritable: true}, func(t *testing.T, e *env) {
 			r := e.do("POST", "/api/v2/requesters", map[string]any{"first_name": "V", "primary_email": "v@example.com", "vip_user": true}).want(t, 201)
 			if r.item(t, "requester")["vip_user"] != true {
@@ -368,6 +396,17 @@ func wantCreates(t *testing.T, e *env, status int, bodies map[string]map[string]
 	}
 }
 
+// fullTime counts the active full-time agents.
+func fullTime(e *env) int {
+	n := 0
+	for _, u := range e.sim.Users() {
+		if u.IsAgent && u.Active && !u.Occasional {
+			n++
+		}
+	}
+	return n
+}
+
 func wantListed(t *testing.T, e *env, path, envelope string, n int) {
 	t.Helper()
 	if got := e.do("GET", path, nil).want(t, 200).items(t, envelope); len(got) != n {
@@ -389,7 +428,7 @@ func TestSwitchValidation(t *testing.T) {
 	bad := []simulator.Switches{
 		{DuplicateEmailStatus: 422}, {AgentDeleteStatus: 202}, {ConvertToAgentExistingStatus: 204},
 		{RequesterGroupAddStatus: 202}, {CreateStatus: 202}, {SeatLimitStatus: 500},
-		{DuplicateEmailBody: "empty"}, {AgentRepeatCalls: "ignore"}, {RequesterViewOfAgents: "hide"},
+		{DuplicateEmailBody: "empty"}, {AgentRepeatCalls: "ignore"}, {RequesterViewOfAgents: "hide"}, {SeatExhaustion: "wait"},
 		{ConvertToRequesterEnvelope: "user"}, {NotFoundBody: "xml"}, {RateWindow: "hourly"}, {HourlyLimit: -1},
 	}
 	for _, sw := range bad {

@@ -432,6 +432,10 @@ func (c *call) seatError() reply {
 		"You have reached the maximum number of full-time agents your plan allows. Buy more agent licenses or make the agent occasional.")
 }
 
+// downgrades reports whether a full-time agent that finds no seat becomes
+// occasional instead of failing, as in workspace accounts (§19).
+func (c *call) downgrades() bool { return c.sw.SeatExhaustion == SeatsDowngrade }
+
 func (c *call) indexUser(u *User) { c.st.indexWrite(u.ID, u, c.exact, c.sw.QueryIndexLag) }
 
 // userFor returns the user of the path id if the view may change it:
@@ -517,7 +521,10 @@ func (c *call) createUser(v userView) reply {
 		return c.duplicateError(v == viewRequester, dups)
 	}
 	if u.IsAgent && !u.Occasional && !c.seatAvailable(0) {
-		return c.seatError()
+		if !c.downgrades() {
+			return c.seatError()
+		}
+		u.Occasional = true
 	}
 	u.ID = allocate(&c.st.nextUser, 0)
 	c.st.putUser(u)
@@ -556,7 +563,10 @@ func (c *call) updateUser(v userView) reply {
 		return c.duplicateError(false, dups)
 	}
 	if next.IsAgent && next.Active && !next.Occasional && u.Occasional && !c.seatAvailable(u.ID) {
-		return c.seatError()
+		if !c.downgrades() {
+			return c.seatError()
+		}
+		next.Occasional = true
 	}
 	changed := !reflect.DeepEqual(u, next)
 	c.st.putUser(next)
@@ -646,7 +656,10 @@ func (c *call) reactivateUser(v userView) reply {
 	}
 	if !u.Active {
 		if u.IsAgent && !u.Occasional && !c.seatAvailable(u.ID) {
-			return c.seatError()
+			if !c.downgrades() {
+				return c.seatError()
+			}
+			u.Occasional = true
 		}
 		u.Active = true
 		u.UpdatedAt = c.now
