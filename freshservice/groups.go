@@ -4,6 +4,7 @@ import (
 	"context"
 	"iter"
 	"net/http"
+	"slices"
 	"time"
 )
 
@@ -13,27 +14,60 @@ type GroupsService service
 // Group is an agent group. Membership has no per-member endpoint: Members
 // (and Observers, Leaders) are replaced whole by Update, so changes must be
 // read-modify-write and serialised per group (§5).
+//
+// In a restricted group with approval required (Access Controls Pro), a new
+// member, observer or leader waits in the *PendingApproval lists until an
+// admin approves, and an Update must repeat the pending ids it means to
+// keep: a list sent without them drops their requests (§4.4, §19). So the
+// whole list to send is the approved ids plus the pending ones.
 type Group struct {
-	ID                     int64     `json:"id"`
-	Name                   string    `json:"name"`
-	Description            string    `json:"description"`
-	Members                []int64   `json:"members"`
-	Observers              []int64   `json:"observers"`
-	Leaders                []int64   `json:"leaders"`
-	MembersPendingApproval []int64   `json:"members_pending_approval"`
-	Restricted             bool      `json:"restricted"`
-	ApprovalRequired       bool      `json:"approval_required"`
-	CreatedAt              time.Time `json:"created_at"`
-	UpdatedAt              time.Time `json:"updated_at"`
+	ID                       int64     `json:"id"`
+	Name                     string    `json:"name"`
+	Description              string    `json:"description"`
+	Members                  []int64   `json:"members"`
+	Observers                []int64   `json:"observers"`
+	Leaders                  []int64   `json:"leaders"`
+	MembersPendingApproval   []int64   `json:"members_pending_approval"`
+	ObserversPendingApproval []int64   `json:"observers_pending_approval"`
+	LeadersPendingApproval   []int64   `json:"leaders_pending_approval"`
+	Restricted               bool      `json:"restricted"`
+	ApprovalRequired         bool      `json:"approval_required"`
+	CreatedAt                time.Time `json:"created_at"`
+	UpdatedAt                time.Time `json:"updated_at"`
 }
 
-// GroupFields is the body of an agent-group create or update.
+// AllMembers returns the approved members followed by those pending
+// approval: the members list an Update must send to keep both (§4.4).
+func (g *Group) AllMembers() []int64 { return union(g.Members, g.MembersPendingApproval) }
+
+// AllObservers is AllMembers for observers.
+func (g *Group) AllObservers() []int64 { return union(g.Observers, g.ObserversPendingApproval) }
+
+// AllLeaders is AllMembers for leaders.
+func (g *Group) AllLeaders() []int64 { return union(g.Leaders, g.LeadersPendingApproval) }
+
+func union(a, b []int64) []int64 {
+	out := make([]int64, 0, len(a)+len(b))
+	for _, id := range append(append([]int64(nil), a...), b...) {
+		if !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// GroupFields is the body of an agent-group create or update. Restricted
+// and ApprovalRequired, like non-empty Observers and Leaders, need the
+// Access Controls Pro feature; without it Freshservice answers 403
+// require_feature (ErrRequiresFeature, §19).
 type GroupFields struct {
-	Name        *string  `json:"name"`
-	Description *string  `json:"description"`
-	Members     *[]int64 `json:"members"`
-	Observers   *[]int64 `json:"observers"`
-	Leaders     *[]int64 `json:"leaders"`
+	Name             *string  `json:"name"`
+	Description      *string  `json:"description"`
+	Members          *[]int64 `json:"members"`
+	Observers        *[]int64 `json:"observers"`
+	Leaders          *[]int64 `json:"leaders"`
+	Restricted       *bool    `json:"restricted"`
+	ApprovalRequired *bool    `json:"approval_required"`
 }
 
 // MarshalJSON omits nil fields.

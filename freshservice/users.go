@@ -69,7 +69,10 @@ type User struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 
-	// Agent view only.
+	// Agent view only. MemberOfPending and ObserverOfPending are the
+	// approval-gated restricted groups where the membership waits for
+	// approval; an update of MemberOf (ObserverOf) must repeat them to keep
+	// the requests (§4.4, §19).
 	Occasional        bool
 	Roles             []RoleAssignment
 	MemberOf          []int64

@@ -3,6 +3,7 @@ package freshservice_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/fsbridge/fsbridge/freshservice"
@@ -67,6 +68,32 @@ func TestAccountVariantsThroughTheClient(t *testing.T) {
 					Profile: freshservice.Profile{FirstName: freshservice.Ptr("A")}})
 				if !errors.Is(err, freshservice.ErrForbidden) {
 					t.Errorf("Create: %v, want ErrForbidden", err)
+				}
+			}},
+		{"approval-gated groups list pending members apart", simulator.Options{Switches: simulator.Switches{RestrictedGroupApproval: true}},
+			func(t *testing.T, sim *simulator.Server, c *freshservice.Client) {
+				me, _, err := c.Agents.Me(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				desk, _ := sim.AgentGroupByName("Service Desk")
+				g, _, err := c.Groups.Update(ctx, desk.ID, &freshservice.GroupFields{Members: &[]int64{me.ID}})
+				if err != nil || len(g.Members) != 0 || !slices.Equal(g.MembersPendingApproval, []int64{me.ID}) || !g.Restricted || !g.ApprovalRequired {
+					t.Fatalf("Update = %+v, %v", g, err)
+				}
+				if !slices.Equal(g.AllMembers(), []int64{me.ID}) {
+					t.Errorf("AllMembers %v", g.AllMembers())
+				}
+				a, _, err := c.Agents.Get(ctx, me.ID)
+				if err != nil || len(a.MemberOf) != 0 || !slices.Equal(a.MemberOfPending, []int64{desk.ID}) {
+					t.Errorf("agent member_of %v, pending %v, %v", a.MemberOf, a.MemberOfPending, err)
+				}
+				if err := sim.ApproveAgentGroupMembers(desk.ID); err != nil {
+					t.Fatal(err)
+				}
+				g, _, err = c.Groups.Get(ctx, desk.ID)
+				if err != nil || !slices.Equal(g.Members, []int64{me.ID}) || len(g.MembersPendingApproval) != 0 {
+					t.Errorf("after approval %+v, %v", g, err)
 				}
 			}},
 	}

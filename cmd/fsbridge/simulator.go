@@ -57,6 +57,7 @@ func simulatorFlags(fs *flag.FlagSet) *simulatorConfig {
 	fs.DurationVar(&sw.QueryIndexLag, "query-index-lag", 0, "simulated delay before a change is visible to query=")
 	fs.StringVar(&sw.RateWindow, "rate-window", simulator.RateWindowFixed, "rate-limit window: fixed or sliding")
 	fs.IntVar(&sw.HourlyLimit, "hourly-limit", 0, "legacy per-hour limit of an account created before September 2020 (e.g. 3000); 0 means the plan's per-minute limits")
+	fs.BoolVar(&sw.RestrictedGroupApproval, "restricted-group-approval", false, "every agent group is restricted with approval required: new members wait in members_pending_approval")
 	fs.IntVar(&sw.SeatLimitStatus, "seat-limit-status", 403, "status when no full-time seat is left (a 4xx)")
 	fs.StringVar(&sw.SeatExhaustion, "seat-exhaustion", simulator.SeatsError, "a full-time agent with no seat free: error (--seat-limit-status) or downgrade (made occasional without error, as workspace accounts do)")
 	fs.BoolVar(&sw.VIPUserWritable, "vip-user-writable", false, "accept vip_user in requester and agent bodies")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 )
 
@@ -22,6 +23,9 @@ import (
 //	GET  /_simulator/switches   current Switches
 //	PUT  /_simulator/switches   SetSwitches with a Switches body
 //	PUT  /_simulator/seats      SetSeats with {"full_time_seats": N}
+//	POST /_simulator/agent_groups/{id}/approve
+//	                            ApproveAgentGroupMembers, with an optional
+//	                            {"user_ids": [...]} body (none: everyone)
 
 func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/_simulator/"), "/")
@@ -34,6 +38,24 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 			return false
 		}
 		return true
+	}
+	if gid, ok := approvePath(name); ok && r.Method == http.MethodPost {
+		var body struct {
+			UserIDs []int64 `json:"user_ids"`
+		}
+		if r.ContentLength != 0 && !read(&body) {
+			return
+		}
+		if err := s.ApproveAgentGroupMembers(gid, body.UserIDs...); err != nil {
+			status := http.StatusBadRequest
+			if errors.Is(err, ErrNotFound) {
+				status = http.StatusNotFound
+			}
+			controlError(w, status, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return
 	}
 	switch (op{name, r.Method}) {
 	case op{"stats", http.MethodGet}:
@@ -100,6 +122,20 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 	default:
 		controlError(w, http.StatusNotFound, fmt.Errorf("no control endpoint %s %s", r.Method, r.URL.Path))
 	}
+}
+
+// approvePath reads the group id of "agent_groups/{id}/approve".
+func approvePath(name string) (int64, bool) {
+	rest, ok := strings.CutPrefix(name, "agent_groups/")
+	if !ok {
+		return 0, false
+	}
+	idPart, ok := strings.CutSuffix(rest, "/approve")
+	if !ok {
+		return 0, false
+	}
+	id, err := strconv.ParseInt(idPart, 10, 64)
+	return id, err == nil && id > 0
 }
 
 func controlJSON(w http.ResponseWriter, v any) {

@@ -81,7 +81,7 @@ func duplicateName() reply {
 	return validationError(http.StatusConflict, []fieldError{{Field: "name", Message: "It should be a unique value", Code: codeDuplicateValue}})
 }
 
-func applyGroupInput(g *Group, in *groupInput) {
+func (c *call) applyGroupInput(g *Group, in *groupInput) {
 	if in.name != nil {
 		g.Name = *in.name
 	}
@@ -110,7 +110,7 @@ func applyGroupInput(g *Group, in *groupInput) {
 	// since member_of and observer_of are derived from the groups.
 	for m, ids := range in.lists {
 		if ids != nil {
-			g.setMembership(membership(m), *ids)
+			g.setMembership(membership(m), *ids, c.sw.RestrictedGroupApproval)
 		}
 	}
 }
@@ -121,7 +121,7 @@ func (c *call) listGroups() reply {
 	if len(errs) > 0 {
 		return validationError(http.StatusBadRequest, errs)
 	}
-	return listPage(c, "groups", sortedByID(c.st.groups), p, true, func(g *Group) any { return groupView(g) })
+	return listPage(c, "groups", sortedByID(c.st.groups), p, true, func(g *Group) any { return c.groupView(g) })
 }
 
 func (c *call) getGroup() reply {
@@ -129,7 +129,7 @@ func (c *call) getGroup() reply {
 	if !ok {
 		return c.notFound()
 	}
-	return okReply("group", groupView(g))
+	return okReply("group", c.groupView(g))
 }
 
 func (c *call) createGroup() reply {
@@ -147,9 +147,9 @@ func (c *call) createGroup() reply {
 	}
 	g := &Group{CreatedAt: c.now, UpdatedAt: c.now}
 	g.ID = allocate(&c.st.nextGroup, 0)
-	applyGroupInput(g, in)
+	c.applyGroupInput(g, in)
 	c.st.groups[g.ID] = g
-	return c.created("group", "/api/v2/groups", g.ID, groupView(g))
+	return c.created("group", "/api/v2/groups", g.ID, c.groupView(g))
 }
 
 func (c *call) updateGroup() reply {
@@ -166,12 +166,12 @@ func (c *call) updateGroup() reply {
 		return duplicateName()
 	}
 	next := g.clone()
-	applyGroupInput(next, in)
+	c.applyGroupInput(next, in)
 	if !reflect.DeepEqual(g, next) {
 		next.UpdatedAt = c.now
 	}
 	c.st.groups[g.ID] = next
-	return okReply("group", groupView(next))
+	return okReply("group", c.groupView(next))
 }
 
 // deleteGroup removes the group, and with it every agent's membership and

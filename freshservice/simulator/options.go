@@ -124,6 +124,16 @@ type Switches struct {
 	// 2,500, 5,000 and 7,500 by plan; its documentation shows 3,000.
 	// Default 0: the plan's per-minute limits.
 	HourlyLimit int `json:"hourly_limit,omitempty"`
+	// RestrictedGroupApproval makes every agent group behave, and show, as
+	// restricted with approval required (an Access Controls Pro feature,
+	// §5, §19): a new member, observer or leader waits in
+	// members_pending_approval (agents: member_of_pending_approval) until
+	// approved (Server.ApproveAgentGroupMembers, or POST
+	// /_simulator/agent_groups/{id}/approve), and a PUT of members (or of
+	// an agent's member_of) that does not repeat a pending id drops its
+	// request. Default false: only groups seeded or written with
+	// restricted and approval_required both true behave so.
+	RestrictedGroupApproval bool `json:"restricted_group_approval,omitempty"`
 	// SeatExhaustion is what happens when an agent create, an update to
 	// occasional:false or a reactivation needs a full-time seat and none is
 	// free: "" or "error" (default, SeatLimitStatus), or "downgrade", as in

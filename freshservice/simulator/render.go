@@ -269,29 +269,34 @@ type groupJSON struct {
 	UpdatedAt                string  `json:"updated_at"`
 }
 
-func groupView(g *Group) groupJSON {
-	c := g.clone()
+// groupView renders g; under Switches.RestrictedGroupApproval every group
+// shows as restricted with approval required, as it behaves.
+func (c *call) groupView(g *Group) groupJSON {
+	v := g.clone()
+	if c.sw.RestrictedGroupApproval {
+		v.Restricted, v.ApprovalRequired = true, true
+	}
 	return groupJSON{
 		// agent_ids is the deprecated twin of members (reference §5).
-		AgentIDs:                 list(append([]int64(nil), c.Members...)),
-		ApprovalRequired:         c.ApprovalRequired,
-		AutoTicketAssign:         c.AutoTicketAssign,
-		BusinessHoursID:          nid(c.BusinessHoursID),
-		CreatedAt:                ts(c.CreatedAt),
-		Description:              nstr(c.Description),
-		EscalateTo:               nid(c.EscalateTo),
-		ID:                       c.ID,
-		Leaders:                  list(c.Leaders),
-		LeadersPendingApproval:   list(c.LeadersPendingApproval),
-		Members:                  list(c.Members),
-		MembersPendingApproval:   list(c.MembersPendingApproval),
-		Name:                     c.Name,
-		Observers:                list(c.Observers),
-		ObserversPendingApproval: list(c.ObserversPendingApproval),
-		OCSScheduleID:            nid(c.OCSScheduleID),
-		Restricted:               c.Restricted,
-		UnassignedFor:            nstr(c.UnassignedFor),
-		UpdatedAt:                ts(c.UpdatedAt),
+		AgentIDs:                 list(append([]int64(nil), v.Members...)),
+		ApprovalRequired:         v.ApprovalRequired,
+		AutoTicketAssign:         v.AutoTicketAssign,
+		BusinessHoursID:          nid(v.BusinessHoursID),
+		CreatedAt:                ts(v.CreatedAt),
+		Description:              nstr(v.Description),
+		EscalateTo:               nid(v.EscalateTo),
+		ID:                       v.ID,
+		Leaders:                  list(v.Leaders),
+		LeadersPendingApproval:   list(v.LeadersPendingApproval),
+		Members:                  list(v.Members),
+		MembersPendingApproval:   list(v.MembersPendingApproval),
+		Name:                     v.Name,
+		Observers:                list(v.Observers),
+		ObserversPendingApproval: list(v.ObserversPendingApproval),
+		OCSScheduleID:            nid(v.OCSScheduleID),
+		Restricted:               v.Restricted,
+		UnassignedFor:            nstr(v.UnassignedFor),
+		UpdatedAt:                ts(v.UpdatedAt),
 	}
 }
 

@@ -533,7 +533,7 @@ func (st *state) seedUser(x SeedUser, agent bool, now time.Time, plan, where str
 func (st *state) addToGroup(g *Group, m membership, uid int64) {
 	approved, pending := g.lists(m)
 	if !g.has(m, uid) {
-		g.setMembership(m, append(slices.Concat(*approved, *pending), uid))
+		g.setMembership(m, append(slices.Concat(*approved, *pending), uid), false)
 	}
 }
 

@@ -558,3 +558,55 @@ func (s *Server) EditAgentGroup(id int64, edit func(g *Group)) error {
 	s.st.groups[id] = g
 	return nil
 }
+
+// ApproveAgentGroupMembers approves pending memberships of an agent group,
+// as an admin does in the Freshservice UI for a restricted group with
+// approval required (reference §4.4, §5, §19): each user id moves from the
+// group's pending lists (members, observers, leaders) to the approved ones.
+// No ids approves everything pending. An id that is not pending in the
+// group is refused with ErrInvalidEdit, and nothing changes.
+func (s *Server) ApproveAgentGroupMembers(groupID int64, userIDs ...int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, ok := s.st.groups[groupID]
+	if !ok {
+		return fmt.Errorf("approve agent group %d: %w", groupID, ErrNotFound)
+	}
+	pendingAnywhere := func(uid int64) bool {
+		for _, m := range []membership{asMember, asObserver, asLeader} {
+			if _, pending := g.lists(m); slices.Contains(*pending, uid) {
+				return true
+			}
+		}
+		return false
+	}
+	var errs []error
+	for _, uid := range userIDs {
+		if !pendingAnywhere(uid) {
+			errs = append(errs, fmt.Errorf("user %d is not pending", uid))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("approve agent group %d: %w: %w", groupID, ErrInvalidEdit, err)
+	}
+	next := g.clone()
+	changed := false
+	for _, m := range []membership{asMember, asObserver, asLeader} {
+		approved, pending := next.lists(m)
+		var keep []int64
+		for _, uid := range *pending {
+			if len(userIDs) == 0 || slices.Contains(userIDs, uid) {
+				*approved = append(*approved, uid)
+				changed = true
+			} else {
+				keep = append(keep, uid)
+			}
+		}
+		*pending = keep
+	}
+	if changed {
+		next.UpdatedAt = timestamp(s.sim(s.now()))
+	}
+	s.st.groups[groupID] = next
+	return nil
+}

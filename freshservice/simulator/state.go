@@ -293,8 +293,10 @@ func (st *state) fullTimeUsed(except int64) int {
 	return n
 }
 
-// needsApproval reports whether new members of g wait for approval.
-func (g *Group) needsApproval() bool { return g.Restricted && g.ApprovalRequired }
+// needsApproval reports whether new members of g wait for approval: g is
+// restricted with approval required, or all says every group is
+// (Switches.RestrictedGroupApproval).
+func (g *Group) needsApproval(all bool) bool { return all || (g.Restricted && g.ApprovalRequired) }
 
 // membership names one of the three agent-group relations.
 type membership int
@@ -320,8 +322,8 @@ func (g *Group) lists(m membership) (approved, pending *[]int64) {
 // already approved stay approved, ids already pending stay pending, and new
 // ids are approved, or pending when the group needs approval (reference §4.4,
 // §5). Anything not in want is removed from both lists. It reports whether
-// anything changed.
-func (g *Group) setMembership(m membership, want []int64) bool {
+// anything changed. all is Switches.RestrictedGroupApproval.
+func (g *Group) setMembership(m membership, want []int64, all bool) bool {
 	approved, pending := g.lists(m)
 	var newApproved, newPending []int64
 	for _, id := range want {
@@ -329,7 +331,7 @@ func (g *Group) setMembership(m membership, want []int64) bool {
 		case slices.Contains(newApproved, id) || slices.Contains(newPending, id):
 		case slices.Contains(*approved, id):
 			newApproved = append(newApproved, id)
-		case slices.Contains(*pending, id) || g.needsApproval():
+		case slices.Contains(*pending, id) || g.needsApproval(all):
 			newPending = append(newPending, id)
 		default:
 			newApproved = append(newApproved, id)
@@ -350,7 +352,7 @@ func (g *Group) has(m membership, id int64) bool {
 // in want, the way PUT /agents with member_of (or observer_of) does, and
 // reports the groups whose lists changed. Pending memberships count as
 // present, since the input must repeat them to keep them (reference §4.4).
-func (st *state) setUserGroups(uid int64, m membership, want []int64) (changed []*Group) {
+func (st *state) setUserGroups(uid int64, m membership, want []int64, all bool) (changed []*Group) {
 	for _, g := range sortedByID(st.groups) {
 		in, wanted := g.has(m, uid), slices.Contains(want, g.ID)
 		if in == wanted {
@@ -363,7 +365,7 @@ func (st *state) setUserGroups(uid int64, m membership, want []int64) (changed [
 		} else {
 			next = slices.DeleteFunc(next, func(x int64) bool { return x == uid })
 		}
-		if g.setMembership(m, next) {
+		if g.setMembership(m, next, all) {
 			changed = append(changed, g)
 		}
 	}

@@ -529,10 +529,10 @@ func (c *call) createUser(v userView) reply {
 	u.ID = allocate(&c.st.nextUser, 0)
 	c.st.putUser(u)
 	if in.memberOf != nil {
-		c.st.setUserGroups(u.ID, asMember, *in.memberOf)
+		c.st.setUserGroups(u.ID, asMember, *in.memberOf, c.sw.RestrictedGroupApproval)
 	}
 	if in.observerOf != nil {
-		c.st.setUserGroups(u.ID, asObserver, *in.observerOf)
+		c.st.setUserGroups(u.ID, asObserver, *in.observerOf, c.sw.RestrictedGroupApproval)
 	}
 	c.indexUser(u)
 	if v == viewRequester {
@@ -570,10 +570,10 @@ func (c *call) updateUser(v userView) reply {
 	}
 	changed := !reflect.DeepEqual(u, next)
 	c.st.putUser(next)
-	if in.memberOf != nil && len(c.st.setUserGroups(u.ID, asMember, *in.memberOf)) > 0 {
+	if in.memberOf != nil && len(c.st.setUserGroups(u.ID, asMember, *in.memberOf, c.sw.RestrictedGroupApproval)) > 0 {
 		changed = true
 	}
-	if in.observerOf != nil && len(c.st.setUserGroups(u.ID, asObserver, *in.observerOf)) > 0 {
+	if in.observerOf != nil && len(c.st.setUserGroups(u.ID, asObserver, *in.observerOf, c.sw.RestrictedGroupApproval)) > 0 {
 		changed = true
 	}
 	// Like Rails, an update that changes nothing leaves updated_at alone.
