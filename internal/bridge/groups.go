@@ -107,7 +107,12 @@ func groupDoc(doc mapping.Doc) mapping.Doc {
 	return out
 }
 
+// renderGroup is the SCIM resource of a stored group. Each member has its user's displayName as
+// display (its userName when it has none) and a reference to the user, relative to the SCIM base
+// URL, which the edge makes absolute. Users deleted over SCIM are left out. A group read from the
+// store is also what the directory's membership index learns from (see SetGroup's versions).
 func (b *Bridge) renderGroup(g store.Group, withMembers bool) scim.Resource {
+	b.dir.SetGroup(g.ID, g.DisplayName, g.Version, g.Members)
 	doc := decodeDoc(g.Doc)
 	if doc == nil {
 		doc = mapping.Doc{}
@@ -117,23 +122,28 @@ func (b *Bridge) renderGroup(g store.Group, withMembers bool) scim.Resource {
 	if withMembers {
 		members := make([]any, 0, len(g.Members))
 		for _, id := range g.Members {
-			m := map[string]any{"value": strconv.FormatInt(id, 10), "type": "User", "$ref": "Users/" + strconv.FormatInt(id, 10)}
 			e, ok := b.dir.Get(id)
 			if ok && e.Desired != nil && e.Desired.Deleted {
 				// Deleted over SCIM: no longer a resource, so no longer a
 				// member (leaveAllGroups takes it out of the store too).
 				continue
 			}
+			sid := strconv.FormatInt(id, 10)
+			m := map[string]any{"value": sid, "type": "User", "$ref": "Users/" + sid}
 			if ok && e.Visible() {
-				m["display"] = e.UserName()
+				m["display"] = b.memberDisplay(id)
 			}
 			members = append(members, m)
 		}
 		doc["members"] = members
 	}
-	res := scim.Resource{ID: g.ID, ExternalID: g.ExternalID, Attributes: doc, Created: g.Created, Modified: g.Modified}
-	res.Version = `W/"` + strconv.FormatInt(g.Version, 10) + `"`
-	return res
+	return scim.Resource{ID: g.ID, ExternalID: g.ExternalID, Attributes: doc, Created: g.Created, Modified: g.Modified, Version: groupVersion(g)}
+}
+
+// groupVersion is a group's ETag: the store's version, which changes with its name, attributes and
+// members.
+func groupVersion(g store.Group) string {
+	return `W/"` + strconv.FormatInt(g.Version, 10) + `"`
 }
 
 // Get returns a group with its members.
@@ -149,42 +159,80 @@ func (gs *groups) Get(ctx context.Context, id string) (scim.Resource, error) {
 	return b.renderGroup(g, true), nil
 }
 
-// List supports every filter; displayName equality uses the store's index.
+// List supports every filter and sort. The lookups IdPs send are answered from indexes:
+// displayName and id from the store's, members.value (the groups of a user) from the directory's;
+// anything else reads every group.
 func (gs *groups) List(ctx context.Context, q scim.ListQuery) (scim.Page, error) {
 	b := gs.b()
 	var all []store.Group
-	if name, ok := displayNameEquality(q.Filter); ok {
-		g, err := b.store.GetGroupByDisplayName(ctx, name)
+	one := func(g store.Group, err error) error {
 		if err == nil {
 			all = append(all, g)
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return scim.Page{}, scim.AsError(err)
+			return nil
 		}
-	} else {
-		err := b.store.ForEachGroup(ctx, func(g store.Group) error {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		return err
+	}
+	var err error
+	lookup := ""
+	if q.Lookup != nil {
+		lookup = q.Lookup.Attr
+	}
+	name, byName := displayNameEquality(q.Filter)
+	switch {
+	case lookup == "id":
+		err = one(b.store.GetGroup(ctx, q.Lookup.Value))
+	case lookup == "members.value":
+		uid, ok := parseUserID(q.Lookup.Value)
+		if !ok {
+			break
+		}
+		if err = b.memberships(ctx); err != nil {
+			break
+		}
+		for _, gid := range b.dir.GroupIDsOf(uid) {
+			if err = one(b.store.GetGroup(ctx, gid)); err != nil {
+				break
+			}
+		}
+	case byName:
+		err = one(b.store.GetGroupByDisplayName(ctx, name))
+	default:
+		err = b.store.ForEachGroup(ctx, func(g store.Group) error {
 			all = append(all, g)
 			return nil
 		})
-		if err != nil {
-			return scim.Page{}, scim.AsError(err)
-		}
 	}
-	withMembers := !q.ExcludeMembers || (q.Filter != nil && mentions(q.Filter, "members"))
+	if err != nil {
+		return scim.Page{}, scim.AsError(err)
+	}
+	withMembers := (q.Filter != nil && mentions(q.Filter, "members")) || strings.HasPrefix(strings.ToLower(q.SortBy), "members")
+	docOf := func(g store.Group) map[string]any {
+		doc := b.renderGroup(g, withMembers).Attributes
+		doc["id"] = g.ID
+		if g.ExternalID != "" {
+			doc["externalId"] = g.ExternalID
+		}
+		meta := map[string]any{"resourceType": "Group"}
+		if !g.Created.IsZero() {
+			meta["created"] = g.Created.UTC().Format(time.RFC3339)
+		}
+		if !g.Modified.IsZero() {
+			meta["lastModified"] = g.Modified.UTC().Format(time.RFC3339)
+		}
+		doc["meta"] = meta
+		return doc
+	}
 	var matched []store.Group
 	for _, g := range all {
-		if q.Filter != nil {
-			res := b.renderGroup(g, withMembers || mentions(q.Filter, "members"))
-			doc := res.Attributes
-			doc["id"] = g.ID
-			if g.ExternalID != "" {
-				doc["externalId"] = g.ExternalID
-			}
-			if !scim.Match(doc, q.Filter, groupSchema) {
-				continue
-			}
+		if q.Filter != nil && !scim.Match(docOf(g), q.Filter, groupSchema) {
+			continue
 		}
 		matched = append(matched, g)
 	}
+	scim.Sort(matched, docOf, q, groupSchema)
 	page := scim.Page{Total: len(matched), Resources: []scim.Resource{}}
 	for i := max(q.StartIndex-1, 0); i < len(matched) && len(page.Resources) < q.Count; i++ {
 		page.Resources = append(page.Resources, b.renderGroup(matched[i], !q.ExcludeMembers))
@@ -553,89 +601,152 @@ func diffIDs(before, after []int64) (added, removed []int64) {
 	return added, removed
 }
 
-// Replace is PUT of the whole group (Okta's AIW apps).
+// Replace is PUT of the whole group (Okta's AIW apps): its members are the ones listed.
 func (gs *groups) Replace(ctx context.Context, id string, attrs map[string]any) (scim.Resource, error) {
-	return gs.b().changeGroup(ctx, id, func(store.Group, mapping.Doc) (mapping.Doc, error) {
-		return mapping.Doc(attrs), nil
-	}, true)
-}
-
-// Patch applies the operations in order, in the Okta, Entra and RFC forms
-// of member changes and renames; it answers 204.
-func (gs *groups) Patch(ctx context.Context, id string, ops []scim.PatchOperation) (scim.Resource, error) {
-	_, err := gs.b().changeGroup(ctx, id, func(_ store.Group, cur mapping.Doc) (mapping.Doc, error) {
-		next, err := scim.ApplyPatch(cur, ops, groupSchema)
-		if err != nil {
-			return nil, scim.AsError(err)
+	b := gs.b()
+	saved, err := b.updateGroup(ctx, id, func(g store.Group) (groupChange, error) {
+		doc := mapping.Doc(attrs)
+		members, serr := b.memberIDs(ctx, doc, g.Members)
+		if serr != nil {
+			return groupChange{}, serr
 		}
-		return next, nil
-	}, false)
-	return scim.Resource{}, err
-}
-
-// changeGroup is the read-modify-write of one group, serialised by the
-// group's lock: concurrent PATCHes to one group each see the result of the
-// one before, so no member is lost.
-func (b *Bridge) changeGroup(ctx context.Context, id string, change func(store.Group, mapping.Doc) (mapping.Doc, error), render bool) (scim.Resource, error) {
-	unlock, err := b.lock(ctx, "group:"+id)
+		added, removed := diffIDs(g.Members, members)
+		return groupChange{doc: doc, members: members, added: added, removed: removed}, nil
+	})
 	if err != nil {
 		return scim.Resource{}, err
+	}
+	return b.renderGroup(saved, true), nil
+}
+
+// Patch applies the operations in order, in the Okta, Entra and RFC forms of member changes and
+// renames, and answers 204 with the group's new version. Member changes (add, remove and replace of
+// members, members[value eq "id"], path-less {"members": [...]}) are applied to the stored list of
+// member ids, so adding one member costs the same in a group of ten or of ten thousand; the other
+// attributes are patched on the group's document without its members. A member path of any other
+// form (members.display, a filter on another sub-attribute) is applied to the whole rendered group,
+// as a PUT would be.
+func (gs *groups) Patch(ctx context.Context, id string, ops []scim.PatchOperation) (scim.Resource, error) {
+	b := gs.b()
+	var edit func(store.Group) (groupChange, error)
+	if mops, dops, ok := splitMemberOps(ops); ok {
+		edit = func(g store.Group) (groupChange, error) { return b.patchMembers(ctx, g, mops, dops) }
+	} else {
+		edit = b.documentEdit(ctx, func(_ store.Group, cur mapping.Doc) (mapping.Doc, error) {
+			next, err := scim.ApplyPatch(cur, ops, groupSchema)
+			if err != nil {
+				return nil, scim.AsError(err)
+			}
+			return next, nil
+		})
+	}
+	saved, err := b.updateGroup(ctx, id, edit)
+	if err != nil {
+		return scim.Resource{}, err
+	}
+	return scim.Resource{Version: groupVersion(saved)}, nil
+}
+
+// changeGroup is the read-modify-write of one group's whole document, members included: change
+// gets the group as its resource reads and returns what it should read. It renders and reads back
+// every member, so it serves the changes that are about the whole group (leaveAllGroups drops
+// users deleted over SCIM by handing back the rendering unchanged); PATCH and PUT use
+// updateGroup directly.
+func (b *Bridge) changeGroup(ctx context.Context, id string, change func(store.Group, mapping.Doc) (mapping.Doc, error), render bool) (scim.Resource, error) {
+	saved, err := b.updateGroup(ctx, id, b.documentEdit(ctx, change))
+	if err != nil || !render {
+		return scim.Resource{}, err
+	}
+	return b.renderGroup(saved, true), nil
+}
+
+// groupChange is what a request makes of a group: its attributes other than members (displayName
+// and externalId included), its member ids (ascending, no duplicates), and the members that joined
+// and left.
+type groupChange struct {
+	doc            mapping.Doc
+	members        []int64
+	added, removed []int64
+}
+
+// documentEdit is the edit of changeGroup: the change is made on the group's rendered document.
+func (b *Bridge) documentEdit(ctx context.Context, change func(store.Group, mapping.Doc) (mapping.Doc, error)) func(store.Group) (groupChange, error) {
+	return func(g store.Group) (groupChange, error) {
+		cur := b.renderGroup(g, true).Attributes
+		if g.ExternalID != "" {
+			cur["externalId"] = g.ExternalID
+		}
+		next, err := change(g, cur)
+		if err != nil {
+			return groupChange{}, err
+		}
+		members, serr := b.memberIDs(ctx, next, g.Members)
+		if serr != nil {
+			return groupChange{}, serr
+		}
+		added, removed := diffIDs(g.Members, members)
+		return groupChange{doc: next, members: members, added: added, removed: removed}, nil
+	}
+}
+
+// updateGroup is the read-modify-write of one group, serialised by the group's lock: concurrent
+// changes to one group each see the result of the one before, so no member is lost. edit gets the
+// stored group and says what it becomes; updateGroup checks the result (a displayName, unique; the
+// seats the new members take), saves it, tells the directory, and re-plans the members that joined
+// or left (all of them when the group changed kind or Freshservice object).
+func (b *Bridge) updateGroup(ctx context.Context, id string, edit func(store.Group) (groupChange, error)) (store.Group, error) {
+	unlock, err := b.lock(ctx, "group:"+id)
+	if err != nil {
+		return store.Group{}, err
 	}
 	defer unlock()
 	g, err := b.store.GetGroup(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return scim.Resource{}, scim.NotFound("Group", id)
+		return store.Group{}, scim.NotFound("Group", id)
 	}
 	if err != nil {
-		return scim.Resource{}, scim.AsError(err)
+		return store.Group{}, scim.AsError(err)
 	}
-	cur := b.renderGroup(g, true).Attributes
-	if g.ExternalID != "" {
-		cur["externalId"] = g.ExternalID
-	}
-	next, err := change(g, cur)
+	ch, err := edit(g)
 	if err != nil {
-		return scim.Resource{}, err
+		return store.Group{}, err
 	}
-	name := strOf(next, "displayName")
+	name := strOf(ch.doc, "displayName")
 	if name == "" {
-		return scim.Resource{}, scim.Errorf(http.StatusBadRequest, scim.TypeInvalidValue, "displayName is required")
-	}
-	members, serr := b.memberIDs(ctx, next, g.Members)
-	if serr != nil {
-		return scim.Resource{}, serr
+		return store.Group{}, scim.Errorf(http.StatusBadRequest, scim.TypeInvalidValue, "displayName is required")
 	}
 	if !strings.EqualFold(name, g.DisplayName) {
 		if other, err := b.store.GetGroupByDisplayName(ctx, name); err == nil && other.ID != g.ID {
-			return scim.Resource{}, scim.Errorf(http.StatusConflict, scim.TypeUniqueness, "a group named %q already exists", name)
+			return store.Group{}, scim.Errorf(http.StatusConflict, scim.TypeUniqueness, "a group named %q already exists", name)
 		}
 	}
 	renamed := name != g.DisplayName
 	after := g
-	after.DisplayName, after.ExternalID, after.Doc, after.Members = name, strOf(next, "externalId"), encode(groupDoc(next)), members
-	if serr := b.checkGroupSeats(ctx, after, g.Members, members); serr != nil {
+	after.DisplayName, after.ExternalID, after.Doc, after.Members = name, strOf(ch.doc, "externalId"), encode(groupDoc(ch.doc)), ch.members
+	// Only the members that join can take a seat.
+	if serr := b.checkGroupSeats(ctx, after, nil, ch.added); serr != nil {
 		b.auditEvent(ctx, "group.change_members", g.ID, g.FSID, "error", serr.Detail)
-		return scim.Resource{}, serr
+		return store.Group{}, serr
 	}
 	if b.opts.DryRun {
-		return scim.Resource{}, b.dryRunGroup(ctx, &g, after)
+		return store.Group{}, b.dryRunGroup(ctx, &g, after)
 	}
 	applied, err := b.ensureGroupObject(ctx, &after)
 	if err != nil {
-		return scim.Resource{}, toSCIMError(err)
+		return store.Group{}, toSCIMError(err)
 	}
 	if renamed && applied.Kind == KindRequesterGroup && applied.Created && after.FSID == g.FSID && after.FSID != 0 && !b.opts.DryRun {
 		if _, _, err := b.fs.RequesterGroups.Update(ctx, after.FSID, &freshservice.RequesterGroupFields{Name: freshservice.Ptr(name)}); err != nil {
-			return scim.Resource{}, toSCIMError(err)
+			return store.Group{}, toSCIMError(err)
 		}
 	}
-	added, removed := diffIDs(g.Members, members)
-	toMark := append(added, removed...)
-	if applied.Kind != decodeGroupApplied(g.Applied).Kind || after.FSID != g.FSID {
+	toMark := append(append([]int64{}, ch.added...), ch.removed...)
+	regroup := applied.Kind != decodeGroupApplied(g.Applied).Kind || after.FSID != g.FSID
+	if regroup {
 		toMark = append(toMark, g.Members...)
 	}
 	if err := b.ensureMemberRecords(ctx, dedupe(toMark)); err != nil {
-		return scim.Resource{}, scim.AsError(err)
+		return store.Group{}, scim.AsError(err)
 	}
 	saved, err := b.store.UpdateGroup(ctx, id, func(s *store.Group) error {
 		s.DisplayName, s.ExternalID, s.Doc, s.Members, s.FSID = after.DisplayName, after.ExternalID, after.Doc, after.Members, after.FSID
@@ -644,23 +755,269 @@ func (b *Bridge) changeGroup(ctx context.Context, id string, change func(store.G
 		return nil
 	})
 	if errors.Is(err, store.ErrAlreadyExists) {
-		return scim.Resource{}, scim.Errorf(http.StatusConflict, scim.TypeUniqueness, "a group named %q already exists", name)
+		return store.Group{}, scim.Errorf(http.StatusConflict, scim.TypeUniqueness, "a group named %q already exists", name)
 	}
 	if err != nil {
-		return scim.Resource{}, scim.AsError(err)
+		return store.Group{}, scim.AsError(err)
 	}
-	before := g.Members
-	if applied.Kind != decodeGroupApplied(g.Applied).Kind || after.FSID != g.FSID {
-		// The group changed kind or object: every member is re-planned.
-		before = nil
+	if !b.dir.ChangeGroup(saved.ID, saved.DisplayName, g.Version, saved.Version, ch.added, ch.removed) {
+		b.dir.SetGroup(saved.ID, saved.DisplayName, saved.Version, saved.Members)
 	}
-	if err := b.applyMembers(ctx, saved, before, members); err != nil {
-		return scim.Resource{}, toSCIMError(err)
+	// applyMembers re-plans the members that changed between its before and after lists: the ones
+	// that left and joined, or, when the group changed kind or object, every member.
+	before, afterIDs := ch.removed, ch.added
+	if regroup {
+		before, afterIDs = nil, saved.Members
 	}
-	if !render {
-		return scim.Resource{}, nil
+	if err := b.applyMembers(ctx, saved, before, afterIDs); err != nil {
+		return store.Group{}, toSCIMError(err)
 	}
-	return b.renderGroup(saved, true), nil
+	return saved, nil
+}
+
+// memberOp is a PATCH operation on the members of a group, in a form applied to the list of member
+// ids: add or replace items, remove items (or all members when all is set).
+type memberOp struct {
+	op    string
+	items []any
+	all   bool
+}
+
+// splitMemberOps separates member operations from the others. ok is false when an operation
+// reaches members in a form the id list cannot take (a sub-attribute of members, a filter other
+// than value eq "id", an item to remove that names no value).
+func splitMemberOps(ops []scim.PatchOperation) (members []memberOp, doc []scim.PatchOperation, ok bool) {
+	for _, op := range ops {
+		if op.Path == nil {
+			m, _ := op.Value.(map[string]any)
+			rest := make(map[string]any, len(m))
+			for k, v := range m {
+				switch lk := strings.ToLower(k); {
+				case lk == "members":
+					members = append(members, memberOp{op: op.Op, items: itemsOf(v)})
+				case strings.Contains(lk, "members"):
+					return nil, nil, false
+				default:
+					rest[k] = v
+				}
+			}
+			if len(rest) > 0 {
+				doc = append(doc, scim.PatchOperation{Op: op.Op, Value: rest})
+			}
+			continue
+		}
+		ap := op.Path.AttributePath
+		if !strings.EqualFold(ap.AttributeName, "members") || (ap.URIPrefix != nil && !strings.EqualFold(*ap.URIPrefix, scim.URNGroup)) {
+			doc = append(doc, op)
+			continue
+		}
+		if ap.SubAttribute != nil || op.Path.SubAttribute != nil {
+			return nil, nil, false
+		}
+		if op.Path.ValueExpression != nil {
+			v, isValueEq := memberValueEq(op.Path.ValueExpression)
+			if !isValueEq || op.Op != scim.PatchRemove {
+				return nil, nil, false
+			}
+			members = append(members, memberOp{op: scim.PatchRemove, items: []any{map[string]any{"value": v}}})
+			continue
+		}
+		mo := memberOp{op: op.Op, items: itemsOf(op.Value)}
+		if op.Op == scim.PatchRemove {
+			if op.Value == nil {
+				mo.all = true
+			}
+			for _, it := range mo.items {
+				if _, isValue := memberItemValue(it); !isValue {
+					return nil, nil, false
+				}
+			}
+		}
+		members = append(members, mo)
+	}
+	return members, doc, true
+}
+
+// itemsOf is the list a member operation's value holds: an array, or a single member.
+func itemsOf(v any) []any {
+	switch t := v.(type) {
+	case nil:
+		return nil
+	case []any:
+		return t
+	}
+	return []any{v}
+}
+
+// memberItemValue is the value (the user id) of one member item: {"value": "42"}, or "42".
+func memberItemValue(it any) (string, bool) {
+	switch t := it.(type) {
+	case string:
+		return t, true
+	case map[string]any:
+		for k, v := range t {
+			if strings.EqualFold(k, "value") {
+				s, ok := v.(string)
+				return s, ok
+			}
+		}
+	}
+	return "", false
+}
+
+// memberValueEq reads the value filter value eq "id".
+func memberValueEq(expr filter.Expression) (string, bool) {
+	e, ok := expr.(*filter.AttributeExpression)
+	if !ok || e.Operator != filter.EQ || e.AttributePath.URIPrefix != nil || e.AttributePath.SubAttribute != nil ||
+		!strings.EqualFold(e.AttributePath.AttributeName, "value") {
+		return "", false
+	}
+	return scim.FilterString(e.CompareValue)
+}
+
+// patchMembers applies a PATCH split by splitMemberOps: the other attributes with ApplyPatch on the
+// group's document without members, the member operations on the stored ids. Its cost is that of
+// the request, not of the group: members are found by binary search in the stored, ascending list,
+// and only the ids the request names are looked up or validated.
+func (b *Bridge) patchMembers(ctx context.Context, g store.Group, mops []memberOp, dops []scim.PatchOperation) (groupChange, error) {
+	doc := decodeDoc(g.Doc)
+	if doc == nil {
+		doc = mapping.Doc{}
+	}
+	doc["displayName"] = g.DisplayName
+	delete(doc, "members")
+	if g.ExternalID != "" {
+		doc["externalId"] = g.ExternalID
+	} else {
+		delete(doc, "externalId")
+	}
+	if len(dops) > 0 {
+		next, err := scim.ApplyPatch(doc, dops, groupSchema)
+		if err != nil {
+			return groupChange{}, scim.AsError(err)
+		}
+		doc = next
+	}
+	set := memberSet{base: g.Members, changes: map[int64]bool{}}
+	for _, mo := range mops {
+		switch {
+		case mo.op == scim.PatchRemove && mo.all:
+			set.replace(nil)
+		case mo.op == scim.PatchRemove:
+			for _, it := range mo.items {
+				v, _ := memberItemValue(it)
+				if id, ok := parseUserID(v); ok {
+					set.changes[id] = false
+				}
+			}
+		default:
+			ids, gone, serr := b.memberItems(ctx, mo.items, g.Members)
+			if serr != nil {
+				return groupChange{}, serr
+			}
+			if mo.op == scim.PatchReplace {
+				set.replace(ids)
+			} else {
+				for _, id := range ids {
+					set.changes[id] = true
+				}
+			}
+			for _, id := range gone {
+				set.changes[id] = false
+			}
+		}
+	}
+	members := set.list()
+	added, removed := set.delta(g.Members)
+	return groupChange{doc: doc, members: members, added: added, removed: removed}, nil
+}
+
+// memberItems reads the members a PATCH adds or sets, as memberIDs reads a document's: user ids of
+// users the bridge can see. gone are the ones the group had whose users have since been deleted over
+// SCIM: dropped rather than refused.
+func (b *Bridge) memberItems(ctx context.Context, items []any, had []int64) (ids, gone []int64, serr *scim.Error) {
+	for _, it := range items {
+		val, ok := memberItemValue(it)
+		if m, isMap := it.(map[string]any); isMap {
+			if typ, _ := m["type"].(string); strings.EqualFold(typ, "Group") {
+				return nil, nil, scim.Errorf(http.StatusBadRequest, scim.TypeInvalidValue, "nested groups are not supported (member %q is a group)", val)
+			}
+		}
+		if !ok {
+			return nil, nil, scim.Errorf(http.StatusBadRequest, scim.TypeInvalidValue, "a member's value must be a string holding a user id")
+		}
+		id, ok := parseUserID(val)
+		if !ok {
+			return nil, nil, scim.Errorf(http.StatusBadRequest, scim.TypeInvalidValue, "member %q is not a user id", val)
+		}
+		if e, found := b.entry(ctx, id); !found || !e.Visible() {
+			if _, had := slices.BinarySearch(had, id); had {
+				gone = append(gone, id)
+				continue
+			}
+			return nil, nil, scim.Errorf(http.StatusBadRequest, scim.TypeInvalidValue, "member %q is not a known user", val)
+		}
+		ids = append(ids, id)
+	}
+	return ids, gone, nil
+}
+
+// memberSet is a group's member ids while a PATCH changes them: a base list, ascending (the stored
+// members, or the list a replace gave), and the ids the request set in or out since.
+type memberSet struct {
+	base     []int64
+	replaced bool
+	changes  map[int64]bool
+}
+
+// replace makes ids the members.
+func (s *memberSet) replace(ids []int64) {
+	s.base = dedupe(ids)
+	slices.Sort(s.base)
+	s.replaced = true
+	clear(s.changes)
+}
+
+// list returns the members, ascending: the base less the ids set out, merged with the ids set in.
+func (s *memberSet) list() []int64 {
+	var in []int64
+	for id, member := range s.changes {
+		if _, found := slices.BinarySearch(s.base, id); member && !found {
+			in = append(in, id)
+		}
+	}
+	slices.Sort(in)
+	out := make([]int64, 0, len(s.base)+len(in))
+	j := 0
+	for _, id := range s.base {
+		for j < len(in) && in[j] < id {
+			out = append(out, in[j])
+			j++
+		}
+		if member, changed := s.changes[id]; !changed || member {
+			out = append(out, id)
+		}
+	}
+	return append(out, in[j:]...)
+}
+
+// delta returns the members that joined and left since orig (ascending, as the store keeps it).
+func (s *memberSet) delta(orig []int64) (added, removed []int64) {
+	if s.replaced {
+		return diffIDs(orig, s.list())
+	}
+	for id, member := range s.changes {
+		_, was := slices.BinarySearch(orig, id)
+		switch {
+		case member && !was:
+			added = append(added, id)
+		case !member && was:
+			removed = append(removed, id)
+		}
+	}
+	slices.Sort(added)
+	slices.Sort(removed)
+	return added, removed
 }
 
 func decodeGroupApplied(raw json.RawMessage) groupApplied {
@@ -719,6 +1076,7 @@ func (gs *groups) Delete(ctx context.Context, id string) error {
 	if err := b.store.DeleteGroup(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return scim.AsError(err)
 	}
+	b.dir.RemoveGroup(id)
 	b.auditEvent(ctx, "group.delete", id, g.FSID, "ok", fmt.Sprintf("%s %q", ga.Kind, g.DisplayName))
 	return nil
 }

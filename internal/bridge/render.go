@@ -5,10 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/fsbridge/fsbridge/internal/directory"
+	"github.com/fsbridge/fsbridge/internal/store"
 	"github.com/fsbridge/fsbridge/mapping"
 	"github.com/fsbridge/fsbridge/scim"
 )
@@ -41,22 +44,12 @@ func times(e directory.Entry) (created, modified time.Time) {
 func (b *Bridge) renderUser(ctx context.Context, e directory.Entry) (scim.Resource, error) {
 	doc := b.userDoc(e)
 	id := e.User.ID
-	gids, err := b.store.GroupsOf(ctx, id)
+	gl, err := b.groupAttribute(ctx, id, true)
 	if err != nil {
 		return scim.Resource{}, err
 	}
-	if len(gids) > 0 {
-		var gl []any
-		for _, gid := range gids {
-			g, err := b.store.GetGroup(ctx, gid)
-			if err != nil {
-				continue
-			}
-			gl = append(gl, map[string]any{"value": g.ID, "display": g.DisplayName, "type": "direct", "$ref": "Groups/" + g.ID})
-		}
-		if len(gl) > 0 {
-			doc["groups"] = gl
-		}
+	if len(gl) > 0 {
+		doc["groups"] = gl
 	}
 	res := scim.Resource{ID: strconv.FormatInt(id, 10), Attributes: doc}
 	if e.Managed() {
@@ -65,6 +58,73 @@ func (b *Bridge) renderUser(ctx context.Context, e directory.Entry) (scim.Resour
 	res.Created, res.Modified = times(e)
 	res.Version = version(doc, res.ExternalID)
 	return res, nil
+}
+
+// membershipMaxAge is how old the directory's group index may get before it is read from the store
+// again in the background. Every group write this bridge makes reaches the index at once; the
+// reread is for what other replicas sharing the store wrote.
+const membershipMaxAge = time.Minute
+
+// groupAttribute lists the SCIM groups user id is in, from the directory's index (read from the store
+// once, then kept current by every group write): the groups attribute of its resource (RFC 7643
+// §4.1.2), with display names and, when full is set, type and a reference, which the edge makes
+// absolute.
+func (b *Bridge) groupAttribute(ctx context.Context, id int64, full bool) ([]any, error) {
+	if err := b.memberships(ctx); err != nil {
+		return nil, err
+	}
+	refs := b.dir.GroupsOf(id)
+	if len(refs) == 0 {
+		return nil, nil
+	}
+	gl := make([]any, 0, len(refs))
+	for _, g := range refs {
+		m := map[string]any{"value": g.ID, "display": g.DisplayName}
+		if full {
+			m["type"], m["$ref"] = "direct", "Groups/"+g.ID
+		}
+		gl = append(gl, m)
+	}
+	return gl, nil
+}
+
+// memberships makes sure the directory's group index has been read from the store (see
+// directory.EnsureGroups).
+func (b *Bridge) memberships(ctx context.Context) error {
+	return b.dir.EnsureGroups(func() ([]directory.GroupMembers, error) { return b.readMemberships(ctx) }, membershipMaxAge)
+}
+
+// readMemberships reads every group's membership from the store, for the directory's index. The
+// first read runs on the caller's request; later ones run in the background, so they get a context
+// of their own.
+func (b *Bridge) readMemberships(ctx context.Context) ([]directory.GroupMembers, error) {
+	if b.dir.GroupsLoaded() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTimeout)
+		defer cancel()
+	}
+	var out []directory.GroupMembers
+	err := b.store.ForEachGroup(ctx, func(g store.Group) error {
+		out = append(out, directory.GroupMembers{ID: g.ID, DisplayName: g.DisplayName, Version: g.Version, Members: g.Members})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading group memberships: %w", err)
+	}
+	return out, nil
+}
+
+// memberDisplay is the display of a user in its groups' member lists: its displayName as its own
+// resource shows it, else its userName.
+func (b *Bridge) memberDisplay(id int64) string {
+	return b.dir.DisplayName(id, func(e directory.Entry) string {
+		if e.User != nil {
+			if s, ok := b.userDoc(e)["displayName"].(string); ok && strings.TrimSpace(s) != "" {
+				return s
+			}
+		}
+		return e.UserName()
+	})
 }
 
 // version is a weak ETag over the rendered resource: it changes whenever
@@ -98,13 +158,7 @@ func (b *Bridge) matchDoc(ctx context.Context, e directory.Entry, withGroups boo
 	}
 	doc["meta"] = meta
 	if withGroups {
-		if gids, err := b.store.GroupsOf(ctx, e.User.ID); err == nil {
-			var gl []any
-			for _, gid := range gids {
-				if g, err := b.store.GetGroup(ctx, gid); err == nil {
-					gl = append(gl, map[string]any{"value": g.ID, "display": g.DisplayName})
-				}
-			}
+		if gl, err := b.groupAttribute(ctx, e.User.ID, false); err == nil {
 			doc["groups"] = gl
 		}
 	}

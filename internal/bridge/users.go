@@ -79,8 +79,10 @@ func (u *users) Get(ctx context.Context, id string) (scim.Resource, error) {
 	return res, nil
 }
 
-// List answers a filter from the directory: lookups by id, userName, email
-// and externalId use its indexes, anything else is evaluated over it.
+// List answers a filter from the directory. The lookups IdPs send (userName, id, externalId and
+// email equality, which the edge hands over as a scim.Lookup) are answered from its indexes;
+// other filters narrow to indexed terms where they can (candidates) and are evaluated over the
+// directory otherwise. A sorted list is ordered by the users' SCIM documents before it is paged.
 func (u *users) List(ctx context.Context, q scim.ListQuery) (scim.Page, error) {
 	b := u.b()
 	if b.opts.NoMirror {
@@ -88,12 +90,21 @@ func (u *users) List(ctx context.Context, q scim.ListQuery) (scim.Page, error) {
 			return scim.Page{}, toSCIMError(err)
 		}
 	}
-	ids, indexed := b.candidates(q.Filter)
+	var ids []int64
+	indexed, exact := false, false
+	if q.Lookup != nil {
+		ids, indexed, exact = b.lookup(*q.Lookup)
+	}
+	if !indexed {
+		ids, indexed = b.candidates(q.Filter)
+	}
 	if !indexed {
 		ids = b.dir.IDs()
 	}
 	withGroups := q.Filter != nil && mentions(q.Filter, "groups")
 	var matched []directory.Entry
+	// A lookup's few candidates are rendered once, for the filter and for the answer alike.
+	rendered := map[int64]scim.Resource{}
 	for _, id := range ids {
 		if err := ctx.Err(); err != nil {
 			return scim.Page{}, scim.AsError(err)
@@ -102,10 +113,26 @@ func (u *users) List(ctx context.Context, q scim.ListQuery) (scim.Page, error) {
 		if !ok || !e.Visible() {
 			continue
 		}
-		if q.Filter != nil && !scim.Match(b.matchDoc(ctx, e, withGroups), q.Filter, userSchema) {
+		switch {
+		case q.Filter == nil || exact:
+		case q.Lookup != nil && indexed && !withGroups && q.Lookup.Attr == "emails.value":
+			// The filter reads only emails, which the rendered resource holds.
+			res, err := b.renderUser(ctx, e)
+			if err != nil {
+				return scim.Page{}, scim.AsError(err)
+			}
+			if !scim.Match(res.Attributes, q.Filter, userSchema) {
+				continue
+			}
+			rendered[id] = res
+		case !scim.Match(b.matchDoc(ctx, e, withGroups), q.Filter, userSchema):
 			continue
 		}
 		matched = append(matched, e)
+	}
+	if q.SortBy != "" {
+		groups := strings.HasPrefix(strings.ToLower(q.SortBy), "groups")
+		scim.Sort(matched, func(e directory.Entry) map[string]any { return b.matchDoc(ctx, e, groups) }, q, userSchema)
 	}
 	page := scim.Page{Total: len(matched), Resources: []scim.Resource{}}
 	start := q.StartIndex - 1
@@ -113,13 +140,68 @@ func (u *users) List(ctx context.Context, q scim.ListQuery) (scim.Page, error) {
 		start = 0
 	}
 	for i := start; i < len(matched) && len(page.Resources) < q.Count; i++ {
-		res, err := b.renderUser(ctx, matched[i])
-		if err != nil {
-			return scim.Page{}, scim.AsError(err)
+		res, ok := rendered[matched[i].User.ID]
+		if !ok {
+			var err error
+			if res, err = b.renderUser(ctx, matched[i]); err != nil {
+				return scim.Page{}, scim.AsError(err)
+			}
 		}
 		page.Resources = append(page.Resources, res)
 	}
 	return page, nil
+}
+
+// lookup answers a scim.Lookup from the directory's indexes: the ids of the users it may match,
+// whether an index answered it (indexed), and whether the index's answer is exactly the filter's,
+// so that no user needs to be rendered to check it (exact). userName compares ignoring case, as
+// both the filter and the index do; id and externalId compare exactly. Emails are indexed as
+// Freshservice holds them, so a user found by email is checked against its SCIM emails (their type
+// included).
+func (b *Bridge) lookup(l scim.Lookup) (ids []int64, indexed, exact bool) {
+	switch l.Attr {
+	case "userName":
+		en, ok := b.dir.ByUserName(l.Value)
+		if !ok || en.User == nil {
+			return nil, true, true
+		}
+		return []int64{en.User.ID}, true, sameFold(en.UserName(), l.Value)
+	case "id":
+		n, ok := parseUserID(l.Value)
+		if !ok {
+			return nil, true, true
+		}
+		return []int64{n}, true, strconv.FormatInt(n, 10) == l.Value
+	case "externalId":
+		for _, en := range b.dir.ByExternalID(l.Value) {
+			if en.User != nil {
+				ids = append(ids, en.User.ID)
+			}
+		}
+		return ids, true, true
+	case "emails.value":
+		if en, ok := b.dir.ByEmail(l.Value); ok && en.User != nil {
+			return []int64{en.User.ID}, true, false
+		}
+		return nil, true, true
+	}
+	return nil, false, false
+}
+
+// sameFold reports whether two strings are equal ignoring case as a filter compares them (lower
+// case, for an attribute that is not caseExact).
+func sameFold(a, b string) bool {
+	for i := 0; i < len(a); i++ {
+		if a[i] >= 0x80 {
+			return strings.ToLower(a) == strings.ToLower(b)
+		}
+	}
+	for i := 0; i < len(b); i++ {
+		if b[i] >= 0x80 {
+			return strings.ToLower(a) == strings.ToLower(b)
+		}
+	}
+	return strings.EqualFold(a, b)
 }
 
 // candidates narrows a filter to the ids its indexed terms name: userName,
@@ -133,8 +215,8 @@ func (b *Bridge) candidates(expr filter.Expression) ([]int64, bool) {
 		}
 		v, ok := scim.FilterString(e.CompareValue)
 		if !ok {
-			if f, isNum := e.CompareValue.(float64); isNum && strings.EqualFold(e.AttributePath.AttributeName, "id") {
-				return []int64{int64(f)}, true
+			if n, isNum := numericID(e.CompareValue); isNum && strings.EqualFold(e.AttributePath.AttributeName, "id") {
+				return []int64{n}, true
 			}
 			return nil, false
 		}
@@ -148,36 +230,23 @@ func (b *Bridge) candidates(expr filter.Expression) ([]int64, bool) {
 		}
 		switch {
 		case name == "username" && sub == "":
-			if en, ok := b.dir.ByUserName(v); ok && en.User != nil {
-				return []int64{en.User.ID}, true
-			}
-			return nil, true
+			ids, _, _ := b.lookup(scim.Lookup{Attr: "userName", Value: v})
+			return ids, true
 		case name == "id" && sub == "":
-			if n, ok := parseUserID(v); ok {
-				return []int64{n}, true
-			}
-			return nil, true
+			ids, _, _ := b.lookup(scim.Lookup{Attr: "id", Value: v})
+			return ids, true
 		case name == "externalid" && sub == "":
-			var ids []int64
-			for _, en := range b.dir.ByExternalID(v) {
-				if en.User != nil {
-					ids = append(ids, en.User.ID)
-				}
-			}
+			ids, _, _ := b.lookup(scim.Lookup{Attr: "externalId", Value: v})
 			return ids, true
 		case name == "emails" && (sub == "" || sub == "value"):
-			if en, ok := b.dir.ByEmail(v); ok && en.User != nil {
-				return []int64{en.User.ID}, true
-			}
-			return nil, true
+			ids, _, _ := b.lookup(scim.Lookup{Attr: "emails.value", Value: v})
+			return ids, true
 		}
 	case *filter.ValuePath:
 		if strings.EqualFold(e.AttributePath.AttributeName, "emails") {
 			if v, ok := valueEquality(e.ValueFilter); ok {
-				if en, ok := b.dir.ByEmail(v); ok && en.User != nil {
-					return []int64{en.User.ID}, true
-				}
-				return nil, true
+				ids, _, _ := b.lookup(scim.Lookup{Attr: "emails.value", Value: v})
+				return ids, true
 			}
 		}
 	case *filter.LogicalExpression:
@@ -197,6 +266,19 @@ func (b *Bridge) candidates(expr filter.Expression) ([]int64, bool) {
 		}
 	}
 	return nil, false
+}
+
+// numericID reads an unquoted id compare value (id eq 42), as filter-parser gives it.
+func numericID(v any) (int64, bool) {
+	switch n := v.(type) {
+	case int:
+		return int64(n), n > 0
+	case int64:
+		return n, n > 0
+	case float64:
+		return int64(n), n > 0 && n == float64(int64(n))
+	}
+	return 0, false
 }
 
 // valueEquality finds `value eq "x"` in a value filter's and-chain.

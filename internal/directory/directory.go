@@ -3,7 +3,9 @@
 // the bridge manages. Reads are served from it, so looking a user up by id,
 // userName, email or externalId costs no Freshservice call; it is loaded
 // from the store at start, refreshed by a paced background walk of the list
-// endpoints, and written through on every change the bridge makes.
+// endpoints, and written through on every change the bridge makes. It also
+// keeps which SCIM groups each user is in (groups.go), so reading a user
+// costs no store query either.
 package directory
 
 import (
@@ -79,6 +81,15 @@ type Directory struct {
 	idsDirty bool
 
 	walkedAt time.Time
+
+	// ms is the group membership index (groups.go).
+	ms memberships
+	// stampMu guards groupStamp, which changes when a user's group list does, and names, the
+	// display names of users as group members.
+	stampMu    sync.Mutex
+	stamp      uint64
+	groupStamp map[int64]uint64
+	names      map[int64]displayName
 }
 
 // New returns an empty directory.
@@ -91,6 +102,8 @@ func New() *Directory {
 		byExternal: map[string][]int64{},
 		nameOf:     map[int64]string{},
 		touched:    map[int64]time.Time{},
+		groupStamp: map[int64]uint64{},
+		names:      map[int64]displayName{},
 	}
 }
 
