@@ -505,3 +505,66 @@ func jsonResponse(r *http.Request, status int, body string) *http.Response {
 		Body:   io.NopCloser(strings.NewReader(body)),
 	}
 }
+
+// TestErrorKinds is what callers learn from an error body through
+// errors.Is and the ErrorResponse helpers, whatever call failed.
+func TestErrorKinds(t *testing.T) {
+	tests := []struct {
+		name        string
+		method      string // POST create, PUT update, POST member add
+		status      int
+		body        string
+		is, isNot   []error
+		feature     string
+		wantFeature bool
+	}{
+		{"409 without a code on a create is a duplicate", "create", 409, `{"code":"inconsistent_state","message":"x"}`, []error{ErrDuplicate}, nil, "", false},
+		{"409 with an empty body on a create is a duplicate", "create", 409, ``, []error{ErrDuplicate}, nil, "", false},
+		{"409 without a code on an update is not a duplicate", "update", 409, `{"code":"inconsistent_state","message":"x"}`, nil, []error{ErrDuplicate}, "", false},
+		{"409 on a member add is not a duplicate", "add", 409, `{"code":"inconsistent_state","message":"x"}`, nil, []error{ErrDuplicate}, "", false},
+		{"400 duplicate_value on an update is a duplicate", "update", 400, `{"description":"Validation failed","errors":[{"field":"email","message":"x","code":"duplicate_value"}]}`, []error{ErrDuplicate}, nil, "", false},
+		{"contact_already_active", "update", 400, `{"code":"contact_already_active","message":"Contact is already active and cannot be restored."}`, []error{ErrAlreadyActive}, []error{ErrDuplicate, ErrNotFound}, "", false},
+		{"require_feature naming the feature", "create", 403, `{"code":"require_feature","message":"The Access Controls Pro feature(s) is/are not supported in your plan. Please upgrade your account to use it."}`, []error{ErrRequiresFeature, ErrForbidden}, []error{ErrDuplicate}, "Access Controls Pro", true},
+		{"require_feature in other words", "update", 403, `{"code":"require_feature","message":"Upgrade to use this."}`, []error{ErrRequiresFeature}, nil, "", true},
+		{"access_denied is no missing feature", "update", 403, `{"code":"access_denied","message":"You are not authorized to perform this action."}`, []error{ErrForbidden}, []error{ErrRequiresFeature}, "", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, mux := setup(t)
+			answer := func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(tc.status)
+				_, _ = io.WriteString(w, tc.body)
+			}
+			mux.HandleFunc("POST /api/v2/requesters", answer)
+			mux.HandleFunc("PUT /api/v2/requesters/{id}", answer)
+			mux.HandleFunc("POST /api/v2/requester_groups/{id}/members/{uid}", answer)
+			var err error
+			switch tc.method {
+			case "create":
+				_, _, err = c.Requesters.Create(context.Background(), &RequesterFields{Email: Ptr("a@example.com")})
+			case "update":
+				_, _, err = c.Requesters.Update(context.Background(), 1, &RequesterFields{Email: Ptr("a@example.com")})
+			case "add":
+				_, err = c.RequesterGroups.AddMember(context.Background(), 1, 2)
+			}
+			for _, target := range tc.is {
+				if !errors.Is(err, target) {
+					t.Errorf("errors.Is(%v, %v) = false", err, target)
+				}
+			}
+			for _, target := range tc.isNot {
+				if errors.Is(err, target) {
+					t.Errorf("errors.Is(%v, %v) = true", err, target)
+				}
+			}
+			var er *ErrorResponse
+			if !errors.As(err, &er) {
+				t.Fatalf("err %v is no *ErrorResponse", err)
+			}
+			feature, ok := er.RequiresFeature()
+			if feature != tc.feature || ok != tc.wantFeature {
+				t.Errorf("RequiresFeature() = %q, %v; want %q, %v", feature, ok, tc.feature, tc.wantFeature)
+			}
+		})
+	}
+}

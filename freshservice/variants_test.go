@@ -96,6 +96,24 @@ func TestAccountVariantsThroughTheClient(t *testing.T) {
 					t.Errorf("after approval %+v, %v", g, err)
 				}
 			}},
+		{"a feature the plan lacks is ErrRequiresFeature, named", simulator.Options{Plan: "pro"},
+			func(t *testing.T, sim *simulator.Server, c *freshservice.Client) {
+				_, _, err := c.Groups.Create(ctx, &freshservice.GroupFields{Name: freshservice.Ptr("Secure"), Restricted: freshservice.Ptr(true)})
+				var er *freshservice.ErrorResponse
+				if !errors.Is(err, freshservice.ErrRequiresFeature) || !errors.As(err, &er) {
+					t.Fatalf("got %v, want ErrRequiresFeature", err)
+				}
+				if f, ok := er.RequiresFeature(); !ok || f != simulator.FeatureAccessControlsPro {
+					t.Errorf("RequiresFeature() = %q, %v", f, ok)
+				}
+				desk, _ := sim.AgentGroupByName("Service Desk")
+				me, _, _ := c.Agents.Me(ctx)
+				_, _, err = c.Agents.Update(ctx, me.ID, &freshservice.AgentFields{Roles: &[]freshservice.RoleAssignment{
+					{RoleID: roleID(t, sim, "SD Agent"), AssignmentScope: freshservice.ScopeSpecifiedGroups, Groups: []int64{desk.ID}}}})
+				if err != nil {
+					t.Errorf("specified_groups on Pro: %v", err)
+				}
+			}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -61,20 +61,6 @@ func TestAgentCreateValidation(t *testing.T) {
 	}
 }
 
-func TestSpecifiedGroupsNeedsProOrEnterprise(t *testing.T) {
-	for _, plan := range []string{"starter", "growth", "pro", "enterprise"} {
-		t.Run(plan, func(t *testing.T) {
-			e := newEnv(t, func(o *simulatorOptions) { o.Plan = plan })
-			want := 400
-			if plan == "pro" || plan == "enterprise" {
-				want = 201
-			}
-			e.do("POST", "/api/v2/agents", map[string]any{"first_name": "A", "email": "a@example.com",
-				"roles": []any{map[string]any{"role_id": e.roleID("SD Agent"), "assignment_scope": "specified_groups", "groups": []int64{e.groupID("Service Desk")}}}}).want(t, want)
-		})
-	}
-}
-
 // §13 item 12: deprecated agent keys are rejected on input.
 func TestTrapDeprecatedAgentKeys(t *testing.T) {
 	values := map[string]any{

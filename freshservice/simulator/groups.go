@@ -135,6 +135,11 @@ func (c *call) getGroup() reply {
 func (c *call) createGroup() reply {
 	in := readGroupInput(c.f)
 	errs := c.f.finish()
+	if len(errs) == 0 {
+		if rep, gated := c.gateGroup(in); gated {
+			return rep
+		}
+	}
 	if !c.f.has("name") {
 		errs = append(errs, fieldError{Field: "name", Message: "It should be a/an String", Code: codeMissingField})
 	}
@@ -158,7 +163,13 @@ func (c *call) updateGroup() reply {
 		return c.notFound()
 	}
 	in := readGroupInput(c.f)
-	errs := append(c.f.finish(), c.checkGroup(in)...)
+	errs := c.f.finish()
+	if len(errs) == 0 {
+		if rep, gated := c.gateGroup(in); gated {
+			return rep
+		}
+	}
+	errs = append(errs, c.checkGroup(in)...)
 	if len(errs) > 0 {
 		return validationError(http.StatusBadRequest, errs)
 	}

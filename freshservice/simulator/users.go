@@ -261,9 +261,7 @@ func (c *call) checkUser(in *userInput, v userView, self *User) []fieldError {
 				// groups is ignored for these scopes (reference §4.3).
 				r.Groups = nil
 			case scopeSpecifiedGroups:
-				if c.s.plan != "pro" && c.s.plan != "enterprise" {
-					add("roles", codeInvalidValue, "The specified_groups assignment scope needs the Pro or Enterprise plan")
-				}
+				// Below Pro this is 403 require_feature (gateUser).
 				if len(r.Groups) == 0 {
 					add("roles", codeMissingField, "groups is mandatory when assignment_scope is specified_groups")
 				}
@@ -491,6 +489,11 @@ func (c *call) createUser(v userView) reply {
 	in := readUserInput(c.f, v, c.sw)
 	c.rewrite(in)
 	errs := c.f.finish()
+	if len(errs) == 0 {
+		if rep, gated := c.gateUser(in); gated {
+			return rep
+		}
+	}
 	missing := func(field string) {
 		if !c.f.has(field) {
 			errs = append(errs, fieldError{Field: field, Message: "It should be a/an String", Code: codeMissingField})
@@ -549,7 +552,13 @@ func (c *call) updateUser(v userView) reply {
 	}
 	in := readUserInput(c.f, v, c.sw)
 	c.rewrite(in)
-	errs := append(c.f.finish(), c.checkUser(in, v, u)...)
+	errs := c.f.finish()
+	if len(errs) == 0 {
+		if rep, gated := c.gateUser(in); gated {
+			return rep
+		}
+	}
+	errs = append(errs, c.checkUser(in, v, u)...)
 	if len(errs) > 0 {
 		return validationError(http.StatusBadRequest, errs)
 	}
