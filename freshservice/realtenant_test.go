@@ -3,6 +3,7 @@ package freshservice_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"testing"
 
 	"github.com/fsbridge/fsbridge/freshservice"
@@ -126,6 +127,25 @@ func TestRealTenantAnswersThroughTheClient(t *testing.T) {
 				t.Errorf("Filter = %v, %v", got, err)
 			}
 		}},
+		{"agents carry the user custom fields and external_id", simulator.Switches{}, func(t *testing.T, sim *simulator.Server, c *freshservice.Client) {
+			a, _, err := c.Agents.Create(ctx, &freshservice.AgentFields{Email: freshservice.Ptr("a@example.com"), ExternalID: freshservice.Ptr("00u9"),
+				Roles: &[]freshservice.RoleAssignment{{RoleID: roleID(t, sim, "SD Agent"), AssignmentScope: freshservice.ScopeEntireHelpdesk}},
+				Profile: freshservice.Profile{FirstName: freshservice.Ptr("A"),
+					CustomFields: map[string]any{"employee_id": "E-9", "desk_number": 12, "hire_date": "2026-02-01", "remote_worker": true, "employment_type": "Part-time"}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]any{"employee_id": "E-9", "desk_number": float64(12), "hire_date": "2026-02-01", "remote_worker": true, "employment_type": "Part-time"}
+			for _, u := range []*freshservice.User{a, mustGetAgent(t, c, a.ID)} {
+				if u.ExternalID != "00u9" || !maps.Equal(u.CustomFields, want) {
+					t.Errorf("agent external_id %q, custom_fields %v", u.ExternalID, u.CustomFields)
+				}
+			}
+			u, _, err := c.Agents.Update(ctx, a.ID, &freshservice.AgentFields{Profile: freshservice.Profile{CustomFields: map[string]any{"desk_number": nil}}})
+			if err != nil || u.CustomFields["desk_number"] != nil || u.CustomFields["employee_id"] != "E-9" {
+				t.Errorf("after clearing one field: %v, %v", u.CustomFields, err)
+			}
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -133,6 +153,15 @@ func TestRealTenantAnswersThroughTheClient(t *testing.T) {
 			tc.run(t, sim, c)
 		})
 	}
+}
+
+func mustGetAgent(t *testing.T, c *freshservice.Client, id int64) *freshservice.User {
+	t.Helper()
+	a, _, err := c.Agents.Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }
 
 func roleID(t *testing.T, sim *simulator.Server, name string) int64 {

@@ -231,20 +231,24 @@ func (u *User) Emails() []string {
 // (it is sent as null). Slices are sent whole and replace the stored list
 // (§3.5).
 type Profile struct {
-	FirstName             *string        `json:"first_name"`
-	LastName              *string        `json:"last_name"`
-	JobTitle              *string        `json:"job_title"`
-	WorkPhone             *string        `json:"work_phone_number"`
-	MobilePhone           *string        `json:"mobile_phone_number"`
-	Address               *string        `json:"address"`
-	TimeZone              *string        `json:"time_zone"`
-	TimeFormat            *string        `json:"time_format"`
-	Language              *string        `json:"language"`
-	BackgroundInformation *string        `json:"background_information"`
-	DepartmentIDs         *[]int64       `json:"department_ids"`
-	ReportingManagerID    *int64         `json:"reporting_manager_id"`
-	LocationID            *int64         `json:"location_id"`
-	CustomFields          map[string]any `json:"custom_fields"`
+	FirstName             *string  `json:"first_name"`
+	LastName              *string  `json:"last_name"`
+	JobTitle              *string  `json:"job_title"`
+	WorkPhone             *string  `json:"work_phone_number"`
+	MobilePhone           *string  `json:"mobile_phone_number"`
+	Address               *string  `json:"address"`
+	TimeZone              *string  `json:"time_zone"`
+	TimeFormat            *string  `json:"time_format"`
+	Language              *string  `json:"language"`
+	BackgroundInformation *string  `json:"background_information"`
+	DepartmentIDs         *[]int64 `json:"department_ids"`
+	ReportingManagerID    *int64   `json:"reporting_manager_id"`
+	LocationID            *int64   `json:"location_id"`
+	// CustomFields are written key by key by their internal names (from
+	// /requester_fields); a key left out keeps its value, a nil value
+	// clears it. A create without a mandatory field fails 400
+	// missing_field, one field error per field (§3.5, §19).
+	CustomFields map[string]any `json:"custom_fields"`
 
 	// CanSeeAllTicketsFromAssociatedDepartments is always sent: Freshservice
 	// resets it to false on any PUT that leaves it out (§3.5, §13.7), so an
@@ -265,10 +269,16 @@ type RequesterFields struct {
 func (f RequesterFields) MarshalJSON() ([]byte, error) { return marshalFields(f) }
 
 // AgentFields is the body of an agent create or update (§4.3, §4.4). Roles,
-// MemberOf and ObserverOf replace the agent's lists whole.
+// MemberOf and ObserverOf replace the agent's lists whole. Agents carry the
+// account's user custom fields, as requesters do (Profile.CustomFields,
+// §19).
 type AgentFields struct {
-	Email      *string           `json:"email"`
-	Occasional *bool             `json:"occasional"`
+	Email      *string `json:"email"`
+	Occasional *bool   `json:"occasional"`
+	// ExternalID is writable on agents on most accounts; where it is not,
+	// Freshservice answers 400 invalid_field on external_id (§4.1
+	// UNCERTAIN).
+	ExternalID *string           `json:"external_id"`
 	Roles      *[]RoleAssignment `json:"roles"`
 	MemberOf   *[]int64          `json:"member_of"`
 	ObserverOf *[]int64          `json:"observer_of"`

@@ -114,6 +114,29 @@ func TestAccountVariantsThroughTheClient(t *testing.T) {
 					t.Errorf("specified_groups on Pro: %v", err)
 				}
 			}},
+		{"a mandatory custom field missing is a missing_field error on it", simulator.Options{Switches: simulator.Switches{CustomFieldRequired: true}},
+			func(t *testing.T, sim *simulator.Server, c *freshservice.Client) {
+				_, _, err := c.Requesters.Create(ctx, &freshservice.RequesterFields{Email: freshservice.Ptr("r@example.com"), Profile: freshservice.Profile{FirstName: freshservice.Ptr("R")}})
+				var er *freshservice.ErrorResponse
+				if !errors.As(err, &er) || er.Status != 400 {
+					t.Fatalf("got %v, want a 400", err)
+				}
+				if code, ok := er.FieldCode(simulator.EmployeeIDField); !ok || code != "missing_field" {
+					t.Errorf("FieldCode(employee_id) = %q, %v", code, ok)
+				}
+			}},
+		{"external_id may be read-only on agents", simulator.Options{Switches: simulator.Switches{AgentExternalIDReadOnly: true}},
+			func(t *testing.T, sim *simulator.Server, c *freshservice.Client) {
+				me, _, _ := c.Agents.Me(ctx)
+				_, _, err := c.Agents.Update(ctx, me.ID, &freshservice.AgentFields{ExternalID: freshservice.Ptr("00u1")})
+				var er *freshservice.ErrorResponse
+				if !errors.As(err, &er) {
+					t.Fatalf("got %v", err)
+				}
+				if code, ok := er.FieldCode("external_id"); !ok || code != "invalid_field" {
+					t.Errorf("FieldCode(external_id) = %q, %v", code, ok)
+				}
+			}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -66,6 +66,7 @@ func simulatorFlags(fs *flag.FlagSet) *simulatorConfig {
 	fs.BoolVar(&sw.RequesterGroupRejectsAgents, "requester-group-rejects-agents", false, "agents cannot join requester groups")
 	fs.BoolVar(&sw.LocationAddressFlat, "location-address-flat", false, "locations use flat address_line1... keys instead of a nested address")
 	fs.BoolVar(&sw.EmailChangeReadOnly, "email-change-read-only", false, "changing an existing user's primary email is 400 readonly_field")
+	fs.BoolVar(&sw.CustomFieldRequired, "custom-field-required", false, "the user custom field employee_id is mandatory on requester and agent creates")
 	fs.StringVar(&sw.RequesterViewOfAgents, "requester-view-of-agents", simulator.RequesterViewShow, "GET /requesters/{id} of an agent: show (200, is_agent:true) or 404")
 	fs.BoolVar(&sw.NormalizeOnWrite, "normalize-on-write", false, "store phone numbers without spaces, dashes and parentheses, and names with white space trimmed and collapsed")
 	fs.BoolVar(&sw.WriteContentTypeRequired, "write-content-type-required", false, "a POST or PUT without Content-Type: application/json is 415, bodyless ones included")

@@ -172,7 +172,7 @@ func TestSeedFile(t *testing.T) {
 	}
 	r := e.do("GET", "/api/v2/requesters/"+itoa(grace.ID), nil).want(t, 200).item(t, "requester")
 	checks := map[string]any{"job_title": "CFO", "time_zone": "London", "department_names": []any{"Finance"}, "location_name": "Branch",
-		"custom_fields": map[string]any{"employee_id": nil, "cost_center": "CC-1"}}
+		"custom_fields": map[string]any{"employee_id": nil, "desk_number": nil, "hire_date": nil, "remote_worker": nil, "employment_type": nil, "cost_center": "CC-1"}}
 	for k, want := range checks {
 		if !cmp.Equal(r[k], want) {
 			t.Errorf("%s = %v, want %v", k, r[k], want)

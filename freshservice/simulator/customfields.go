@@ -22,15 +22,37 @@ var customFieldTypes = []string{
 
 var customFieldName = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 
-// defaultRequesterFields is the one custom field of the real example in
-// reference §3.1 ("custom_fields":{"employee_id":null}).
-var defaultRequesterFields = []CustomField{{Name: "employee_id", Label: "Employee ID", Type: "custom_text"}}
+// defaultRequesterFields are the user custom fields of the default account:
+// employee_id from the real example of reference §3.1 ("custom_fields":
+// {"employee_id":null}), which real tenants use (§19), and one field of
+// each other kind a bridge must write correctly: a number, a date, a
+// checkbox and a dropdown.
+var defaultRequesterFields = []CustomField{
+	{Name: EmployeeIDField, Label: "Employee ID", Type: "custom_text"},
+	{Name: "desk_number", Label: "Desk number", Type: "custom_number"},
+	{Name: "hire_date", Label: "Hire date", Type: "custom_date"},
+	{Name: "remote_worker", Label: "Remote worker", Type: "custom_checkbox"},
+	{Name: "employment_type", Label: "Employment type", Type: "custom_dropdown", Choices: []string{"Full-time", "Part-time", "Contractor"}},
+}
 
+// EmployeeIDField is the custom field Switches.CustomFieldRequired makes
+// mandatory.
+const EmployeeIDField = "employee_id"
+
+// fields returns the custom fields of a view. The requester fields are the
+// account's user fields, which agents carry too (reference §19), followed
+// for agents by the agent-only fields.
 func (st *state) fields(v userView) []CustomField {
 	if v == viewAgent {
-		return st.agentFields
+		return slices.Concat(st.requesterFields, st.agentFields)
 	}
 	return st.requesterFields
+}
+
+// required reports whether f must be given on create: it is defined
+// required, or the switch makes employee_id so.
+func (f CustomField) required(employeeID bool) bool {
+	return f.Required || (employeeID && f.Name == EmployeeIDField)
 }
 
 func (st *state) customField(v userView, name string) (CustomField, bool) {
@@ -52,8 +74,9 @@ func (st *state) renderCustom(v userView, values map[string]any) map[string]any 
 }
 
 // checkCustomValues validates values against the view's definitions. On a
-// create, required fields must be present.
-func (st *state) checkCustomValues(v userView, values map[string]any, create bool) []fieldError {
+// create, required fields must be present: one missing_field per field
+// (reference §3.5, §19). employeeID is Switches.CustomFieldRequired.
+func (st *state) checkCustomValues(v userView, values map[string]any, create, employeeID bool) []fieldError {
 	var errs []fieldError
 	add := func(field, code, msg string) { errs = append(errs, fieldError{Field: field, Message: msg, Code: code}) }
 	for _, k := range slices.Sorted(maps.Keys(values)) {
@@ -64,7 +87,7 @@ func (st *state) checkCustomValues(v userView, values map[string]any, create boo
 		}
 		val := values[k]
 		if val == nil {
-			if def.Required {
+			if def.required(employeeID) {
 				add(k, codeMissingField, "It should not be blank")
 			}
 			continue
@@ -99,7 +122,7 @@ func (st *state) checkCustomValues(v userView, values map[string]any, create boo
 	}
 	if create {
 		for _, f := range st.fields(v) {
-			if _, ok := values[f.Name]; f.Required && !ok {
+			if _, ok := values[f.Name]; f.required(employeeID) && !ok {
 				add(f.Name, codeMissingField, "It should be a/an "+strings.TrimPrefix(f.Type, "custom_"))
 			}
 		}
@@ -114,7 +137,8 @@ func (st *state) addFields(v userView, defs []CustomField, key string, e *seedEr
 		switch {
 		case !customFieldName.MatchString(f.Name):
 			e.add(where, "name %q must be lower case letters, digits and _", f.Name)
-		case slices.ContainsFunc(st.fields(v), func(x CustomField) bool { return x.Name == f.Name }):
+		case slices.ContainsFunc(slices.Concat(st.requesterFields, st.agentFields), func(x CustomField) bool { return x.Name == f.Name }):
+			// One name space: agents carry the user fields too.
 			e.add(where, "name %q is already used", f.Name)
 		case !slices.Contains(customFieldTypes, f.Type):
 			e.add(where, "type %q is not one of %v", f.Type, customFieldTypes)

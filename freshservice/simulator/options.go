@@ -171,6 +171,13 @@ type Switches struct {
 	// email with 400 readonly_field, as SSO-managed accounts may (§13 item
 	// 17). Default false: emails can be changed.
 	EmailChangeReadOnly bool `json:"email_change_read_only,omitempty"`
+	// CustomFieldRequired makes the user custom field employee_id mandatory
+	// (required_for_agents), as real tenants make an employee id (§19): an
+	// API create of a requester or an agent without it fails 400
+	// missing_field, one error per missing mandatory field, and an update
+	// that sets it to null fails too. Default false: it is optional. Fields
+	// seeded with "required": true are mandatory whatever this says.
+	CustomFieldRequired bool `json:"custom_field_required,omitempty"`
 	// RequesterViewOfAgents is what GET /requesters/{id} answers for an
 	// agent's id, which only indirect evidence settles (§3.4, §19,
 	// UNCERTAIN): "" or "show" (default, 200 with the agent in requester

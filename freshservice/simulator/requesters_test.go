@@ -350,7 +350,7 @@ func TestTrapPartialUpdateArraysReplace(t *testing.T) {
 		"department_names": r["department_names"], "custom_fields": r["custom_fields"]}
 	want := map[string]any{"first_name": "P", "last_name": "Q", "job_title": "Lead",
 		"secondary_emails": []any{"p3@example.com"}, "department_ids": fmt.Sprint([]int64{it}),
-		"department_names": []any{"IT"}, "custom_fields": map[string]any{"employee_id": "E1"}}
+		"department_names": []any{"IT"}, "custom_fields": map[string]any{"employee_id": "E1", "desk_number": nil, "hire_date": nil, "remote_worker": nil, "employment_type": nil}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("after PUT (-want +got):\n%s", diff)
 	}
@@ -540,7 +540,8 @@ func TestTrapCustomFields(t *testing.T) {
 				}
 				return
 			}
-			want := map[string]any{"employee_id": nil, "cost_center": jsonNumber("12"), "badge": "red", "start_date": "2026-01-05"}
+			want := map[string]any{"employee_id": nil, "desk_number": nil, "hire_date": nil, "remote_worker": nil, "employment_type": nil,
+				"cost_center": jsonNumber("12"), "badge": "red", "start_date": "2026-01-05"}
 			if diff := cmp.Diff(want, r.item(t, "requester")["custom_fields"]); diff != "" {
 				t.Errorf("custom_fields (-want +got):\n%s", diff)
 			}

@@ -494,7 +494,7 @@ func (st *state) seedUser(x SeedUser, agent bool, now time.Time, plan, where str
 	if agent {
 		view = viewAgent
 	}
-	for _, fe := range st.checkCustomValues(view, u.CustomFields, false) {
+	for _, fe := range st.checkCustomValues(view, u.CustomFields, false, false) {
 		fail("custom field %s: %s", fe.Field, fe.Message)
 	}
 	for _, n := range x.Departments {

@@ -285,10 +285,8 @@ func (c *call) checkUser(in *userInput, v userView, self *User) []fieldError {
 			}
 		}
 	}
-	if in.customFields != nil {
-		errs = append(errs, st.checkCustomValues(v, in.customFields, self == nil)...)
-	} else if self == nil {
-		errs = append(errs, st.checkCustomValues(v, nil, true)...)
+	if in.customFields != nil || self == nil {
+		errs = append(errs, st.checkCustomValues(v, in.customFields, self == nil, c.sw.CustomFieldRequired)...)
 	}
 	if self != nil && c.sw.EmailChangeReadOnly && in.email != nil && *in.email != self.PrimaryEmail {
 		add(v.emailKey(), "readonly_field", "The email of an existing user cannot be changed through the API")
