@@ -101,15 +101,35 @@ standin_golang() {
 	printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
 	printf 'root:x:0:\n' >"$root/etc/group"
 	printf 'hosts: files dns\n' >"$root/etc/nsswitch.conf"
+	# A module proxy in the image holding the modules this go.sum names
+	# (the layout of the module cache's download directory is a GOPROXY's),
+	# so the Dockerfile's `go mod download` and build need no network: the
+	# container test builds with --network none.
+	go mod download >&2 || die "go mod download failed (its output is above); the stand-in needs the project's modules"
+	local cache list
+	cache=$(go env GOMODCACHE)/cache/download
+	list=$(mktemp "$state/modules.XXXXXX")
+	(cd "$cache" && find . \( -name '*.mod' -o -name '*.info' \) -print) >"$list"
+	go mod download -json | sed -n 's/^[[:space:]]*"Zip": "\(.*\)",\{0,1\}$/\1/p' | sed "s|^$cache/|./|" >>"$list"
+	mkdir -p "$root/goproxy"
+	tar -C "$cache" -c -T "$list" | tar -C "$root/goproxy" -x
+	rm -f "$list"
 	tar -C "$root" -c . | docker import \
 		--change 'ENV PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
 		--change 'ENV GOPATH=/go' \
 		--change 'ENV GOTOOLCHAIN=local' \
+		--change 'ENV GOPROXY=file:///goproxy' \
+		--change 'ENV GOSUMDB=off' \
 		--change 'WORKDIR /go' \
 		--change 'LABEL org.fsbridge.stand-in=true' \
+		--change "LABEL org.fsbridge.go-sum=$(gosum_hash)" \
 		- "$ref" >/dev/null
 	rm -rf "$root"
 }
+
+# gosum_hash names the module set a Go stand-in holds: a stand-in built
+# for another go.sum is rebuilt.
+gosum_hash() { sha256sum go.sum | cut -c1-16; }
 
 # standin_distroless builds the files of distroless/static (nonroot).
 standin_distroless() {
@@ -152,8 +172,13 @@ standin | pull) ;;
 esac
 for ref in $(awk 'toupper($1) == "FROM" { print $2 }' Dockerfile); do
 	if docker image inspect "$ref" >/dev/null 2>&1; then
-		log "$ref: present"
-		continue
+		held=$(docker image inspect -f '{{index .Config.Labels "org.fsbridge.go-sum"}}' "$ref")
+		standin=$(docker image inspect -f '{{index .Config.Labels "org.fsbridge.stand-in"}}' "$ref")
+		if [[ $standin != true || $ref != golang:* || $held == "$(gosum_hash)" ]]; then
+			log "$ref: present"
+			continue
+		fi
+		log "$ref: a stand-in built for another go.sum; building it again"
 	fi
 	if [[ $mode == pull ]]; then
 		docker pull -q "$ref" >/dev/null || die "docker pull $ref failed; unset FSBRIDGE_CI_BASE_IMAGES to build a stand-in instead"
