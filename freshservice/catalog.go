@@ -20,6 +20,9 @@ type Role struct {
 	Name        string `json:"name"`
 	Description string `json:"description"`
 	Default     bool   `json:"default"`
+	// WorkspaceID is the role's workspace in accounts with several; 0
+	// where the account has none to show (§19).
+	WorkspaceID int64 `json:"workspace_id"`
 }
 
 // List returns one page of roles.

@@ -57,6 +57,7 @@ type Client struct {
 	Roles           *RolesService
 	Departments     *DepartmentsService
 	Locations       *LocationsService
+	Workspaces      *WorkspacesService
 }
 
 type service struct{ client *Client }
@@ -134,6 +135,7 @@ func NewClient(baseURL, apiKey string, opts ...Option) (*Client, error) {
 	c.Roles = (*RolesService)(&s)
 	c.Departments = (*DepartmentsService)(&s)
 	c.Locations = (*LocationsService)(&s)
+	c.Workspaces = (*WorkspacesService)(&s)
 	return c, nil
 }
 

@@ -21,19 +21,22 @@ type GroupsService service
 // keep: a list sent without them drops their requests (§4.4, §19). So the
 // whole list to send is the approved ids plus the pending ones.
 type Group struct {
-	ID                       int64     `json:"id"`
-	Name                     string    `json:"name"`
-	Description              string    `json:"description"`
-	Members                  []int64   `json:"members"`
-	Observers                []int64   `json:"observers"`
-	Leaders                  []int64   `json:"leaders"`
-	MembersPendingApproval   []int64   `json:"members_pending_approval"`
-	ObserversPendingApproval []int64   `json:"observers_pending_approval"`
-	LeadersPendingApproval   []int64   `json:"leaders_pending_approval"`
-	Restricted               bool      `json:"restricted"`
-	ApprovalRequired         bool      `json:"approval_required"`
-	CreatedAt                time.Time `json:"created_at"`
-	UpdatedAt                time.Time `json:"updated_at"`
+	ID                       int64   `json:"id"`
+	Name                     string  `json:"name"`
+	Description              string  `json:"description"`
+	Members                  []int64 `json:"members"`
+	Observers                []int64 `json:"observers"`
+	Leaders                  []int64 `json:"leaders"`
+	MembersPendingApproval   []int64 `json:"members_pending_approval"`
+	ObserversPendingApproval []int64 `json:"observers_pending_approval"`
+	LeadersPendingApproval   []int64 `json:"leaders_pending_approval"`
+	Restricted               bool    `json:"restricted"`
+	ApprovalRequired         bool    `json:"approval_required"`
+	// WorkspaceID is the group's workspace in accounts with several; 0
+	// where the account has none to show (§5).
+	WorkspaceID int64     `json:"workspace_id"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
 }
 
 // AllMembers returns the approved members followed by those pending
@@ -68,6 +71,10 @@ type GroupFields struct {
 	Leaders          *[]int64 `json:"leaders"`
 	Restricted       *bool    `json:"restricted"`
 	ApprovalRequired *bool    `json:"approval_required"`
+	// WorkspaceID creates the group in a workspace (workspace accounts
+	// only; others refuse the key). Nil means the primary one, or the
+	// key's only one.
+	WorkspaceID *int64 `json:"workspace_id"`
 }
 
 // MarshalJSON omits nil fields.

@@ -137,6 +137,53 @@ func TestAccountVariantsThroughTheClient(t *testing.T) {
 					t.Errorf("FieldCode(external_id) = %q, %v", code, ok)
 				}
 			}},
+		{"workspaces, and groups and roles in them", simulator.Options{Switches: simulator.Switches{Workspaces: true}},
+			func(t *testing.T, sim *simulator.Server, c *freshservice.Client) {
+				var ws []freshservice.Workspace
+				for w, err := range c.Workspaces.All(ctx) {
+					if err != nil {
+						t.Fatal(err)
+					}
+					ws = append(ws, *w)
+				}
+				if len(ws) != 3 || !ws[0].Primary || ws[0].ID != simulator.PrimaryWorkspaceID {
+					t.Errorf("workspaces %+v", ws)
+				}
+				g, _, err := c.Groups.Create(ctx, &freshservice.GroupFields{Name: freshservice.Ptr("HR Team"), WorkspaceID: freshservice.Ptr(ws[1].ID)})
+				if err != nil || g.WorkspaceID != ws[1].ID {
+					t.Errorf("Groups.Create = %+v, %v", g, err)
+				}
+				r, _, err := c.Roles.Get(ctx, roleID(t, sim, "SD Agent"))
+				if err != nil || r.WorkspaceID != simulator.PrimaryWorkspaceID {
+					t.Errorf("Roles.Get = %+v, %v", r, err)
+				}
+			}},
+		{"a key that sees one workspace lists only its groups", simulator.Options{Switches: simulator.Switches{Workspaces: true, KeyWorkspaceID: 3}},
+			func(t *testing.T, sim *simulator.Server, c *freshservice.Client) {
+				ws, _, err := c.Workspaces.List(ctx, nil)
+				if err != nil || len(ws) != 1 || ws[0].ID != 3 {
+					t.Errorf("workspaces %v, %v", ws, err)
+				}
+				groups, _, err := c.Groups.List(ctx, nil)
+				if err != nil || len(groups) != 0 {
+					t.Errorf("groups %v, %v; the default groups are in another workspace", groups, err)
+				}
+				desk, _ := sim.AgentGroupByName("Service Desk")
+				if _, _, err := c.Groups.Get(ctx, desk.ID); !errors.Is(err, freshservice.ErrNotFound) {
+					t.Errorf("Groups.Get of another workspace's group: %v", err)
+				}
+			}},
+		{"an account without workspaces has one and shows none on groups", simulator.Options{},
+			func(t *testing.T, sim *simulator.Server, c *freshservice.Client) {
+				ws, _, err := c.Workspaces.List(ctx, nil)
+				if err != nil || len(ws) != 1 || !ws[0].Primary {
+					t.Errorf("workspaces %v, %v", ws, err)
+				}
+				groups, _, err := c.Groups.List(ctx, nil)
+				if err != nil || len(groups) == 0 || groups[0].WorkspaceID != 0 {
+					t.Errorf("groups %+v, %v", groups, err)
+				}
+			}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -66,6 +66,8 @@ func simulatorFlags(fs *flag.FlagSet) *simulatorConfig {
 	fs.BoolVar(&sw.RequesterGroupRejectsAgents, "requester-group-rejects-agents", false, "agents cannot join requester groups")
 	fs.BoolVar(&sw.LocationAddressFlat, "location-address-flat", false, "locations use flat address_line1... keys instead of a nested address")
 	fs.BoolVar(&sw.EmailChangeReadOnly, "email-change-read-only", false, "changing an existing user's primary email is 400 readonly_field")
+	fs.BoolVar(&sw.Workspaces, "workspaces", false, "an account with several workspaces (IT, HR, Facilities): groups and roles carry workspace_id")
+	fs.Int64Var(&sw.KeyWorkspaceID, "key-workspace-id", 0, "with --workspaces, the one workspace (2, 3 or 4) the API key's owner sees; 0 means all")
 	fs.BoolVar(&sw.CustomFieldRequired, "custom-field-required", false, "the user custom field employee_id is mandatory on requester and agent creates")
 	fs.StringVar(&sw.RequesterViewOfAgents, "requester-view-of-agents", simulator.RequesterViewShow, "GET /requesters/{id} of an agent: show (200, is_agent:true) or 404")
 	fs.BoolVar(&sw.NormalizeOnWrite, "normalize-on-write", false, "store phone numbers without spaces, dashes and parentheses, and names with white space trimmed and collapsed")

@@ -155,7 +155,7 @@ func TestSimulatorFlags(t *testing.T) {
 		"--write-content-type-required", "--hourly-limit", "3000",
 		"--duplicate-email-body", "conflict", "--agent-repeat-calls", "fail",
 		"--requester-view-of-agents", "404", "--normalize-on-write", "--seat-exhaustion", "downgrade",
-		"--restricted-group-approval", "--custom-field-required",
+		"--restricted-group-approval", "--custom-field-required", "--workspaces", "--key-workspace-id", "3",
 		"--fault-429", "0.1", "--fault-5xx", "0.2", "--fault-drop", "0.05", "--fault-commit-then-fail", "0.05",
 		"--latency", "20ms", "--jitter", "5ms", "--fault-seed", "9", "--seats", "3", "--time-scale", "60",
 	})
@@ -171,7 +171,7 @@ func TestSimulatorFlags(t *testing.T) {
 		EmailChangeReadOnly: true, WriteContentTypeRequired: true, HourlyLimit: 3000,
 		DuplicateEmailBody: "conflict", AgentRepeatCalls: "fail",
 		RequesterViewOfAgents: "404", NormalizeOnWrite: true, SeatExhaustion: "downgrade",
-		RestrictedGroupApproval: true, CustomFieldRequired: true,
+		RestrictedGroupApproval: true, CustomFieldRequired: true, Workspaces: true, KeyWorkspaceID: 3,
 	}
 	if cfg.opts.Switches != want {
 		t.Errorf("switches\n got %+v\nwant %+v", cfg.opts.Switches, want)

@@ -115,6 +115,8 @@ func (s *Server) endpoints() []endpoint {
 		{"POST", rg + "/{id}/members/{id}", o, false, (*call).addRequesterGroupMember},
 		{"DELETE", rg + "/{id}/members/{id}", o, false, (*call).removeRequesterGroupMember},
 
+		{"GET", "/api/v2/workspaces", o, false, (*call).listWorkspaces},
+
 		{"GET", ro, o, false, (*call).listRoles},
 		{"GET", ro + "/{id}", o, false, (*call).getRole},
 

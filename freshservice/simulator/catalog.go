@@ -18,15 +18,21 @@ func (c *call) listRoles() reply {
 	if len(errs) > 0 {
 		return validationError(http.StatusBadRequest, errs)
 	}
-	return listPage(c, "roles", sortedByID(c.st.roles), p, true, func(r *Role) any { return roleView(r) })
+	var visible []*Role
+	for _, r := range sortedByID(c.st.roles) {
+		if c.workspaceVisible(r.WorkspaceID) {
+			visible = append(visible, r)
+		}
+	}
+	return listPage(c, "roles", visible, p, true, func(r *Role) any { return c.roleView(r) })
 }
 
 func (c *call) getRole() reply {
 	r, ok := c.st.roles[c.ids[0]]
-	if !ok {
+	if !ok || !c.workspaceVisible(r.WorkspaceID) {
 		return c.notFound()
 	}
-	return okReply("role", roleView(r))
+	return okReply("role", c.roleView(r))
 }
 
 // nameSchema is the query= schema of departments and locations: name only.

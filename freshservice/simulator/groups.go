@@ -121,11 +121,26 @@ func (c *call) listGroups() reply {
 	if len(errs) > 0 {
 		return validationError(http.StatusBadRequest, errs)
 	}
-	return listPage(c, "groups", sortedByID(c.st.groups), p, true, func(g *Group) any { return c.groupView(g) })
+	var visible []*Group
+	for _, g := range sortedByID(c.st.groups) {
+		if c.groupVisible(g) {
+			visible = append(visible, g)
+		}
+	}
+	return listPage(c, "groups", visible, p, true, func(g *Group) any { return c.groupView(g) })
+}
+
+// group returns the agent group of the path id if the key's owner sees it.
+func (c *call) group() (*Group, bool) {
+	g, ok := c.st.groups[c.ids[0]]
+	if !ok || !c.groupVisible(g) {
+		return nil, false
+	}
+	return g, true
 }
 
 func (c *call) getGroup() reply {
-	g, ok := c.st.groups[c.ids[0]]
+	g, ok := c.group()
 	if !ok {
 		return c.notFound()
 	}
@@ -134,6 +149,13 @@ func (c *call) getGroup() reply {
 
 func (c *call) createGroup() reply {
 	in := readGroupInput(c.f)
+	// In workspace accounts a group is created in a workspace: the one
+	// given, or the primary one, or the only one the key's owner sees.
+	ws := workspaceOf(c.sw.KeyWorkspaceID)
+	var wsIn *int64
+	if c.sw.Workspaces {
+		wsIn = c.f.id("workspace_id")
+	}
 	errs := c.f.finish()
 	if len(errs) == 0 {
 		if rep, gated := c.gateGroup(in); gated {
@@ -144,13 +166,17 @@ func (c *call) createGroup() reply {
 		errs = append(errs, fieldError{Field: "name", Message: "It should be a/an String", Code: codeMissingField})
 	}
 	errs = append(errs, c.checkGroup(in)...)
+	if wsIn != nil {
+		ws = *wsIn
+		errs = append(errs, c.checkWorkspace(ws)...)
+	}
 	if len(errs) > 0 {
 		return validationError(http.StatusBadRequest, errs)
 	}
 	if c.groupNameTaken(*in.name, 0) {
 		return duplicateName()
 	}
-	g := &Group{CreatedAt: c.now, UpdatedAt: c.now}
+	g := &Group{WorkspaceID: ws, CreatedAt: c.now, UpdatedAt: c.now}
 	g.ID = allocate(&c.st.nextGroup, 0)
 	c.applyGroupInput(g, in)
 	c.st.groups[g.ID] = g
@@ -158,7 +184,7 @@ func (c *call) createGroup() reply {
 }
 
 func (c *call) updateGroup() reply {
-	g, ok := c.st.groups[c.ids[0]]
+	g, ok := c.group()
 	if !ok {
 		return c.notFound()
 	}
@@ -188,7 +214,7 @@ func (c *call) updateGroup() reply {
 // deleteGroup removes the group, and with it every agent's membership and
 // every specified_groups role assignment that named it.
 func (c *call) deleteGroup() reply {
-	g, ok := c.st.groups[c.ids[0]]
+	g, ok := c.group()
 	if !ok {
 		return c.notFound()
 	}

@@ -132,6 +132,8 @@ type Group struct {
 	Restricted       bool
 	ApprovalRequired bool
 	OCSScheduleID    int64
+	// WorkspaceID is the group's workspace; 0 means the primary one.
+	WorkspaceID int64
 
 	Members                  []int64
 	Observers                []int64
@@ -177,7 +179,9 @@ type Role struct {
 	// Scopes lists the modules the role has a scope entry for; the API
 	// renders each as a key with a null value, as every recorded response
 	// does.
-	Scopes    []string
+	Scopes []string
+	// WorkspaceID is the role's workspace; 0 means the primary one.
+	WorkspaceID int64
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }

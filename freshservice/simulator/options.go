@@ -171,6 +171,23 @@ type Switches struct {
 	// email with 400 readonly_field, as SSO-managed accounts may (§13 item
 	// 17). Default false: emails can be changed.
 	EmailChangeReadOnly bool `json:"email_change_read_only,omitempty"`
+	// Workspaces makes the account one with several workspaces (§5, §19):
+	// IT (id 2, primary), HR (3) and Facilities (4), listed by GET
+	// /api/v2/workspaces (modelled: the reference names no endpoint).
+	// Agent groups and roles show their workspace_id (the primary one
+	// unless seeded or created in another), and POST /groups takes a
+	// workspace_id. Default false: one workspace, and no workspace_id on
+	// groups and roles, as in the recorded responses of a trial account.
+	// Workspace accounts also give an occasional licence when no full-time
+	// seat is free: set SeatExhaustion to "downgrade" with it.
+	Workspaces bool `json:"workspaces,omitempty"`
+	// KeyWorkspaceID, with Workspaces, is the one workspace the API key's
+	// owner can see (§19: "a key whose owner has limited workspace
+	// visibility sees only its workspaces' data"): GET /groups, /roles and
+	// /workspaces list only its objects, and the other groups and roles
+	// answer 404 by id. Default 0: every workspace. References in agent
+	// bodies (member_of, roles) are checked account-wide.
+	KeyWorkspaceID int64 `json:"key_workspace_id,omitempty"`
 	// CustomFieldRequired makes the user custom field employee_id mandatory
 	// (required_for_agents), as real tenants make an employee id (§19): an
 	// API create of a requester or an agent without it fails 400
@@ -289,6 +306,9 @@ func (sw Switches) Validate() error {
 	oneOfStr("rate_window", sw.RateWindow, RateWindowFixed, RateWindowSliding)
 	oneOfStr("duplicate_email_body", sw.DuplicateEmailBody, DuplicateBodyValidation, DuplicateBodyConflict)
 	oneOfStr("agent_repeat_calls", sw.AgentRepeatCalls, RepeatSucceed, RepeatFail)
+	if sw.KeyWorkspaceID != 0 && !knownWorkspace(sw.KeyWorkspaceID) {
+		errs = append(errs, fmt.Errorf("switch key_workspace_id: %d is not a workspace (2, 3 or 4)", sw.KeyWorkspaceID))
+	}
 	oneOfStr("seat_exhaustion", sw.SeatExhaustion, SeatsError, SeatsDowngrade)
 	oneOfStr("requester_view_of_agents", sw.RequesterViewOfAgents, RequesterViewShow, RequesterViewNotFound)
 	if sw.HourlyLimit < 0 {

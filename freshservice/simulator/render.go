@@ -267,6 +267,8 @@ type groupJSON struct {
 	Restricted               bool    `json:"restricted"`
 	UnassignedFor            *string `json:"unassigned_for"`
 	UpdatedAt                string  `json:"updated_at"`
+	// WorkspaceID is present in workspace accounts only (reference §5).
+	WorkspaceID *int64 `json:"workspace_id,omitempty"`
 }
 
 // groupView renders g; under Switches.RestrictedGroupApproval every group
@@ -297,6 +299,7 @@ func (c *call) groupView(g *Group) groupJSON {
 		Restricted:               v.Restricted,
 		UnassignedFor:            nstr(v.UnassignedFor),
 		UpdatedAt:                ts(v.UpdatedAt),
+		WorkspaceID:              c.shownWorkspace(v.WorkspaceID),
 	}
 }
 
@@ -329,14 +332,17 @@ type roleJSON struct {
 	Name        string         `json:"name"`
 	Scopes      map[string]any `json:"scopes"`
 	UpdatedAt   string         `json:"updated_at"`
+	// WorkspaceID is present in workspace accounts only (reference §19).
+	WorkspaceID *int64 `json:"workspace_id,omitempty"`
 }
 
-func roleView(r *Role) roleJSON {
+func (c *call) roleView(r *Role) roleJSON {
 	scopes := map[string]any{}
 	for _, s := range r.Scopes {
 		scopes[s] = nil
 	}
-	return roleJSON{CreatedAt: ts(r.CreatedAt), Default: r.Default, Description: r.Description, ID: r.ID, Name: r.Name, Scopes: scopes, UpdatedAt: ts(r.UpdatedAt)}
+	return roleJSON{CreatedAt: ts(r.CreatedAt), Default: r.Default, Description: r.Description, ID: r.ID, Name: r.Name, Scopes: scopes,
+		UpdatedAt: ts(r.UpdatedAt), WorkspaceID: c.shownWorkspace(r.WorkspaceID)}
 }
 
 type departmentJSON struct {

@@ -35,6 +35,9 @@ type SeedRole struct {
 	Description string   `json:"description,omitempty"`
 	Default     bool     `json:"default,omitempty"`
 	Scopes      []string `json:"scopes,omitempty"`
+	// WorkspaceID is one of the workspaces of Workspaces; empty means the
+	// primary one.
+	WorkspaceID int64 `json:"workspace_id,omitempty"`
 }
 
 // SeedDepartment is a department; HeadUser and PrimeUser are emails.
@@ -75,6 +78,9 @@ type SeedAgentGroup struct {
 	Members          []string `json:"members,omitempty"`
 	Observers        []string `json:"observers,omitempty"`
 	Leaders          []string `json:"leaders,omitempty"`
+	// WorkspaceID is one of the workspaces of Workspaces; empty means the
+	// primary one.
+	WorkspaceID int64 `json:"workspace_id,omitempty"`
 }
 
 // SeedRequesterGroup is a requester group. Type is "manual" (default) or
@@ -214,8 +220,12 @@ func (st *state) applySeed(d SeedData, now time.Time, plan string) error {
 			e.add(where, "name %q is empty or already used", r.Name)
 			continue
 		}
+		if r.WorkspaceID != 0 && !knownWorkspace(r.WorkspaceID) {
+			e.add(where, "workspace_id %d is not a workspace", r.WorkspaceID)
+		}
 		id := allocate(&st.nextRole, r.ID)
-		st.roles[id] = &Role{ID: id, Name: r.Name, Description: r.Description, Default: r.Default, Scopes: slices.Clone(r.Scopes), CreatedAt: now, UpdatedAt: now}
+		st.roles[id] = &Role{ID: id, Name: r.Name, Description: r.Description, Default: r.Default, Scopes: slices.Clone(r.Scopes),
+			WorkspaceID: workspaceOf(r.WorkspaceID), CreatedAt: now, UpdatedAt: now}
 	}
 	for i, x := range d.Departments {
 		where := fmt.Sprintf("departments[%d]", i)
@@ -263,10 +273,13 @@ func (st *state) applySeed(d SeedData, now time.Time, plan string) error {
 		if x.UnassignedFor != "" && !slices.Contains(unassignedForValues, x.UnassignedFor) {
 			e.add(where, "unassigned_for %q is not one of %v", x.UnassignedFor, unassignedForValues)
 		}
+		if x.WorkspaceID != 0 && !knownWorkspace(x.WorkspaceID) {
+			e.add(where, "workspace_id %d is not a workspace", x.WorkspaceID)
+		}
 		id := allocate(&st.nextGroup, x.ID)
 		st.groups[id] = &Group{ID: id, Name: x.Name, Description: x.Description, UnassignedFor: x.UnassignedFor,
 			AutoTicketAssign: x.AutoTicketAssign, Restricted: x.Restricted, ApprovalRequired: x.ApprovalRequired,
-			CreatedAt: now, UpdatedAt: now}
+			WorkspaceID: workspaceOf(x.WorkspaceID), CreatedAt: now, UpdatedAt: now}
 	}
 	for i, x := range d.RequesterGroups {
 		where := fmt.Sprintf("requester_groups[%d]", i)
@@ -614,7 +627,7 @@ func (st *state) dump() SeedData {
 		return ""
 	}
 	for _, r := range sortedByID(st.roles) {
-		d.Roles = append(d.Roles, SeedRole{ID: r.ID, Name: r.Name, Description: r.Description, Default: r.Default, Scopes: slices.Clone(r.Scopes)})
+		d.Roles = append(d.Roles, SeedRole{ID: r.ID, Name: r.Name, Description: r.Description, Default: r.Default, Scopes: slices.Clone(r.Scopes), WorkspaceID: nonPrimary(r.WorkspaceID)})
 	}
 	for _, x := range sortedByID(st.departments) {
 		d.Departments = append(d.Departments, SeedDepartment{ID: x.ID, Name: x.Name, Description: x.Description,
@@ -630,7 +643,8 @@ func (st *state) dump() SeedData {
 	}
 	for _, g := range sortedByID(st.groups) {
 		sg := SeedAgentGroup{ID: g.ID, Name: g.Name, Description: g.Description, UnassignedFor: g.UnassignedFor,
-			EscalateTo: emailOf(g.EscalateTo), AutoTicketAssign: g.AutoTicketAssign, Restricted: g.Restricted, ApprovalRequired: g.ApprovalRequired}
+			EscalateTo: emailOf(g.EscalateTo), AutoTicketAssign: g.AutoTicketAssign, Restricted: g.Restricted, ApprovalRequired: g.ApprovalRequired,
+			WorkspaceID: nonPrimary(g.WorkspaceID)}
 		for _, id := range slices.Concat(g.Leaders, g.LeadersPendingApproval) {
 			sg.Leaders = append(sg.Leaders, emailOf(id))
 		}

@@ -428,7 +428,7 @@ func TestSwitchValidation(t *testing.T) {
 	bad := []simulator.Switches{
 		{DuplicateEmailStatus: 422}, {AgentDeleteStatus: 202}, {ConvertToAgentExistingStatus: 204},
 		{RequesterGroupAddStatus: 202}, {CreateStatus: 202}, {SeatLimitStatus: 500},
-		{DuplicateEmailBody: "empty"}, {AgentRepeatCalls: "ignore"}, {RequesterViewOfAgents: "hide"}, {SeatExhaustion: "wait"},
+		{DuplicateEmailBody: "empty"}, {AgentRepeatCalls: "ignore"}, {RequesterViewOfAgents: "hide"}, {SeatExhaustion: "wait"}, {KeyWorkspaceID: 9},
 		{ConvertToRequesterEnvelope: "user"}, {NotFoundBody: "xml"}, {RateWindow: "hourly"}, {HourlyLimit: -1},
 	}
 	for _, sw := range bad {
