@@ -182,8 +182,8 @@ type Role struct {
 	Scopes []string
 	// WorkspaceID is the role's workspace; 0 means the primary one.
 	WorkspaceID int64
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // Department is a department (reference §8).
