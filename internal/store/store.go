@@ -17,6 +17,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 )
@@ -124,6 +125,30 @@ type AuditEvent struct {
 	FSID      int64  // Freshservice user or group id, if any
 	Outcome   string // "ok", "error", "planned"
 	Detail    string // what was done, or why it failed
+
+	// Call is the Freshservice call the event made or tried, with its
+	// real path ("PUT /api/v2/requesters/42"), when it was one call.
+	Call string `json:",omitempty"`
+	// A failure as data (DESIGN D11), so that nothing reads it back out
+	// of Detail: its kind (as internal/fault spells it: "invalid",
+	// "no_seat", "transient"...), Freshservice's HTTP status (0 when it
+	// did not answer, or the refusal was the bridge's own), and the first
+	// field and code named (Freshservice's, or the bridge's own, such as
+	// the field rules.max_agents). Fields lists every field error when
+	// Freshservice named more than one. All zero on a success, and on
+	// events written before schema 3, which have their Detail only.
+	Kind   string       `json:",omitempty"`
+	Status int          `json:",omitempty"`
+	Code   string       `json:",omitempty"`
+	Field  string       `json:",omitempty"`
+	Fields []AuditField `json:",omitempty"`
+}
+
+// AuditField is one field error of a failure: the field (empty for a code
+// that names none) and its code. Freshservice's message is never kept.
+type AuditField struct {
+	Field string `json:"field,omitempty"`
+	Code  string `json:"code"`
 }
 
 // AuditQuery filters ListAudit. Zero fields match everything.
@@ -218,7 +243,7 @@ type Store interface {
 	GetMirror(ctx context.Context, id int64) (MirrorEntry, error)
 
 	// AppendAudit stores the event and returns it with its ID set (and Time
-	// set to now when zero).
+	// set to now when zero), Normalized.
 	AppendAudit(ctx context.Context, e AuditEvent) (AuditEvent, error)
 	// ListAudit returns matching events, newest first.
 	ListAudit(ctx context.Context, q AuditQuery) ([]AuditEvent, error)
@@ -268,6 +293,41 @@ func (in Intent) Normalized() Intent {
 	in.Doc = nilIfEmpty(in.Doc)
 	in.Created, in.NextAttempt, in.Failed = utc(in.Created), utc(in.NextAttempt), utc(in.Failed)
 	return in
+}
+
+// Normalized is e as a store hands it back: Time in UTC, Fields nil when
+// empty.
+func (e AuditEvent) Normalized() AuditEvent {
+	e.Time = utc(e.Time)
+	if len(e.Fields) == 0 {
+		e.Fields = nil
+	}
+	return e
+}
+
+// MarshalAuditFields is how a driver keeps AuditEvent.Fields in one
+// column: JSON, or nil (NULL) when there are none.
+func MarshalAuditFields(fs []AuditField) ([]byte, error) {
+	if len(fs) == 0 {
+		return nil, nil
+	}
+	return json.Marshal(fs)
+}
+
+// UnmarshalAuditFields reads back what MarshalAuditFields wrote; NULL or
+// empty is nil.
+func UnmarshalAuditFields(b []byte) ([]AuditField, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	var fs []AuditField
+	if err := json.Unmarshal(b, &fs); err != nil {
+		return nil, fmt.Errorf("audit fields: %w", err)
+	}
+	if len(fs) == 0 {
+		return nil, nil
+	}
+	return fs, nil
 }
 
 // UserVersionChanged reports a change to the fields that make a user's

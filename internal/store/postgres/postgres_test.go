@@ -685,6 +685,38 @@ func TestMigrateKeepsIntents(t *testing.T) {
 	}
 }
 
+// TestMigrateKeepsAudit: a database written by schema 2 opens under the
+// current one; its audit events read back with their detail and no
+// failure fields (the status page then shows the detail as it is), and
+// new events keep their fields beside them.
+func TestMigrateKeepsAudit(t *testing.T) {
+	dsn := schemaDSN(t)
+	exec(t, dsn, migrations[0])
+	exec(t, dsn, migrations[1])
+	exec(t, dsn, `CREATE TABLE `+versionTable+` (version int4 PRIMARY KEY, applied int8 NOT NULL)`)
+	exec(t, dsn, `INSERT INTO `+versionTable+` (version, applied) VALUES (1, 0), (2, 0)`)
+	at := time.Date(2025, 7, 1, 9, 30, 0, 123456789, time.UTC)
+	const detail = "PUT /api/v2/requesters/42 failed: Freshservice answered 400 Bad Request; field time_zone: invalid_value"
+	exec(t, dsn, `INSERT INTO audit (time, request_id, client, operation, scim_id, fs_id, outcome, detail)
+		VALUES ($1, 'req-1', 'okta', 'user.update', '42', 42, 'error', $2)`, at.UnixNano(), detail)
+
+	s := open(t, dsn)
+	defer s.Close()
+	old := store.AuditEvent{ID: 1, Time: at, RequestID: "req-1", Client: "okta", Operation: "user.update", SCIMID: "42", FSID: 42, Outcome: "error", Detail: detail}
+	added, err := s.AppendAudit(t.Context(), store.AuditEvent{Time: at.Add(time.Second), Operation: "user.update", SCIMID: "42", FSID: 42, Outcome: "error",
+		Detail: detail, Call: "PUT /api/v2/requesters/42", Kind: "invalid", Status: 400, Field: "time_zone", Code: "invalid_value"})
+	if err != nil {
+		t.Fatalf("AppendAudit after the migration: %v", err)
+	}
+	got, err := s.ListAudit(t.Context(), store.AuditQuery{})
+	if err != nil {
+		t.Fatalf("ListAudit after the migration: %v", err)
+	}
+	if d := cmp.Diff([]store.AuditEvent{added, old}, got); d != "" {
+		t.Errorf("audit after the migration (-want +got):\n%s", d)
+	}
+}
+
 func TestOpenErrors(t *testing.T) {
 	dsn := baseDSN(t)
 	for _, c := range []struct{ name, dsn, want string }{

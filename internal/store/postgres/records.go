@@ -220,15 +220,21 @@ func (s *Store) AppendAudit(ctx context.Context, e store.AuditEvent) (store.Audi
 	if e.Time.IsZero() {
 		e.Time = now()
 	}
-	e.Time = e.Time.UTC()
+	e = e.Normalized()
 	t, err := timeArg(e.Time)
 	if err != nil {
 		return store.AuditEvent{}, fmt.Errorf("store/postgres: AppendAudit: Time: %w", err)
 	}
+	fields, err := store.MarshalAuditFields(e.Fields)
+	if err != nil {
+		return store.AuditEvent{}, fmt.Errorf("store/postgres: AppendAudit: Fields: %w", err)
+	}
 	err = s.db.QueryRow(ctx, `INSERT INTO audit
-		(time, request_id, client, operation, scim_id, fs_id, outcome, detail)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-		t, e.RequestID, e.Client, e.Operation, e.SCIMID, e.FSID, e.Outcome, e.Detail).Scan(&e.ID)
+		(time, request_id, client, operation, scim_id, fs_id, outcome, detail,
+		 fs_call, kind, fs_status, code, field, field_errors)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id`,
+		t, e.RequestID, e.Client, e.Operation, e.SCIMID, e.FSID, e.Outcome, e.Detail,
+		e.Call, e.Kind, int32(e.Status), e.Code, e.Field, jsonArg(fields)).Scan(&e.ID)
 	if err != nil {
 		return store.AuditEvent{}, fmt.Errorf("store/postgres: AppendAudit: %w", err)
 	}
@@ -286,7 +292,8 @@ func (s *Store) ListAudit(ctx context.Context, q store.AuditQuery) ([]store.Audi
 	if limit <= 0 {
 		limit = defaultAuditLimit
 	}
-	query := `SELECT id, time, request_id, client, operation, scim_id, fs_id, outcome, detail FROM audit`
+	query := `SELECT id, time, request_id, client, operation, scim_id, fs_id, outcome, detail,
+		fs_call, kind, fs_status, code, field, field_errors FROM audit`
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -299,9 +306,18 @@ func (s *Store) ListAudit(ctx context.Context, q store.AuditQuery) ([]store.Audi
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.AuditEvent, error) {
 		var e store.AuditEvent
 		var t int64
-		err := row.Scan(&e.ID, &t, &e.RequestID, &e.Client, &e.Operation, &e.SCIMID, &e.FSID, &e.Outcome, &e.Detail)
-		e.Time = timeOf(&t)
-		return e, err
+		var status int32
+		var fields []byte
+		if err := row.Scan(&e.ID, &t, &e.RequestID, &e.Client, &e.Operation, &e.SCIMID, &e.FSID, &e.Outcome, &e.Detail,
+			&e.Call, &e.Kind, &status, &e.Code, &e.Field, &fields); err != nil {
+			return e, err
+		}
+		e.Time, e.Status = timeOf(&t), int(status)
+		var err error
+		if e.Fields, err = store.UnmarshalAuditFields(fields); err != nil {
+			return e, fmt.Errorf("event %d: %w", e.ID, err)
+		}
+		return e, nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store/postgres: ListAudit: %w", err)

@@ -103,11 +103,24 @@ ALTER TABLE intents
 	ADD COLUMN last_error   text NOT NULL DEFAULT '',
 	ADD COLUMN failed       int8;                     -- NULL: still tried
 `,
+	// 3: a failure as data (DESIGN D11): the audit trail keeps the call,
+	// the kind, Freshservice's status and the field and code it named as
+	// columns, so the status page reads them instead of the detail's
+	// words. Events written before keep their detail only.
+	`
+ALTER TABLE audit
+	ADD COLUMN fs_call      text NOT NULL DEFAULT '', -- "PUT /api/v2/requesters/42"
+	ADD COLUMN kind         text NOT NULL DEFAULT '', -- internal/fault's Kind
+	ADD COLUMN fs_status    int4 NOT NULL DEFAULT 0,  -- 0: no answer, or the bridge's own refusal
+	ADD COLUMN code         text NOT NULL DEFAULT '',
+	ADD COLUMN field        text NOT NULL DEFAULT '',
+	ADD COLUMN field_errors bytea;                    -- JSON [{"field","code"}], NULL when at most one
+`,
 }
 
 // SchemaVersion is the schema version this package writes: the number of
 // migrations (a test keeps the two in step).
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // migrationLockClass is the first key of the two-key advisory lock that
 // serialises migrations; the second is a hash of the schema's name. The

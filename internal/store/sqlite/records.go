@@ -233,15 +233,21 @@ func (s *Store) AppendAudit(ctx context.Context, e store.AuditEvent) (store.Audi
 	if e.Time.IsZero() {
 		e.Time = now()
 	}
-	e.Time = e.Time.UTC()
+	e = e.Normalized()
 	t, err := timeArg(e.Time)
 	if err != nil {
 		return store.AuditEvent{}, fmt.Errorf("store/sqlite: AppendAudit: Time: %w", err)
 	}
+	fields, err := store.MarshalAuditFields(e.Fields)
+	if err != nil {
+		return store.AuditEvent{}, fmt.Errorf("store/sqlite: AppendAudit: Fields: %w", err)
+	}
 	res, err := s.w.ExecContext(ctx, `INSERT INTO audit
-		(time, request_id, client, operation, scim_id, fs_id, outcome, detail)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		t, e.RequestID, e.Client, e.Operation, e.SCIMID, e.FSID, e.Outcome, e.Detail)
+		(time, request_id, client, operation, scim_id, fs_id, outcome, detail,
+		 fs_call, kind, fs_status, code, field, field_errors)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t, e.RequestID, e.Client, e.Operation, e.SCIMID, e.FSID, e.Outcome, e.Detail,
+		e.Call, e.Kind, e.Status, e.Code, e.Field, jsonArg(fields))
 	if err != nil {
 		return store.AuditEvent{}, fmt.Errorf("store/sqlite: AppendAudit: %w", err)
 	}
@@ -299,7 +305,8 @@ func (s *Store) ListAudit(ctx context.Context, q store.AuditQuery) ([]store.Audi
 	if limit <= 0 {
 		limit = defaultAuditLimit
 	}
-	query := `SELECT id, time, request_id, client, operation, scim_id, fs_id, outcome, detail FROM audit`
+	query := `SELECT id, time, request_id, client, operation, scim_id, fs_id, outcome, detail,
+		fs_call, kind, fs_status, code, field, field_errors FROM audit`
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -313,11 +320,15 @@ func (s *Store) ListAudit(ctx context.Context, q store.AuditQuery) ([]store.Audi
 	for rows.Next() {
 		var e store.AuditEvent
 		var t sql.NullInt64
+		var fields []byte
 		if err := rows.Scan(&e.ID, &t, &e.RequestID, &e.Client, &e.Operation, &e.SCIMID, &e.FSID,
-			&e.Outcome, &e.Detail); err != nil {
+			&e.Outcome, &e.Detail, &e.Call, &e.Kind, &e.Status, &e.Code, &e.Field, &fields); err != nil {
 			return nil, fmt.Errorf("store/sqlite: ListAudit: %w", err)
 		}
 		e.Time = timeOf(t)
+		if e.Fields, err = store.UnmarshalAuditFields(fields); err != nil {
+			return nil, fmt.Errorf("store/sqlite: ListAudit: event %d: %w", e.ID, err)
+		}
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {

@@ -98,11 +98,23 @@ ALTER TABLE intents ADD COLUMN next_attempt INTEGER;             -- NULL: at onc
 ALTER TABLE intents ADD COLUMN last_error   TEXT NOT NULL DEFAULT '';
 ALTER TABLE intents ADD COLUMN failed       INTEGER;             -- NULL: still tried
 `,
+	// 3: a failure as data (DESIGN D11): the audit trail keeps the call,
+	// the kind, Freshservice's status and the field and code it named as
+	// columns, so the status page reads them instead of the detail's
+	// words. Events written before keep their detail only.
+	`
+ALTER TABLE audit ADD COLUMN fs_call      TEXT    NOT NULL DEFAULT ''; -- "PUT /api/v2/requesters/42"
+ALTER TABLE audit ADD COLUMN kind         TEXT    NOT NULL DEFAULT ''; -- internal/fault's Kind
+ALTER TABLE audit ADD COLUMN fs_status    INTEGER NOT NULL DEFAULT 0;  -- 0: no answer, or the bridge's own refusal
+ALTER TABLE audit ADD COLUMN code         TEXT    NOT NULL DEFAULT '';
+ALTER TABLE audit ADD COLUMN field        TEXT    NOT NULL DEFAULT '';
+ALTER TABLE audit ADD COLUMN field_errors TEXT;                        -- JSON [{"field","code"}], NULL when at most one
+`,
 }
 
 // SchemaVersion is the schema version this package writes: the number of
 // migrations (a test keeps the two in step).
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // migrate brings the database to SchemaVersion in one transaction.
 func migrate(ctx context.Context, db *sql.DB) error {

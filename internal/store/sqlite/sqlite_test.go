@@ -170,6 +170,47 @@ func TestMigrateKeepsIntents(t *testing.T) {
 	}
 }
 
+// TestMigrateKeepsAudit: a file written by schema 2 opens under the
+// current one; its audit events read back with their detail and no
+// failure fields (the status page then shows the detail as it is), and
+// new events keep their fields beside them.
+func TestMigrateKeepsAudit(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "fsbridge.db")
+	at := time.Date(2025, 7, 1, 9, 30, 0, 123456789, time.UTC)
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{migrations[0], migrations[1], "PRAGMA user_version = 2"} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const detail = "PUT /api/v2/requesters/42 failed: Freshservice answered 400 Bad Request; field time_zone: invalid_value"
+	if _, err := db.ExecContext(ctx, `INSERT INTO audit (time, request_id, client, operation, scim_id, fs_id, outcome, detail)
+		VALUES (?, 'req-1', 'okta', 'user.update', '42', 42, 'error', ?)`, at.UnixNano(), detail); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	s := open(t, path)
+	defer s.Close()
+	old := store.AuditEvent{ID: 1, Time: at, RequestID: "req-1", Client: "okta", Operation: "user.update", SCIMID: "42", FSID: 42, Outcome: "error", Detail: detail}
+	added, err := s.AppendAudit(ctx, store.AuditEvent{Time: at.Add(time.Second), Operation: "user.update", SCIMID: "42", FSID: 42, Outcome: "error",
+		Detail: detail, Call: "PUT /api/v2/requesters/42", Kind: "invalid", Status: 400, Field: "time_zone", Code: "invalid_value"})
+	if err != nil {
+		t.Fatalf("AppendAudit after the migration: %v", err)
+	}
+	got, err := s.ListAudit(ctx, store.AuditQuery{})
+	if err != nil {
+		t.Fatalf("ListAudit after the migration: %v", err)
+	}
+	if d := cmp.Diff([]store.AuditEvent{added, old}, got); d != "" {
+		t.Errorf("audit after the migration (-want +got):\n%s", d)
+	}
+}
+
 func TestOpenOddPath(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "a b?c#d%20e")
 	if err := os.Mkdir(dir, 0o700); err != nil {

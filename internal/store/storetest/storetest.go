@@ -1106,6 +1106,56 @@ var auditTests = []test{
 		noErr(t, "ListAudit", err)
 		diff(t, "ListAudit (newest first)", []store.AuditEvent{a, b}, got)
 	}},
+	{"FailureFields", func(t *testing.T, s store.Store) {
+		// A failure's call, kind, status, field and code read back as
+		// written, so the status page never has to read them out of
+		// the detail's words.
+		for _, c := range []struct {
+			name string
+			in   store.AuditEvent
+		}{
+			{"FreshserviceRefusedOneField", store.AuditEvent{
+				Operation: "user.update", FSID: 42, Outcome: "error",
+				Detail: "PUT /api/v2/requesters/42 failed: Freshservice answered 400 Bad Request; field time_zone: invalid_value",
+				Call:   "PUT /api/v2/requesters/42", Kind: "invalid", Status: 400, Field: "time_zone", Code: "invalid_value",
+			}},
+			{"SeveralFields", store.AuditEvent{
+				Operation: "user.update", FSID: 7, Outcome: "error", Detail: "two fields refused",
+				Call: "PUT /api/v2/requesters/7", Kind: "invalid", Status: 400, Field: "vip_user", Code: "invalid_field",
+				Fields: []store.AuditField{{Field: "vip_user", Code: "invalid_field"}, {Field: "language", Code: "invalid_value"}, {Code: "invalid_request"}},
+			}},
+			{"NoAnswer", store.AuditEvent{
+				Operation: "user.create", Outcome: "error", Detail: "POST /api/v2/requesters failed: Freshservice did not answer",
+				Call: "POST /api/v2/requesters", Kind: "transient",
+			}},
+			{"BridgesOwnRefusal", store.AuditEvent{
+				Operation: "user.promote", FSID: 9, Outcome: "error", Detail: "no full-time agent seat left",
+				Kind: "no_seat", Field: "rules.max_agents",
+			}},
+			{"OkStepWithItsCall", store.AuditEvent{
+				Operation: "user.create", FSID: 11, Outcome: "ok", Detail: `POST /api/v2/requesters {"first_name":"Ann"}`,
+				Call: "POST /api/v2/requesters",
+			}},
+			{"EmptyFieldsReadBackNil", store.AuditEvent{
+				Operation: "user.update", Outcome: "error", Detail: "x", Kind: "invalid", Status: 400, Fields: []store.AuditField{},
+			}},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				c.in.Time, c.in.SCIMID = t0, c.name
+				got, err := s.AppendAudit(t.Context(), c.in)
+				noErr(t, "AppendAudit", err)
+				want := c.in
+				want.ID = got.ID
+				if len(want.Fields) == 0 {
+					want.Fields = nil
+				}
+				diff(t, "AppendAudit returned", want, got)
+				read, err := s.ListAudit(t.Context(), store.AuditQuery{SCIMID: c.name})
+				noErr(t, "ListAudit", err)
+				diff(t, "ListAudit", []store.AuditEvent{want}, read)
+			})
+		}
+	}},
 	{"Filters", func(t *testing.T, s store.Store) {
 		at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
 		var ev []store.AuditEvent // ev[i] has ID order i; times are not in append order
