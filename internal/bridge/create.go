@@ -2,10 +2,11 @@ package bridge
 
 import (
 	"context"
-	"net/http"
+	"fmt"
 	"slices"
 	"strings"
 
+	"github.com/fsbridge/fsbridge/internal/fault"
 	"github.com/fsbridge/fsbridge/mapping"
 	"github.com/fsbridge/fsbridge/scim"
 )
@@ -67,7 +68,8 @@ func (b *Bridge) pendingUserName(ctx context.Context, userName, email string) *s
 			continue
 		}
 		if doc := decodeDoc(in.Doc); doc != nil && strings.EqualFold(userNameOf(doc), userName) {
-			return scim.Errorf(http.StatusConflict, scim.TypeUniqueness, "a user with userName %q is already being created with another email; retry once it has finished", userName)
+			return scimError(&fault.Error{Op: "user.create", Kind: fault.Conflict, Field: "userName",
+				Detail: fmt.Sprintf("a user with userName %q is already being created with another email; retry once it has finished", userName)})
 		}
 	}
 	return nil

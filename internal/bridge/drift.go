@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"time"
 
 	"github.com/fsbridge/fsbridge/freshservice"
+	"github.com/fsbridge/fsbridge/internal/reqctx"
 	"github.com/fsbridge/fsbridge/internal/store"
 	"github.com/fsbridge/fsbridge/mapping"
 )
@@ -227,7 +229,11 @@ func (b *Bridge) healRequesterGroup(ctx context.Context, d Drift) error {
 				return err
 			}
 			m, p := st.Call()
-			b.auditEvent(ctx, "group.remove_member", d.ID, gid, "ok", "drift healed: "+m+" "+p)
+			b.appendAudit(ctx, store.AuditEvent{
+				Time: time.Now(), RequestID: reqctx.RequestID(ctx), Client: reqctx.Client(ctx),
+				Operation: "group.remove_member", SCIMID: d.ID, FSID: gid, Outcome: "ok",
+				Detail: "drift healed: " + m + " " + p, Call: m + " " + p,
+			})
 		}
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/fsbridge/fsbridge/freshservice"
 	"github.com/fsbridge/fsbridge/internal/reqctx"
@@ -47,21 +48,41 @@ func (b *Bridge) planFor(ctx context.Context, id int64, doc mapping.Doc, deleted
 	return mapping.PlanUser(cur, t.Target, applied), nil
 }
 
-// dryRun records the plans and answers 202 with them.
-func (b *Bridge) dryRun(ctx context.Context, scimID string, lines []string) error {
+// plannedCall is one call a dry run would make: the call itself ("POST
+// /api/v2/requesters") and the line that shows it with its body.
+type plannedCall struct{ call, line string }
+
+func plannedCalls(p mapping.Plan) []plannedCall {
+	out := make([]plannedCall, len(p))
+	for i, s := range p {
+		m, path := s.Call()
+		out[i] = plannedCall{call: m + " " + path, line: s.String()}
+	}
+	return out
+}
+
+// dryRun records the plans and answers 202 with them. Each audit event
+// keeps its call apart from the line, so the status page shows the call
+// and puts the body behind a disclosure without reading the line.
+func (b *Bridge) dryRun(ctx context.Context, scimID string, calls []plannedCall) error {
 	info := reqctx.From(ctx)
-	for _, l := range lines {
-		b.log.Info().Str("request_id", reqctx.RequestID(ctx)).Str("plan", l).Msg("dry run: not sent")
-		b.auditEvent(ctx, "plan", scimID, 0, "planned", l)
+	lines := make([]string, len(calls))
+	for i, c := range calls {
+		lines[i] = c.line
+		b.log.Info().Str("request_id", reqctx.RequestID(ctx)).Str("plan", c.line).Msg("dry run: not sent")
+		b.appendAudit(ctx, store.AuditEvent{
+			Time: time.Now(), RequestID: reqctx.RequestID(ctx), Client: reqctx.Client(ctx),
+			Operation: "plan", SCIMID: scimID, Outcome: "planned", Detail: c.line, Call: c.call,
+		})
 		if info != nil {
-			info.AddPlanned(l)
+			info.AddPlanned(c.line)
 		}
 	}
 	detail := fmt.Sprintf("dry run: nothing was sent to Freshservice; the plan has %d call(s)", len(lines))
 	if len(lines) == 0 {
 		detail = "dry run: nothing was sent to Freshservice; no call is needed"
 	}
-	return &scim.Error{Status: http.StatusAccepted, Detail: detail, Plan: append([]string{}, lines...)}
+	return &scim.Error{Status: http.StatusAccepted, Detail: detail, Plan: lines}
 }
 
 func planLines(p mapping.Plan) []string {
@@ -78,16 +99,17 @@ func (b *Bridge) dryRunUser(ctx context.Context, id int64, doc mapping.Doc, dele
 	if err != nil {
 		return toSCIMError(err)
 	}
-	return b.dryRun(ctx, strconv.FormatInt(id, 10), planLines(plan))
+	return b.dryRun(ctx, strconv.FormatInt(id, 10), plannedCalls(plan))
 }
 
 // dryRunGroup answers a group write in dry-run mode: the plans of every
 // member whose membership would change, as if the change were made.
 func (b *Bridge) dryRunGroup(ctx context.Context, before *store.Group, after store.Group) error {
-	var lines []string
+	var calls []plannedCall
 	if after.FSID == 0 {
 		if kind, _, _ := b.rules.Load().GroupKindOf(after.DisplayName, after.ExternalID); kind == KindRequesterGroup {
-			lines = append(lines, fmt.Sprintf("POST /api/v2/requester_groups {\"name\":%q}", after.DisplayName))
+			calls = append(calls, plannedCall{call: "POST /api/v2/requester_groups",
+				line: fmt.Sprintf("POST /api/v2/requester_groups {\"name\":%q}", after.DisplayName)})
 		}
 	}
 	var old []int64
@@ -117,7 +139,7 @@ func (b *Bridge) dryRunGroup(ctx context.Context, before *store.Group, after sto
 		if err != nil {
 			return toSCIMError(err)
 		}
-		lines = append(lines, planLines(plan)...)
+		calls = append(calls, plannedCalls(plan)...)
 	}
-	return b.dryRun(ctx, after.ID, lines)
+	return b.dryRun(ctx, after.ID, calls)
 }

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"strconv"
 	"time"
 
 	"github.com/fsbridge/fsbridge/freshservice"
 	"github.com/fsbridge/fsbridge/internal/directory"
+	"github.com/fsbridge/fsbridge/internal/fault"
 	"github.com/fsbridge/fsbridge/internal/reqctx"
 	"github.com/fsbridge/fsbridge/internal/store"
 	"github.com/fsbridge/fsbridge/mapping"
@@ -20,7 +20,8 @@ import (
 // errDryRun ends a plan in dry-run mode after it was logged.
 var errDryRun = errors.New("dry run: plan logged, not sent")
 
-// stepError is a failed step: which one, and why.
+// stepError is a failed step: which one, and why (a *fault.Error that
+// names the step's call, when execute made it).
 type stepError struct {
 	step mapping.Step
 	err  error
@@ -82,7 +83,7 @@ func (b *Bridge) execute(ctx context.Context, plan mapping.Plan, cur *freshservi
 			step.UserID = x.cur.ID
 		}
 		if b.opts.DryRun {
-			b.audit(ctx, step, scimID, "planned", step.String())
+			b.audit(ctx, step, scimID, "planned", step.String(), nil)
 			b.log.Info().Str("request_id", reqctx.RequestID(ctx)).Str("plan", step.String()).Msg("dry run: not sent")
 			continue
 		}
@@ -91,9 +92,10 @@ func (b *Bridge) execute(ctx context.Context, plan mapping.Plan, cur *freshservi
 			err = nil
 		}
 		if err != nil {
-			b.audit(ctx, step, scimID, "error", describeFailure(step, err))
+			f := stepFault(step, err)
+			b.audit(ctx, step, scimID, "error", describeFailure(step, err), f)
 			b.stats.Failures.Add(1)
-			return x.cur, &stepError{step: step, err: err}
+			return x.cur, &stepError{step: step, err: f}
 		}
 		if step.UserID == 0 && x.created != nil {
 			// A create: the audit names the user it made.
@@ -102,7 +104,7 @@ func (b *Bridge) execute(ctx context.Context, plan mapping.Plan, cur *freshservi
 				scimID = strconv.FormatInt(x.created.ID, 10)
 			}
 		}
-		b.audit(ctx, step, scimID, "ok", step.String())
+		b.audit(ctx, step, scimID, "ok", step.String(), nil)
 	}
 	if b.opts.DryRun {
 		return x.cur, errDryRun
@@ -252,8 +254,8 @@ func (x *execution) run(ctx context.Context, s mapping.Step) error {
 // unsure records a requester-group change whose outcome is unknown (the
 // answer was lost), so later plans neither miss nor repeat it wrongly.
 func (x *execution) unsure(group int64, err error) {
-	switch freshservice.Classify(err) {
-	case freshservice.ReasonServer, freshservice.ReasonTransport, freshservice.ReasonDecode, freshservice.ReasonCanceled:
+	switch fault.KindOf(err) {
+	case fault.Transient, fault.Canceled:
 		x.applied.RequesterGroups = without(x.applied.RequesterGroups, group)
 		x.applied.RequesterGroupsUncertain = dedupe(append(x.applied.RequesterGroupsUncertain, group))
 	}
@@ -271,8 +273,11 @@ func without(ids []int64, id int64) []int64 {
 // from the fresh state; otherwise the fresh state is kept for the next
 // plan and the error stands.
 func (x *execution) alreadyDone(ctx context.Context, s mapping.Step, err error) bool {
-	var er *freshservice.ErrorResponse
-	if !errors.As(err, &er) || er.Status < 400 || er.Status >= 500 || er.Status == http.StatusTooManyRequests {
+	// Only Freshservice's refusal (a 4xx other than 429) can mean "already
+	// so"; a passing failure says nothing of the state.
+	switch fault.KindOf(err) {
+	case fault.Invalid, fault.Conflict, fault.NotFound, fault.NoSeat, fault.Forbidden, fault.Unavailable:
+	default:
 		return false
 	}
 	switch s.Kind {
@@ -431,8 +436,10 @@ func (b *Bridge) changeAgentGroup(ctx context.Context, groupID int64, observer b
 	return err
 }
 
-// audit records one step in the audit trail.
-func (b *Bridge) audit(ctx context.Context, s mapping.Step, scimID, outcome, detail string) {
+// audit records one step in the audit trail, with its call, and with the
+// failure's fields when f is not nil.
+func (b *Bridge) audit(ctx context.Context, s mapping.Step, scimID, outcome, detail string, f *fault.Error) {
+	m, p := s.Call()
 	ev := store.AuditEvent{
 		Time:      time.Now(),
 		RequestID: reqctx.RequestID(ctx),
@@ -442,35 +449,68 @@ func (b *Bridge) audit(ctx context.Context, s mapping.Step, scimID, outcome, det
 		FSID:      s.UserID,
 		Outcome:   outcome,
 		Detail:    detail,
+		Call:      m + " " + p,
 	}
 	if s.Kind == mapping.StepAddRequesterGroup || s.Kind == mapping.StepRemoveRequesterGroup ||
 		s.Kind == mapping.StepJoinAgentGroup || s.Kind == mapping.StepLeaveAgentGroup {
 		ev.Detail = fmt.Sprintf("user %d: %s", s.UserID, detail)
 	}
+	auditFields(&ev, f)
+	b.appendAudit(ctx, ev)
+}
+
+// auditEvent records an event that is not a plan step's, with no failure
+// fields: a success, or a failure known only by its words. A failure
+// with an error value goes through auditFailure, so its fields are kept.
+func (b *Bridge) auditEvent(ctx context.Context, op, scimID string, fsid int64, outcome, detail string) {
+	b.appendAudit(ctx, store.AuditEvent{
+		Time: time.Now(), RequestID: reqctx.RequestID(ctx), Client: reqctx.Client(ctx),
+		Operation: op, SCIMID: scimID, FSID: fsid, Outcome: outcome, Detail: detail,
+	})
+}
+
+// auditFailure records a failure with its fields taken from err: the
+// kind, and the call, status, field and code when Freshservice answered.
+// call names the Freshservice call when err does not ("" if none).
+func (b *Bridge) auditFailure(ctx context.Context, op, scimID string, fsid int64, call, detail string, err error) {
+	ev := store.AuditEvent{
+		Time: time.Now(), RequestID: reqctx.RequestID(ctx), Client: reqctx.Client(ctx),
+		Operation: op, SCIMID: scimID, FSID: fsid, Outcome: "error", Detail: detail, Call: call,
+	}
+	auditFields(&ev, asFault(err))
+	b.appendAudit(ctx, ev)
+}
+
+func (b *Bridge) appendAudit(ctx context.Context, ev store.AuditEvent) {
 	if _, err := b.store.AppendAudit(ctx, ev); err != nil {
 		b.log.Warn().Err(err).Msg("writing the audit trail failed")
 	}
 }
 
-func (b *Bridge) auditEvent(ctx context.Context, op, scimID string, fsid int64, outcome, detail string) {
-	_, err := b.store.AppendAudit(ctx, store.AuditEvent{
-		Time: time.Now(), RequestID: reqctx.RequestID(ctx), Client: reqctx.Client(ctx),
-		Operation: op, SCIMID: scimID, FSID: fsid, Outcome: outcome, Detail: detail,
-	})
-	if err != nil {
-		b.log.Warn().Err(err).Msg("writing the audit trail failed")
-	}
-}
-
 // auditRefusal records a request refused before any Freshservice write (a
-// value Freshservice has no equivalent for, the seat cap), so the trail
-// answers "why was this person not provisioned" too. Passing failures
-// (429, 5xx) are not refusals and are not recorded here.
+// value Freshservice has no equivalent for, the seat cap, a protected
+// user), so the trail answers "why was this person not provisioned" too.
+// Passing failures (429, 5xx) are not refusals and are not recorded here.
+// The refusal's fields come from the *fault.Error it carries, if any.
 func (b *Bridge) auditRefusal(ctx context.Context, op, scimID string, fsid int64, who string, serr *scim.Error) {
-	if serr == nil || serr.Status < 400 || serr.Status >= 500 || serr.Status == http.StatusTooManyRequests {
+	if serr == nil {
 		return
 	}
-	b.auditEvent(ctx, op, scimID, fsid, "error", fmt.Sprintf("refused %s, nothing changed: %s", who, serr.Detail))
+	switch kindOf(serr) {
+	case fault.Invalid, fault.Conflict, fault.NotFound, fault.NoSeat, fault.Protected:
+	default:
+		return
+	}
+	ev := store.AuditEvent{
+		Time: time.Now(), RequestID: reqctx.RequestID(ctx), Client: reqctx.Client(ctx),
+		Operation: op, SCIMID: scimID, FSID: fsid, Outcome: "error",
+		Detail: fmt.Sprintf("refused %s, nothing changed: %s", who, serr.Detail),
+	}
+	var f *fault.Error
+	if errors.As(serr, &f) {
+		auditFields(&ev, f)
+	}
+	b.appendAudit(ctx, ev)
 }
 
 func operationOf(k mapping.StepKind) string {
@@ -501,121 +541,4 @@ func operationOf(k mapping.StepKind) string {
 		return "agent_group.remove_member"
 	}
 	return string(k)
-}
-
-// describeFailure says in plain words what failed, with Freshservice's
-// field and code when it gave them.
-func describeFailure(s mapping.Step, err error) string {
-	m, p := stepCall(s)
-	return fmt.Sprintf("%s %s failed: %s", m, p, plainError(err))
-}
-
-func stepCall(s mapping.Step) (string, string) { return s.Call() }
-
-// plainError describes a client error without upstream text.
-func plainError(err error) string {
-	var er *freshservice.ErrorResponse
-	var rl *freshservice.RateLimitError
-	switch {
-	case errors.As(err, &er):
-		s := fmt.Sprintf("Freshservice answered %d %s", er.Status, http.StatusText(er.Status))
-		if er.Code != "" {
-			s += " (" + er.Code + ")"
-		}
-		for _, fe := range er.Errors {
-			s += fmt.Sprintf("; field %s: %s", fe.Field, fe.Code)
-		}
-		return s
-	case errors.As(err, &rl):
-		return fmt.Sprintf("no API budget left (bucket %s), retry after %s", rl.Bucket, rl.RetryAfter.Round(time.Second))
-	}
-	switch freshservice.Classify(err) {
-	case freshservice.ReasonTransport:
-		return "Freshservice did not answer (connection failed or dropped)"
-	case freshservice.ReasonCanceled:
-		if errors.Is(err, context.Canceled) {
-			return "the client closed the request before Freshservice answered"
-		}
-		return "the request ran out of time"
-	case freshservice.ReasonDecode:
-		return "Freshservice sent an unreadable answer"
-	}
-	return "internal error"
-}
-
-// toSCIMError turns an error of the bridge into the SCIM error the IdP
-// gets: fixed, useful wording, the Freshservice field and code when there
-// is one, never an upstream body (DESIGN D8).
-func toSCIMError(err error) *scim.Error {
-	var se *scim.Error
-	if errors.As(err, &se) {
-		return se
-	}
-	var step mapping.Step
-	var ste *stepError
-	what := "the Freshservice call"
-	if errors.As(err, &ste) {
-		step = ste.step
-		m, p := stepCall(step)
-		what = m + " " + p
-	}
-	var er *freshservice.ErrorResponse
-	var rl *freshservice.RateLimitError
-	switch {
-	case errors.As(err, &rl):
-		ra := rl.RetryAfter
-		if ra < time.Second {
-			ra = time.Second
-		}
-		return &scim.Error{Status: http.StatusTooManyRequests, Detail: "Freshservice's API budget is used up for now; retry after the time given", RetryAfter: ra, Err: err}
-	case errors.As(err, &er):
-		switch {
-		case er.HasCode("duplicate_value"):
-			field := "email"
-			for _, fe := range er.Errors {
-				if fe.Code == "duplicate_value" {
-					field = fe.Field
-				}
-			}
-			return &scim.Error{Status: http.StatusConflict, ScimType: scim.TypeUniqueness, Detail: fmt.Sprintf("Freshservice already has this %s: %s rejected it (duplicate_value)", field, what), Err: err}
-		case er.Status == http.StatusUnauthorized:
-			return &scim.Error{Status: http.StatusServiceUnavailable, Detail: "Freshservice refused the bridge's API key; the administrator must fix the bridge's configuration", RetryAfter: time.Minute, Err: err}
-		case er.Status == http.StatusForbidden && (step.Kind == mapping.StepCreateAgent || step.Kind == mapping.StepUpdateAgent || step.Kind == mapping.StepConvertToAgent || step.Kind == mapping.StepReactivateAgent):
-			return &scim.Error{Status: http.StatusForbidden, Detail: "Freshservice refused to make this user an agent: no agent seat is left, or the API key's agent may not manage agents", Err: err}
-		case er.Status == http.StatusForbidden:
-			return &scim.Error{Status: http.StatusServiceUnavailable, Detail: "Freshservice refused " + what + ": the API key's agent lacks a permission or the plan lacks a feature", RetryAfter: time.Minute, Err: err}
-		case er.Status == http.StatusNotFound:
-			return &scim.Error{Status: http.StatusNotFound, Detail: "Freshservice no longer has this object (" + what + " answered 404)", Err: err}
-		case er.Status >= 500:
-			return &scim.Error{Status: http.StatusServiceUnavailable, Detail: "Freshservice failed (" + what + "); the change is saved and will be retried", RetryAfter: 30 * time.Second, Err: err}
-		default:
-			detail := "Freshservice rejected " + what
-			for _, fe := range er.Errors {
-				detail += fmt.Sprintf("; field %s: %s", fe.Field, fe.Code)
-			}
-			if er.Code != "" {
-				detail += " (" + er.Code + ")"
-			}
-			return &scim.Error{Status: http.StatusBadRequest, ScimType: scim.TypeInvalidValue, Detail: detail, Err: err}
-		}
-	}
-	switch freshservice.Classify(err) {
-	case freshservice.ReasonCanceled:
-		if errors.Is(err, context.Canceled) {
-			// The IdP hung up; it will not read this answer, but the log
-			// and the audit trail will: Freshservice may well have acted.
-			return &scim.Error{Status: http.StatusServiceUnavailable, Detail: "the client closed the request before " + what + " finished; what Freshservice did is recorded, and the rest of the change is saved and finished in the background", RetryAfter: 30 * time.Second, Err: err}
-		}
-		return &scim.Error{Status: http.StatusServiceUnavailable, Detail: "the request ran out of time during " + what + "; what Freshservice did is recorded, and the rest of the change is saved and finished in the background", RetryAfter: 30 * time.Second, Err: err}
-	case freshservice.ReasonTransport, freshservice.ReasonDecode:
-		return &scim.Error{Status: http.StatusServiceUnavailable, Detail: "Freshservice did not answer in time (" + what + "); the change is saved and will be retried", RetryAfter: 30 * time.Second, Err: err}
-	}
-	return scim.AsError(err)
-}
-
-// permanent reports whether an error will not go away by retrying: the
-// request itself is wrong for Freshservice.
-func permanent(err error) bool {
-	se := toSCIMError(err)
-	return se.Status >= 400 && se.Status < 500 && se.Status != http.StatusTooManyRequests && se.Status != http.StatusNotFound
 }

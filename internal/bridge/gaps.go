@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"sort"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/fsbridge/fsbridge/freshservice"
+	"github.com/fsbridge/fsbridge/internal/fault"
 	"github.com/fsbridge/fsbridge/internal/store"
 	"github.com/fsbridge/fsbridge/mapping"
 	"github.com/fsbridge/fsbridge/scim"
@@ -66,14 +66,15 @@ func (g *userGaps) list() []UserGaps {
 // Gaps lists the users with values Freshservice cannot hold yet, by id.
 func (b *Bridge) Gaps() []UserGaps { return b.gaps.list() }
 
-// strictGaps is the 400 of strict mode for a profile with gaps, or nil.
+// strictGaps is the 400 of strict mode for a profile with gaps (a
+// fault.Invalid naming the SCIM attribute as its field), or nil.
 func (b *Bridge) strictGaps(p *mapping.Profile) *scim.Error {
 	if !b.opts.StrictAttributes {
 		return nil
 	}
 	var ae *mapping.AttrError
 	if err := p.Strict(); errors.As(err, &ae) {
-		return &scim.Error{Status: http.StatusBadRequest, ScimType: scim.TypeInvalidValue, Detail: ae.Error() + " (scim.strict_attributes is on)"}
+		return scimError(&fault.Error{Kind: fault.Invalid, Field: ae.Attr, Detail: ae.Error() + " (scim.strict_attributes is on)"})
 	}
 	return nil
 }
@@ -89,7 +90,8 @@ func (b *Bridge) createMissing(ctx context.Context, gaps []mapping.Gap) bool {
 		case g.Field == mapping.FieldDepartment && b.opts.CreateDepartments:
 			d, _, err := b.fs.Departments.Create(ctx, &freshservice.DepartmentFields{Name: freshservice.Ptr(g.Value)})
 			if err != nil {
-				b.auditEvent(ctx, "department.create", "", 0, "error", fmt.Sprintf("POST /api/v2/departments %q failed: %s", g.Value, plainError(err)))
+				b.auditFailure(ctx, "department.create", "", 0, "POST /api/v2/departments",
+					fmt.Sprintf("POST /api/v2/departments %q failed: %s", g.Value, plainError(err)), err)
 				continue
 			}
 			b.updateCatalog(func(c *Catalog) { c.Departments[d.ID] = d.Name })
@@ -98,7 +100,8 @@ func (b *Bridge) createMissing(ctx context.Context, gaps []mapping.Gap) bool {
 		case g.Field == mapping.FieldLocation && b.opts.CreateLocations:
 			l, _, err := b.fs.Locations.Create(ctx, &freshservice.LocationFields{Name: freshservice.Ptr(g.Value)})
 			if err != nil {
-				b.auditEvent(ctx, "location.create", "", 0, "error", fmt.Sprintf("POST /api/v2/locations %q failed: %s", g.Value, plainError(err)))
+				b.auditFailure(ctx, "location.create", "", 0, "POST /api/v2/locations",
+					fmt.Sprintf("POST /api/v2/locations %q failed: %s", g.Value, plainError(err)), err)
 				continue
 			}
 			b.updateCatalog(func(c *Catalog) { c.Locations[l.ID] = l.Name })

@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/fsbridge/fsbridge/freshservice"
+	"github.com/fsbridge/fsbridge/internal/fault"
 	"github.com/fsbridge/fsbridge/internal/reqctx"
 	"github.com/fsbridge/fsbridge/internal/store"
 	"github.com/fsbridge/fsbridge/scim"
@@ -281,19 +281,21 @@ func tooOld(policy CreateRetry, attempts int) string {
 // retryError says what failed in a try, for /status and the audit trail:
 // the call and Freshservice's answer when a call failed, else the
 // bridge's own reason (a userName taken, a seat cap reached). Unlike the
-// IdP's error it does not promise a retry, since it may be the last.
+// IdP's error it does not promise a retry, since it may be the last. It
+// reads the failure's fields, not the words of the IdP's answer.
 func retryError(err error) string {
-	var ste *stepError
-	if errors.As(err, &ste) {
-		return describeFailure(ste.step, err)
-	}
+	f := asFault(err)
 	var se *scim.Error
-	if errors.As(err, &se) && se.Err == nil {
+	switch {
+	case f.Call != "":
+		return f.Call + " failed: " + plainError(f)
+	case f.Detail != "":
+		return f.Detail
+	case errors.As(err, &se) && se.Err == nil:
 		return se.Detail
-	}
-	if freshservice.Classify(err) != freshservice.ReasonClient || errors.As(err, new(*freshservice.ErrorResponse)) {
+	case f.Kind != fault.Internal:
 		// The one call of a try that is not a plan step: the lookup.
-		return "GET /api/v2/requesters?email= failed: " + plainError(err)
+		return "GET /api/v2/requesters?email= failed: " + plainError(f)
 	}
 	return toSCIMError(err).Detail
 }

@@ -2,13 +2,12 @@ package bridge
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/fsbridge/fsbridge/freshservice"
+	"github.com/fsbridge/fsbridge/internal/fault"
 	"github.com/fsbridge/fsbridge/mapping"
 	"github.com/fsbridge/fsbridge/scim"
 )
@@ -27,15 +26,15 @@ type KeyOwner struct {
 // passing failure fails the start, as a catalog read does.
 func (b *Bridge) loadKeyOwner(ctx context.Context) error {
 	me, _, err := b.fs.Agents.Me(ctx)
-	switch {
-	case err == nil && me != nil:
-		b.keyOwner.Store(&KeyOwner{ID: me.ID, Email: me.Email, Name: me.Name()})
+	switch fault.KindOf(err) {
+	case "":
+		if me != nil {
+			b.keyOwner.Store(&KeyOwner{ID: me.ID, Email: me.Email, Name: me.Name()})
+		}
 		return nil
-	case errors.Is(err, freshservice.ErrNotFound), freshservice.Classify(err) == freshservice.ReasonAuth:
+	case fault.NotFound, fault.Unavailable, fault.Forbidden:
 		b.log.Warn().Err(err).Msg("Freshservice did not say who owns the API key (GET /api/v2/agents/me); list that agent in protected_users so the bridge never deactivates or demotes it")
 		b.keyOwner.Store(nil)
-		return nil
-	case err == nil:
 		return nil
 	}
 	return fmt.Errorf("asking who owns the API key: %w", err)
@@ -70,7 +69,8 @@ func (b *Bridge) protectedReason(u *freshservice.User) string {
 }
 
 // refuseLockOut answers a request whose plan would lock a protected user
-// out (DESIGN D12) with 409, and records the refusal in the audit trail.
+// out (DESIGN D12) with 409 (a fault.Protected), and records the refusal
+// in the audit trail.
 // Nothing has been written when it is called. A lock-out the previous
 // desired state already asked for (prev; the user left a role group, say)
 // is not this request's doing: the request goes on, and reconciling keeps
@@ -96,9 +96,9 @@ func (b *Bridge) refuseLockOut(ctx context.Context, cur *freshservice.User, plan
 		return nil
 	}
 	m, p := step.Call()
-	serr := scim.Errorf(http.StatusConflict, "",
+	serr := scimError(&fault.Error{Op: "user.protect", Kind: fault.Protected, Detail: fmt.Sprintf(
 		"user %d (%s) is protected: %s, and %s %s would deactivate, demote, convert it or take a role away, which would lock the bridge out of Freshservice; nothing was changed. To offboard this person, first give the bridge an API key owned by another administrator, or take them out of protected_users, then retry",
-		cur.ID, cur.Email, reason, m, p)
+		cur.ID, cur.Email, reason, m, p)})
 	b.auditRefusal(ctx, "user.protect", strconv.FormatInt(cur.ID, 10), cur.ID, cur.Email, serr)
 	return serr
 }

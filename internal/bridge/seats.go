@@ -4,14 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
+	"fmt"
 	"time"
 
 	"github.com/fsbridge/fsbridge/freshservice"
 	"github.com/fsbridge/fsbridge/internal/directory"
+	"github.com/fsbridge/fsbridge/internal/fault"
 	"github.com/fsbridge/fsbridge/internal/store"
 	"github.com/fsbridge/fsbridge/mapping"
-	"github.com/fsbridge/fsbridge/scim"
 )
 
 // Seats are money (rules.max_agents). Counting the full-time agents and
@@ -45,8 +45,9 @@ func seatsUsed(fullTime int, grants seatGrants, isFullTime func(id int64) bool) 
 // (nil: a new user) a full-time agent it is not now and rules.max_agents
 // caps seats. It returns a release function to call once the plan has run,
 // with the id of the user that got the seat (0: the plan failed), which is
-// recorded for the other replicas; with no seat left it returns a 403
-// *scim.Error and holds nothing.
+// recorded for the other replicas; with no seat left it returns the 403
+// *scim.Error of a fault.NoSeat on the field rules.max_agents (callers
+// answer and audit it as it is) and holds nothing.
 func (b *Bridge) takeSeat(ctx context.Context, cur *freshservice.User, t mapping.Target) (func(granted int64), error) {
 	rs := b.rules.Load()
 	if rs.MaxAgents <= 0 || !takesSeat(cur, t) {
@@ -64,7 +65,10 @@ func (b *Bridge) takeSeat(ctx context.Context, cur *freshservice.User, t mapping
 	used := seatsUsed(b.dir.Count().FullTimeAgents, grants, isFullTime)
 	if used >= rs.MaxAgents {
 		unlock()
-		return nil, scim.Errorf(http.StatusForbidden, "", "no full-time agent seat left: rules.max_agents is %d and %d full-time seats are taken; the user is left as before", rs.MaxAgents, used)
+		return nil, scimError(&fault.Error{
+			Op: "user.promote", Kind: fault.NoSeat, Field: "rules.max_agents",
+			Detail: fmt.Sprintf("no full-time agent seat left: rules.max_agents is %d and %d full-time seats are taken; the user is left as before", rs.MaxAgents, used),
+		})
 	}
 	return func(granted int64) {
 		defer unlock()
