@@ -66,14 +66,17 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return nil
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 2, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME\tREQUEST\tCLIENT\tOPERATION\tSCIM ID\tFRESHSERVICE ID\tOUTCOME\tDETAIL")
+	// KIND is the kind of a failure as the bridge recorded it (invalid,
+	// no_seat, transient...), so failures can be told apart at a glance;
+	// --json carries its call, status, field and code too.
+	fmt.Fprintln(tw, "TIME\tREQUEST\tCLIENT\tOPERATION\tSCIM ID\tFRESHSERVICE ID\tOUTCOME\tKIND\tDETAIL")
 	for _, e := range events {
 		id := ""
 		if e.FSID != 0 {
 			id = strconv.FormatInt(e.FSID, 10)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Time.UTC().Format(time.RFC3339), orDash(e.RequestID), orDash(e.Client), e.Operation,
-			orDash(e.SCIMID), orDash(id), e.Outcome, oneLine(e.Detail))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Time.UTC().Format(time.RFC3339), orDash(e.RequestID), orDash(e.Client), e.Operation,
+			orDash(e.SCIMID), orDash(id), e.Outcome, orDash(e.Kind), oneLine(e.Detail))
 	}
 	return tw.Flush()
 }

@@ -13,7 +13,6 @@ import (
 	"math"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,6 +25,7 @@ import (
 	"github.com/fsbridge/fsbridge/internal/bridge"
 	"github.com/fsbridge/fsbridge/internal/config"
 	"github.com/fsbridge/fsbridge/internal/directory"
+	"github.com/fsbridge/fsbridge/internal/fault"
 	"github.com/fsbridge/fsbridge/internal/reqctx"
 	"github.com/fsbridge/fsbridge/internal/store"
 	"github.com/fsbridge/fsbridge/scim"
@@ -688,10 +688,16 @@ type auditEntry struct {
 	More    string `json:"-"`
 }
 
-// failureReport is a failed event's detail in plain words.
+// failureReport is a failed event's detail in plain words, with the
+// fields the bridge recorded.
 type failureReport struct {
 	// Reason says what went wrong in a sentence.
 	Reason string `json:"reason"`
+	// Kind is the kind of failure (internal/fault): invalid, conflict,
+	// not_found, no_seat, forbidden, protected, transient, unavailable,
+	// rate_limited, canceled or internal; absent for an event recorded
+	// without its fields.
+	Kind string `json:"kind,omitempty"`
 	// Call is the Freshservice call that failed, when there was one.
 	Call string `json:"call,omitempty"`
 	// Status is Freshservice's HTTP status; Field and Code the first field
@@ -827,9 +833,9 @@ func (p *statusPage) report(ctx context.Context, outcome string, limit int) stat
 			SCIMID: ev.SCIMID, FSID: ev.FSID, Outcome: ev.Outcome, Detail: ev.Detail,
 		}
 		e.Subject, e.SubjectKind = subjectOf(ev, groupNames, dir)
-		e.Summary, e.More = splitDetail(ev.Detail)
+		e.Summary, e.More = splitDetail(ev)
 		if ev.Outcome == "error" {
-			f := explainFailure(ev.Detail)
+			f := explainFailure(ev)
 			e.Failure = &f
 		}
 		rep.Audit.Events = append(rep.Audit.Events, e)
@@ -915,106 +921,71 @@ func subjectOf(ev store.AuditEvent, groups map[string]string, dir *directory.Dir
 	return "", ""
 }
 
-var (
-	reAnswered  = regexp.MustCompile(`Freshservice answered (\d{3})[^;(]*(?:\(([A-Za-z_]+)\))?`)
-	reFieldErr  = regexp.MustCompile(`; field ([^:;]+): ([A-Za-z_]+)`)
-	reCall      = regexp.MustCompile(`^((?:GET\+PUT|GET|POST|PUT|PATCH|DELETE) /api/v2/\S*)`)
-	reMaxAgents = regexp.MustCompile(`rules\.max_agents is (\d+)`)
-	reQuoted    = regexp.MustCompile(`"([^"]*)"`)
-)
-
-// explainFailure turns an audit event's failure detail, such as
-//
-//	PUT /api/v2/requesters/42 failed: Freshservice answered 400 Bad Request; field time_zone: invalid_value
-//
-// into a sentence an administrator can act on, keeping the call, the
-// status, and the field and code Freshservice named.
-func explainFailure(detail string) failureReport {
-	var f failureReport
-	if m := reCall.FindStringSubmatch(detail); m != nil {
-		f.Call = m[1]
-	}
-	if strings.HasPrefix(detail, "gave up creating ") {
-		// The last error inside may say "retried"; this is the end of it.
-		f.Reason = sentence(detail)
+// explainFailure says in plain words why an event failed, from the fields
+// the bridge recorded with it (DESIGN D11): the kind of failure, the
+// call, Freshservice's status, and the fields and codes it named. An event
+// recorded without them (before schema 3, or a failure known only by its
+// words, such as a create the bridge gave up on) shows its detail as it
+// is: nothing is read back out of the words.
+func explainFailure(ev store.AuditEvent) failureReport {
+	f := failureReport{Kind: ev.Kind, Call: ev.Call, Status: ev.Status, Field: ev.Field, Code: ev.Code}
+	if ev.Kind == "" {
+		f.Reason = sentence(orWord(ev.Detail, "no reason was recorded"))
 		return f
 	}
-	if m := reAnswered.FindStringSubmatch(detail); m != nil {
-		f.Status, _ = strconv.Atoi(m[1])
-		top := m[2]
-		var parts []string
-		for _, fm := range reFieldErr.FindAllStringSubmatch(detail, -1) {
-			field, code := strings.TrimSpace(fm[1]), fm[2]
-			if f.Field == "" {
-				f.Field, f.Code = field, code
-			}
-			parts = append(parts, codeWords(code, field))
-		}
-		if f.Code == "" {
-			f.Code = top
-		}
-		switch {
-		case len(parts) > 0:
-			f.Reason = strings.Join(parts, "; ")
-		case top != "":
-			f.Reason = codeWords(top, "")
-		default:
-			f.Reason = statusWords(f.Status)
-		}
-		f.Reason = sentence(f.Reason)
-		return f
-	}
-	low := strings.ToLower(detail)
-	switch {
-	case strings.Contains(low, "no full-time agent seat left"):
-		n := ""
-		if m := reMaxAgents.FindStringSubmatch(detail); m != nil {
-			n = " (" + m[1] + ")"
-		}
-		f.Field = "rules.max_agents"
-		f.Reason = "No full-time agent seat is left under the bridge's cap rules.max_agents" + n + ", so nothing was changed; raise the cap or free a seat."
-	case strings.Contains(low, "no agent seat is left") || strings.Contains(low, "refused to make this user an agent"):
-		f.Status = http.StatusForbidden
-		f.Reason = "Freshservice has no agent seat left (or the API key's agent may not manage agents), so the user was not made an agent."
-	case strings.Contains(low, "is not a freshservice department"):
-		f.Field, f.Code = "department", "unknown_department"
-		f.Reason = "The department " + quotedOr(detail, "sent") + " does not exist in Freshservice; create it there or change the IdP's attribute mapping."
-	case strings.Contains(low, "is not a freshservice location"):
-		f.Field, f.Code = "location", "unknown_location"
-		f.Reason = "The location " + quotedOr(detail, "sent") + " does not exist in Freshservice; create it there or change the IdP's attribute mapping."
-	case strings.Contains(low, "no freshservice agent group named"):
-		f.Code = "unknown_agent_group"
-		f.Reason = "The agent group " + quotedOr(detail, "named") + " does not exist in Freshservice; create it, or set create: true in the agent group rule."
-	case strings.Contains(low, "no api budget left"):
-		f.Code = "budget"
-		f.Reason = "The bridge's share of the Freshservice API budget was used up; the change is kept and tried again later."
-	case strings.Contains(low, "did not answer"):
-		f.Reason = "Freshservice did not answer (the connection failed, dropped or timed out); the change is kept and retried."
-	case strings.Contains(low, "ran out of time"):
-		f.Reason = "The request ran out of time before Freshservice answered; the change is kept and retried."
-	case strings.Contains(low, "unreadable answer"):
-		f.Reason = "Freshservice sent an answer the bridge could not read; the change is kept and retried."
-	case strings.Contains(low, "already exists") || strings.Contains(low, "already used") || strings.Contains(low, "already provisioned"):
-		f.Code = "uniqueness"
-		f.Reason = sentence(detail)
-	default:
-		d := detail
-		if _, after, ok := strings.Cut(detail, " failed: "); ok {
-			d = after
-		}
-		if d == "" {
-			d = "no reason was recorded"
-		}
-		f.Reason = sentence(d)
-	}
+	f.Reason = sentence(failureReason(ev))
 	return f
 }
 
-func quotedOr(detail, fallback string) string {
-	if m := reQuoted.FindStringSubmatch(detail); m != nil {
-		return strconv.Quote(m[1])
+// failureReason is the sentence for a failure recorded with its fields.
+func failureReason(ev store.AuditEvent) string {
+	switch fault.Kind(ev.Kind) {
+	case fault.NoSeat:
+		if ev.Status == 0 {
+			return "no full-time agent seat is left under the bridge's cap " + orWord(ev.Field, "rules.max_agents") +
+				", so nothing was changed; raise the cap or free a seat"
+		}
+		return "Freshservice has no agent seat left (or the API key's agent may not manage agents), so the user was not made an agent"
+	case fault.Protected:
+		return "the user is protected (the API key's owner, or listed in protected_users) and the change would have locked the bridge out of Freshservice, so nothing was changed"
+	case fault.RateLimited:
+		if ev.Status == 0 {
+			return "the bridge's share of the Freshservice API budget was used up; the change is kept and tried again later"
+		}
+	case fault.Transient:
+		if ev.Status == 0 {
+			return "Freshservice did not answer, or its answer could not be read (the connection failed, dropped or timed out); the change is kept and retried"
+		}
+	case fault.Canceled:
+		return "the request ended before Freshservice answered (the IdP hung up, or its time ran out); what Freshservice did is recorded, and the rest of the change is kept and finished in the background"
+	case fault.Internal:
+		return "the bridge failed on its side (its store, or a bug); its log has the details under the request id"
 	}
-	return fallback
+	if ev.Status == 0 {
+		// The bridge's own refusal (a value it cannot send, a userName
+		// taken): its detail was written to be read as it is.
+		return orWord(ev.Detail, "no reason was recorded")
+	}
+	codes := ev.Fields
+	if len(codes) == 0 && ev.Code != "" {
+		codes = []store.AuditField{{Field: ev.Field, Code: ev.Code}}
+	}
+	var parts []string
+	top := ""
+	for _, c := range codes {
+		if c.Field == "" {
+			top = c.Code
+			continue
+		}
+		parts = append(parts, codeWords(c.Code, c.Field))
+	}
+	switch {
+	case len(parts) > 0:
+		return strings.Join(parts, "; ")
+	case top != "":
+		return codeWords(top, "")
+	}
+	return statusWords(ev.Status)
 }
 
 // codeWords says what a Freshservice error code means, naming the field.
@@ -1107,12 +1078,15 @@ func sentence(s string) string {
 	return s
 }
 
-// splitDetail separates a call from its body ("POST /api/v2/requesters
-// {...}"), and cuts other long details.
-func splitDetail(d string) (string, string) {
-	if m := reCall.FindStringSubmatch(d); m != nil {
-		if rest := strings.TrimSpace(d[len(m[1]):]); strings.HasPrefix(rest, "{") {
-			return m[1], rest
+// splitDetail separates the call an event recorded from its body
+// ("POST /api/v2/requesters {...}"), and cuts other long details.
+func splitDetail(ev store.AuditEvent) (string, string) {
+	d := ev.Detail
+	if ev.Call != "" {
+		if rest, ok := strings.CutPrefix(d, ev.Call); ok {
+			if rest = strings.TrimSpace(rest); strings.HasPrefix(rest, "{") {
+				return ev.Call, rest
+			}
 		}
 	}
 	if len(d) > detailShown {
