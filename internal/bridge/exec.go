@@ -496,7 +496,8 @@ func (b *Bridge) auditRefusal(ctx context.Context, op, scimID string, fsid int64
 	if serr == nil {
 		return
 	}
-	switch kindOf(serr) {
+	kind := kindOf(serr)
+	switch kind {
 	case fault.Invalid, fault.Conflict, fault.NotFound, fault.NoSeat, fault.Protected:
 	default:
 		return
@@ -505,6 +506,7 @@ func (b *Bridge) auditRefusal(ctx context.Context, op, scimID string, fsid int64
 		Time: time.Now(), RequestID: reqctx.RequestID(ctx), Client: reqctx.Client(ctx),
 		Operation: op, SCIMID: scimID, FSID: fsid, Outcome: "error",
 		Detail: fmt.Sprintf("refused %s, nothing changed: %s", who, serr.Detail),
+		Kind:   string(kind),
 	}
 	var f *fault.Error
 	if errors.As(serr, &f) {

@@ -855,25 +855,52 @@ func TestStatusRealFailureKinds(t *testing.T) {
 	}
 }
 
-// TestStatusRealRefusal: a refusal the bridge decides itself (here, a
-// lock-out of a protected user) is recorded with its kind, and the page
-// explains it from that.
+// TestStatusRealRefusal: a request the bridge refuses itself, before
+// any Freshservice write, is recorded with its kind, and the page explains
+// it from that.
 func TestStatusRealRefusal(t *testing.T) {
-	e := newStatusEnv(t, func(c *config.Config, _ *simulator.Options) { c.ProtectedUsers = []string{"root@example.com"} })
-	id := e.createUser("root@example.com", "root@example.com")
-	if st, body := e.scim(http.MethodDelete, "/Users/"+id, nil); st != http.StatusConflict {
-		t.Fatalf("deleting a protected user answered %d %v, want 409", st, body)
-	}
-	rep := e.report("?outcome=error")
-	if len(rep.Audit.Events) != 1 || rep.Audit.Events[0].Failure == nil {
-		t.Fatalf("want the one refusal: %+v", rep.Audit.Events)
-	}
-	ev := rep.Audit.Events[0]
-	if f := ev.Failure; f.Kind != "protected" || f.Status != 0 || f.Call != "" || !strings.HasPrefix(f.Reason, "The user is protected") {
-		t.Errorf("failure %+v", f)
-	}
-	if ev.Operation != "user.protect" || ev.Subject != "root@example.com" {
-		t.Errorf("operation %q subject %q", ev.Operation, ev.Subject)
+	const ext = "urn:ietf:params:scim:schemas:extension:freshservice:2.0:User"
+	for _, c := range []struct {
+		name       string
+		request    func(e *statusEnv, id string) (int, map[string]any)
+		scimStatus int
+		kind, op   string
+		reason     []string
+	}{
+		{"ProtectedUser", func(e *statusEnv, id string) (int, map[string]any) {
+			return e.scim(http.MethodDelete, "/Users/"+id, nil)
+		}, http.StatusConflict, "protected", "user.protect", []string{"The user is protected"}},
+		{"ValueWithoutEquivalent", func(e *statusEnv, id string) (int, map[string]any) {
+			return e.scim(http.MethodPatch, "/Users/"+id, map[string]any{
+				"schemas":    []string{"urn:ietf:params:scim:api:messages:2.0:PatchOp"},
+				"Operations": []any{map[string]any{"op": "add", "path": ext + ":timeFormat", "value": "13h"}},
+			})
+		}, http.StatusBadRequest, "invalid", "user.update", []string{"Refused root@example.com, nothing changed", "13h"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newStatusEnv(t, func(c *config.Config, _ *simulator.Options) { c.ProtectedUsers = []string{"root@example.com"} })
+			id := e.createUser("root@example.com", "root@example.com")
+			if st, body := c.request(e, id); st != c.scimStatus {
+				t.Fatalf("answered %d %v, want %d", st, body, c.scimStatus)
+			}
+			rep := e.report("?outcome=error")
+			if len(rep.Audit.Events) != 1 || rep.Audit.Events[0].Failure == nil {
+				t.Fatalf("want the one refusal: %+v", rep.Audit.Events)
+			}
+			ev := rep.Audit.Events[0]
+			f := ev.Failure
+			if f.Kind != c.kind || f.Status != 0 || f.Call != "" {
+				t.Errorf("failure %+v, want kind %s and no Freshservice call or status", f, c.kind)
+			}
+			for _, r := range c.reason {
+				if !strings.Contains(f.Reason, r) {
+					t.Errorf("reason %q lacks %q", f.Reason, r)
+				}
+			}
+			if ev.Operation != c.op || ev.Subject != "root@example.com" {
+				t.Errorf("operation %q subject %q, want %s", ev.Operation, ev.Subject, c.op)
+			}
+		})
 	}
 }
 
