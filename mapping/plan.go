@@ -326,8 +326,11 @@ func PlanUser(cur *freshservice.User, t Target, applied Applied) Plan {
 		if changed {
 			plan = append(plan, Step{Kind: StepUpdateAgent, UserID: cur.ID, Agent: f.AgentFields})
 		}
-		plan = append(plan, groupSteps(cur.ID, cur.MemberOf, t.MemberOf, t.ManagedAgentGroups, false)...)
-		plan = append(plan, groupSteps(cur.ID, cur.ObserverOf, t.ObserverOf, t.ManagedAgentGroups, true)...)
+		// A membership waiting for approval in a restricted group counts
+		// as joined (§19): asking again would re-request it, and leaving
+		// it is a leave like any other.
+		plan = append(plan, groupSteps(cur.ID, union(cur.MemberOf, cur.MemberOfPending), t.MemberOf, t.ManagedAgentGroups, false)...)
+		plan = append(plan, groupSteps(cur.ID, union(cur.ObserverOf, cur.ObserverOfPending), t.ObserverOf, t.ManagedAgentGroups, true)...)
 	default:
 		if f := requesterFieldsDiff(&want, &have, managed); f != nil {
 			plan = append(plan, Step{Kind: StepUpdateRequester, UserID: cur.ID, Requester: f})
@@ -533,6 +536,20 @@ func sameRoles(a, b []freshservice.RoleAssignment) bool {
 }
 
 // groupSteps joins or leaves managed agent groups.
+// union is a and the ids of b not in a.
+func union(a, b []int64) []int64 {
+	if len(b) == 0 {
+		return a
+	}
+	out := slices.Clone(a)
+	for _, id := range b {
+		if !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 func groupSteps(user int64, have, want []int64, managed map[int64]bool, observer bool) Plan {
 	var plan Plan
 	in := map[int64]bool{}

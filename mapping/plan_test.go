@@ -176,6 +176,19 @@ func TestPlanUser(t *testing.T) {
 			calls:  4,
 		},
 		{
+			name:   "a membership pending approval counts as joined: not asked again",
+			cur:    agent(func(u *freshservice.User) { u.MemberOf = []int64{50}; u.MemberOfPending = []int64{70} }),
+			target: Target{Profile: profile(), Kind: KindKeep, ManagedAgentGroups: map[int64]bool{50: true, 70: true}, MemberOf: []int64{50, 70}},
+			calls:  0,
+		},
+		{
+			name:   "leaving a group whose approval is pending withdraws the request",
+			cur:    agent(func(u *freshservice.User) { u.MemberOf = []int64{50}; u.ObserverOfPending = []int64{70} }),
+			target: Target{Profile: profile(), Kind: KindKeep, ManagedAgentGroups: map[int64]bool{50: true, 70: true}, MemberOf: []int64{50}},
+			want:   []string{"leave_agent_group group=70"},
+			calls:  2,
+		},
+		{
 			name: "unmanaged fields stay, managed ones are cleared, and can_see_all is kept",
 			cur: requester(func(u *freshservice.User) {
 				u.JobTitle = "Boss"
