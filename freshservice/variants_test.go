@@ -184,6 +184,39 @@ func TestAccountVariantsThroughTheClient(t *testing.T) {
 					t.Errorf("groups %+v, %v", groups, err)
 				}
 			}},
+		{"a key without Manage Agents: ErrForbidden on agents, /agents/me answers", simulator.Options{Switches: simulator.Switches{KeyRole: simulator.KeyRoleNoManageAgents}},
+			func(t *testing.T, sim *simulator.Server, c *freshservice.Client) {
+				if _, _, err := c.Agents.Me(ctx); err != nil {
+					t.Errorf("Me: %v", err)
+				}
+				_, _, err := c.Requesters.List(ctx, &freshservice.RequesterListOptions{IncludeAgents: true})
+				var er *freshservice.ErrorResponse
+				if !errors.Is(err, freshservice.ErrForbidden) || errors.Is(err, freshservice.ErrRequiresFeature) || !errors.As(err, &er) || er.Code != "access_denied" {
+					t.Errorf("include_agents: %v, want ErrForbidden access_denied", err)
+				}
+				if _, _, err := c.Agents.List(ctx, nil); !errors.Is(err, freshservice.ErrForbidden) {
+					t.Errorf("Agents.List: %v, want ErrForbidden", err)
+				}
+				if _, _, err := c.Requesters.List(ctx, nil); err != nil {
+					t.Errorf("Requesters.List without agents: %v", err)
+				}
+			}},
+		{"a limited key's lists leave agents out", simulator.Options{Switches: simulator.Switches{KeyRole: simulator.KeyRoleLimited}},
+			func(t *testing.T, sim *simulator.Server, c *freshservice.Client) {
+				a, _, err := c.Agents.Create(ctx, &freshservice.AgentFields{Email: freshservice.Ptr("a@example.com"),
+					Roles:   &[]freshservice.RoleAssignment{{RoleID: roleID(t, sim, "SD Agent"), AssignmentScope: freshservice.ScopeEntireHelpdesk}},
+					Profile: freshservice.Profile{FirstName: freshservice.Ptr("A")}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				list, _, err := c.Agents.List(ctx, nil)
+				if err != nil || len(list) != 1 || list[0].Email != simulator.OwnerEmail {
+					t.Errorf("Agents.List = %v, %v; want the owner only", list, err)
+				}
+				if got, _, err := c.Agents.Get(ctx, a.ID); err != nil || got.ID != a.ID {
+					t.Errorf("Agents.Get by id = %v, %v", got, err)
+				}
+			}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -68,6 +68,7 @@ func simulatorFlags(fs *flag.FlagSet) *simulatorConfig {
 	fs.BoolVar(&sw.EmailChangeReadOnly, "email-change-read-only", false, "changing an existing user's primary email is 400 readonly_field")
 	fs.BoolVar(&sw.Workspaces, "workspaces", false, "an account with several workspaces (IT, HR, Facilities): groups and roles carry workspace_id")
 	fs.Int64Var(&sw.KeyWorkspaceID, "key-workspace-id", 0, "with --workspaces, the one workspace (2, 3 or 4) the API key's owner sees; 0 means all")
+	fs.StringVar(&sw.KeyRole, "key-role", simulator.KeyRoleAdmin, "role of the API key's owner: admin, no_manage_agents (agent calls and include_agents=true are 403) or limited (lists show part of the account)")
 	fs.BoolVar(&sw.CustomFieldRequired, "custom-field-required", false, "the user custom field employee_id is mandatory on requester and agent creates")
 	fs.StringVar(&sw.RequesterViewOfAgents, "requester-view-of-agents", simulator.RequesterViewShow, "GET /requesters/{id} of an agent: show (200, is_agent:true) or 404")
 	fs.BoolVar(&sw.NormalizeOnWrite, "normalize-on-write", false, "store phone numbers without spaces, dashes and parentheses, and names with white space trimmed and collapsed")

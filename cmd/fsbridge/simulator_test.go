@@ -156,6 +156,7 @@ func TestSimulatorFlags(t *testing.T) {
 		"--duplicate-email-body", "conflict", "--agent-repeat-calls", "fail",
 		"--requester-view-of-agents", "404", "--normalize-on-write", "--seat-exhaustion", "downgrade",
 		"--restricted-group-approval", "--custom-field-required", "--workspaces", "--key-workspace-id", "3",
+		"--key-role", "limited",
 		"--fault-429", "0.1", "--fault-5xx", "0.2", "--fault-drop", "0.05", "--fault-commit-then-fail", "0.05",
 		"--latency", "20ms", "--jitter", "5ms", "--fault-seed", "9", "--seats", "3", "--time-scale", "60",
 	})
@@ -172,6 +173,7 @@ func TestSimulatorFlags(t *testing.T) {
 		DuplicateEmailBody: "conflict", AgentRepeatCalls: "fail",
 		RequesterViewOfAgents: "404", NormalizeOnWrite: true, SeatExhaustion: "downgrade",
 		RestrictedGroupApproval: true, CustomFieldRequired: true, Workspaces: true, KeyWorkspaceID: 3,
+		KeyRole: "limited",
 	}
 	if cfg.opts.Switches != want {
 		t.Errorf("switches\n got %+v\nwant %+v", cfg.opts.Switches, want)

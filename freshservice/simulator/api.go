@@ -307,6 +307,9 @@ func (s *Server) handle(r *http.Request, ep *endpoint, ids []int64, allow []stri
 		s: s, st: s.st, sw: sw, r: r, q: r.URL.Query(), ids: ids, f: f,
 		now: timestamp(exact), exact: exact, base: scheme + "://" + r.Host,
 	}
+	if rep, ok := c.permitted(ep); !ok {
+		return rep
+	}
 	return ep.handle(c)
 }
 

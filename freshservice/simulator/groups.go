@@ -123,7 +123,7 @@ func (c *call) listGroups() reply {
 	}
 	var visible []*Group
 	for _, g := range sortedByID(c.st.groups) {
-		if c.groupVisible(g) {
+		if c.groupVisible(g) && c.groupListed(g) {
 			visible = append(visible, g)
 		}
 	}

@@ -188,6 +188,16 @@ type Switches struct {
 	// answer 404 by id. Default 0: every workspace. References in agent
 	// bodies (member_of, roles) are checked account-wide.
 	KeyWorkspaceID int64 `json:"key_workspace_id,omitempty"`
+	// KeyRole is the role of the agent who owns the API key, whose
+	// permissions the key carries (§1, §3.2, §19): "" or "admin" (default,
+	// everything), "no_manage_agents" (no "Manage Agents" permission: every
+	// /agents endpoint but GET /agents/me, convert_to_agent, and
+	// include_agents=true on /requesters answer 403 access_denied), or
+	// "limited" (lists show part of the account: GET /agents, and agents in
+	// GET /requesters?include_agents=true, only the owner and the agents
+	// who share an agent group with the owner; GET /groups only the
+	// owner's groups). Reads by id and writes are not limited.
+	KeyRole string `json:"key_role,omitempty"`
 	// CustomFieldRequired makes the user custom field employee_id mandatory
 	// (required_for_agents), as real tenants make an employee id (§19): an
 	// API create of a requester or an agent without it fails 400
@@ -309,6 +319,7 @@ func (sw Switches) Validate() error {
 	if sw.KeyWorkspaceID != 0 && !knownWorkspace(sw.KeyWorkspaceID) {
 		errs = append(errs, fmt.Errorf("switch key_workspace_id: %d is not a workspace (2, 3 or 4)", sw.KeyWorkspaceID))
 	}
+	oneOfStr("key_role", sw.KeyRole, KeyRoleAdmin, KeyRoleNoManageAgents, KeyRoleLimited)
 	oneOfStr("seat_exhaustion", sw.SeatExhaustion, SeatsError, SeatsDowngrade)
 	oneOfStr("requester_view_of_agents", sw.RequesterViewOfAgents, RequesterViewShow, RequesterViewNotFound)
 	if sw.HourlyLimit < 0 {

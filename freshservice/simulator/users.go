@@ -777,9 +777,14 @@ func (c *call) listUsers(v userView) reply {
 	}
 	email, mobile, work := c.q.Get("email"), c.q.Get("mobile_phone_number"), c.q.Get("work_phone_number")
 	secondary := v == viewRequester && !c.sw.EmailFilterPrimaryOnly
+	// A limited key's lists leave out agents its owner's role does not see
+	// (§19: "results are filtered by the owner's role").
+	visible := c.agentVisibleFunc()
 	match := func(u *User) bool {
 		switch {
 		case v == viewAgent && !u.IsAgent, v == viewRequester && u.IsAgent && !includeAgents:
+			return false
+		case !visible(u):
 			return false
 		case active != nil && u.Active != *active:
 			return false
