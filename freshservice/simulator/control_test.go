@@ -150,6 +150,18 @@ func TestControlFaultsSwitchesSeats(t *testing.T) {
 	}
 	e.control("PUT", "switches", `{"not_found_body":"xml"}`).want(t, 400)
 	e.control("GET", "switches", "").want(t, 200)
+	// The switches of real-account variants, by their JSON keys.
+	e.control("PUT", "switches", `{"duplicate_email_body":"conflict","agent_repeat_calls":"fail","requester_view_of_agents":"404",
+		"normalize_on_write":true,"seat_exhaustion":"downgrade","restricted_group_approval":true,"workspaces":true,
+		"key_workspace_id":3,"key_role":"limited","custom_field_required":true}`).want(t, 200)
+	want := simulator.Switches{DuplicateEmailBody: "conflict", AgentRepeatCalls: "fail", RequesterViewOfAgents: "404",
+		NormalizeOnWrite: true, SeatExhaustion: "downgrade", RestrictedGroupApproval: true, Workspaces: true,
+		KeyWorkspaceID: 3, KeyRole: "limited", CustomFieldRequired: true}
+	if got := e.sim.Switches(); got != want {
+		t.Errorf("switches\n got %+v\nwant %+v", got, want)
+	}
+	e.control("PUT", "switches", `{"key_role":"owner"}`).want(t, 400)
+	e.control("PUT", "switches", `{}`).want(t, 200)
 
 	e.control("PUT", "seats", `{"full_time_seats":1}`).want(t, 204)
 	e.do("POST", "/api/v2/agents", map[string]any{"first_name": "A", "email": "a@example.com",

@@ -11,9 +11,13 @@
 // query= with its limits and index lag, Link pagination, and per-plan,
 // per-bucket rate limits with the real headers and 429 + Retry-After.
 //
+// What the reference reports a real tenant answering (its §19) is the default.
 // Every point the reference marks UNCERTAIN is a field of Switches whose zero
 // value is the documented default, so the bridge's tests can run against each
-// variant. Faults injects 429s, 5xx, dropped connections, writes that commit
+// variant; so is every account variation the default account lacks:
+// workspaces, a key's permissions, mandatory custom fields, approval-gated
+// restricted groups, seat allocation without error, and (through
+// Options.Plan) features the plan lacks. Faults injects 429s, 5xx, dropped connections, writes that commit
 // and then fail, and latency, from a seeded RNG. Options.TimeScale makes a
 // rate-limit minute pass faster than a real one.
 //
