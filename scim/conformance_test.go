@@ -511,3 +511,26 @@ func TestReferencesAreAbsolute(t *testing.T) {
 		t.Errorf("absolute $ref rewritten: %v", got)
 	}
 }
+
+// Sort reads meta.created and meta.lastModified as instants, whatever their zone, and a sortBy in
+// any case names them.
+func TestSortByMeta(t *testing.T) {
+	docs := []map[string]any{
+		{"userName": "b", "meta": map[string]any{"created": "2024-01-02T00:00:00Z"}},
+		{"userName": "a", "meta": map[string]any{"created": "2024-01-01T23:00:00-02:00"}},
+		{"userName": "c"},
+		{"userName": "d", "meta": map[string]any{"created": "2023-12-31T00:00:00Z"}},
+	}
+	by, desc, err := sortOf("META.CREATED", "descending", UserSchema())
+	if err != nil || by != "meta.created" || !desc {
+		t.Fatalf("sortOf: %q %v %v", by, desc, err)
+	}
+	Sort(docs, func(d map[string]any) map[string]any { return d }, ListQuery{SortBy: by, SortDescending: desc}, UserSchema())
+	var got []string
+	for _, d := range docs {
+		got = append(got, d["userName"].(string))
+	}
+	if want := []string{"a", "b", "d", "c"}; !cmp.Equal(want, got) {
+		t.Errorf("order %v, want %v (2024-01-02T01:00Z, 2024-01-02, 2023-12-31, none)", got, want)
+	}
+}

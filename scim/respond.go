@@ -166,7 +166,7 @@ func (enc *encoder) value(v any, ref bool) {
 	case nil:
 		enc.buf = append(enc.buf, "null"...)
 	case string:
-		if ref && t != "" && !absoluteReference(t) {
+		if ref && enc.base != "" && t != "" && !absoluteReference(t) {
 			b := append(enc.buf, '"')
 			b = appendStringBody(b, enc.base)
 			b = append(b, '/')
@@ -273,6 +273,18 @@ func (enc *encoder) object(m map[string]any) {
 	}
 	enc.buf = append(enc.buf, '}')
 	enc.keys = enc.keys[:start]
+}
+
+// AppendJSON appends v as JSON to dst: the encoding the edge answers with, objects with their keys
+// sorted, so equal documents always give equal bytes (a version can be a hash of them). It
+// allocates nothing but dst's growth.
+func AppendJSON(dst []byte, v any) []byte {
+	enc := getEncoder("")
+	enc.buf, dst = dst, enc.buf
+	enc.value(v, false)
+	dst, enc.buf = enc.buf, dst
+	enc.release()
+	return dst
 }
 
 // absoluteReference reports whether a reference names its scheme (https://…, urn:…).

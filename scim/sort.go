@@ -33,8 +33,10 @@ func sortOf(by, order string, rs ResourceSchema) (string, bool, *Error) {
 	}
 	ref, ok := rs.Lookup(by)
 	if !ok {
-		if strings.EqualFold(by, "meta.created") || strings.EqualFold(by, "meta.lastModified") {
-			return "meta." + strings.ToLower(by[5:6]) + by[6:], desc, nil
+		for _, m := range []string{"meta.created", "meta.lastModified"} {
+			if strings.EqualFold(by, m) {
+				return m, desc, nil
+			}
 		}
 		return "", false, Errorf(http.StatusBadRequest, TypeInvalidValue, "sortBy names %q, which this resource does not have", truncate(by, 80))
 	}

@@ -4,10 +4,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fsbridge/fsbridge/internal/directory"
@@ -127,18 +127,29 @@ func (b *Bridge) memberDisplay(id int64) string {
 	})
 }
 
-// version is a weak ETag over the rendered resource: it changes whenever
-// anything the IdP can see changes.
+// version is a weak ETag over the rendered resource: it changes whenever anything the IdP can see
+// changes. It hashes the document's canonical JSON (scim.AppendJSON) in a pooled buffer: encoding it
+// with encoding/json cost as much as the rest of a lookup's answer.
 func version(doc map[string]any, extra ...string) string {
-	data, _ := json.Marshal(doc)
-	h := sha256.New()
-	h.Write(data)
+	bp := versionBuffers.Get().(*[]byte)
+	b := scim.AppendJSON((*bp)[:0], doc)
 	for _, x := range extra {
-		h.Write([]byte{0})
-		h.Write([]byte(x))
+		b = append(b, 0)
+		b = append(b, x...)
 	}
-	return `W/"` + hex.EncodeToString(h.Sum(nil))[:16] + `"`
+	sum := sha256.Sum256(b)
+	*bp = b
+	if cap(b) <= 64<<10 {
+		versionBuffers.Put(bp)
+	}
+	var out [4 + 16]byte
+	copy(out[:], `W/"`)
+	hex.Encode(out[3:19], sum[:8])
+	out[19] = '"'
+	return string(out[:])
 }
+
+var versionBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
 
 // matchDoc is what a filter is evaluated against: the SCIM view with id,
 // externalId and meta dates, and groups when the filter asks for them.
