@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -199,28 +200,54 @@ func (b *Bridge) PlansPending() int { return int(b.plansPending.Load()) }
 // desired state. It makes no Freshservice call. If the store holds no
 // snapshot (first start) the caller should run a walk before serving reads
 // of users it has not created.
+//
+// Decoding the mirror is most of a restart's time (100,000 users take
+// seconds on one core), so entries are decoded on every core while the
+// store is read, and the desired state is read meanwhile: the directory
+// takes users and desired states in any order.
 func (b *Bridge) Load(ctx context.Context) error {
-	n := 0
-	err := b.store.ForEachMirror(ctx, func(e store.MirrorEntry) error {
-		var u freshservice.User
-		if err := jsonUnmarshal(e.Data, &u); err != nil {
-			b.log.Warn().Int64("fs_id", e.ID).Err(err).Msg("skipping unreadable mirror entry")
+	var n atomic.Int64
+	entries := make(chan store.MirrorEntry, 1024)
+	var decoders sync.WaitGroup
+	for range max(runtime.GOMAXPROCS(0), 1) {
+		decoders.Add(1)
+		go func() {
+			defer decoders.Done()
+			for e := range entries {
+				var u freshservice.User
+				if err := jsonUnmarshal(e.Data, &u); err != nil {
+					b.log.Warn().Int64("fs_id", e.ID).Err(err).Msg("skipping unreadable mirror entry")
+					continue
+				}
+				b.dir.PutUser(&u)
+				n.Add(1)
+			}
+		}()
+	}
+	desired := make(chan error, 1)
+	go func() {
+		desired <- b.store.ForEachUser(ctx, func(u store.User) error {
+			b.dir.PutDesired(u)
+			b.loadGaps(u)
 			return nil
+		})
+	}()
+	err := b.store.ForEachMirror(ctx, func(e store.MirrorEntry) error {
+		select {
+		case entries <- e:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
 		}
-		b.dir.PutUser(&u)
-		n++
-		return nil
 	})
+	close(entries)
+	decoders.Wait()
+	derr := <-desired
 	if err != nil {
 		return fmt.Errorf("bridge: loading the mirror: %w", err)
 	}
-	err = b.store.ForEachUser(ctx, func(u store.User) error {
-		b.dir.PutDesired(u)
-		b.loadGaps(u)
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("bridge: loading users: %w", err)
+	if derr != nil {
+		return fmt.Errorf("bridge: loading users: %w", derr)
 	}
 	if v, err := b.store.GetMeta(ctx, metaWalkedAt); err == nil {
 		if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
@@ -228,7 +255,7 @@ func (b *Bridge) Load(ctx context.Context) error {
 		}
 	}
 	b.loaded.Store(true)
-	b.log.Info().Int("mirror_users", n).Msg("directory loaded from the store")
+	b.log.Info().Int64("mirror_users", n.Load()).Msg("directory loaded from the store")
 	return nil
 }
 
