@@ -21,6 +21,7 @@
 //	go run ./test/bench                       # the default run (Starter, 2,000 users, 60x)
 //	go run ./test/bench -scale100k            # plus the 100,000-user targets
 //	go run ./test/bench -scenarios ops -n 50  # a quick look at per-operation costs
+//	go run ./test/bench -scenarios none -baseline=false -lookup   # lookups alone: rate, allocations, p99
 package main
 
 import (
@@ -46,6 +47,8 @@ type options struct {
 	Baseline      bool
 	Scale         bool
 	Scale100k     scaleParams
+	Lookup        bool
+	Lookups       lookupParams
 	Quiet         bool
 	LogFile       string
 }
@@ -69,6 +72,9 @@ func main() {
 	fs.IntVar(&o.Scale100k.Users, "scale-users", 100_000, "users in the mirror for -scale100k")
 	fs.IntVar(&o.Scale100k.Managed, "scale-managed", 100_000, "of them, users with desired state in the store (provisioned over SCIM)")
 	fs.IntVar(&o.Scale100k.Lookups, "lookups", 5000, "measured lookups for -scale100k")
+	fs.BoolVar(&o.Lookup, "lookup", false, "run the lookup part: userName lookups with -concurrency in flight against a store of -lookup-users users")
+	fs.IntVar(&o.Lookups.Users, "lookup-users", 10_000, "users in the store for -lookup")
+	fs.IntVar(&o.Lookups.Lookups, "lookup-n", 20_000, "measured lookups for -lookup")
 	fs.BoolVar(&o.Quiet, "q", false, "no progress lines on stderr")
 	fs.StringVar(&o.LogFile, "log", "", "write the bridges' warnings and errors to this file")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
@@ -91,11 +97,13 @@ func main() {
 	}
 	o.Scale100k.Managed = min(o.Scale100k.Managed, o.Scale100k.Users)
 	o.Scale100k.Plan = o.Plan
+	o.Lookups.Plan, o.Lookups.Concurrency = o.Plan, o.Concurrency
 	if !o.Quiet {
 		o.Progress = func(format string, args ...any) {
 			fmt.Fprintf(os.Stderr, "[%s] %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 		}
 		o.Scale100k.Progress = o.Progress
+		o.Lookups.Progress = o.Progress
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -133,6 +141,7 @@ type outcome struct {
 	Budget        budget
 	BaseBudget    budget
 	Scale         *scaleResult
+	Lookup        *lookupResult
 	Targets       []target
 }
 
@@ -191,6 +200,14 @@ func measure(ctx context.Context, o options) (*outcome, error) {
 		}
 		out.Scale = res
 	}
+	if o.Lookup {
+		progress(o, "lookup part: %d users, %d lookups, %d in flight", o.Lookups.Users, o.Lookups.Lookups, o.Lookups.Concurrency)
+		res, err := runLookups(ctx, o.Lookups, logw)
+		if err != nil {
+			return nil, err
+		}
+		out.Lookup = res
+	}
 	out.Targets = evaluate(o, out)
 	return out, nil
 }
@@ -221,9 +238,14 @@ func evaluate(o options, out *outcome) []target {
 	if out.Scale != nil {
 		ts = append(ts, out.Scale.targets()...)
 	} else {
-		for _, n := range []string{"filter lookup p99, 100k users in the mirror", "mirror of 100k users in memory", "restart with 100k users answers lookups"} {
+		for _, n := range []string{"filter lookup p99, 100k users in the mirror, 8 in flight", "mirror of 100k users in memory", "restart with 100k users answers lookups"} {
 			ts = append(ts, target{Name: n, Status: "NOT RUN (-scale100k)"})
 		}
+	}
+	if out.Lookup != nil {
+		ts = append(ts, out.Lookup.targets()...)
+	} else {
+		ts = append(ts, target{Name: "lookup allocations", Status: "NOT RUN (-lookup)"})
 	}
 	return ts
 }
@@ -282,6 +304,12 @@ func benchmark(ctx context.Context, w io.Writer, o options) (bool, error) {
 	if out.Scale != nil {
 		out.Scale.print(w)
 		if len(out.Scale.Problems) > 0 {
+			ok = false
+		}
+	}
+	if out.Lookup != nil {
+		out.Lookup.print(w)
+		if len(out.Lookup.Problems) > 0 {
 			ok = false
 		}
 	}

@@ -1,15 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,6 +20,7 @@ import (
 	"github.com/fsbridge/fsbridge/freshservice/simulator"
 	"github.com/fsbridge/fsbridge/internal/store"
 	"github.com/fsbridge/fsbridge/internal/store/sqlite"
+	"github.com/fsbridge/fsbridge/scim"
 )
 
 // scaleParams size the 100,000-user part.
@@ -34,6 +38,7 @@ type scaleResult struct {
 	Seed                time.Duration // writing the store
 	New                 time.Duration // server.New: catalog calls, loading the mirror
 	FirstLookup         time.Duration // from opening the store (then server.New) to the first answered lookup
+	RestartWait         time.Duration // of which Freshservice calls waited for API budget
 	HeapBefore          uint64        // live heap after GC, before server.New
 	HeapAfter           uint64        // live heap after GC, mirror loaded
 	RSSBefore, RSSAfter uint64
@@ -211,6 +216,7 @@ func runScale(ctx context.Context, p scaleParams, logw io.Writer) (*scaleResult,
 	// background work starts as in serve, and the IdP's first lookup is
 	// answered.
 	first := fmt.Sprintf(`userName eq "%s"`, scaleUser(12345%p.Users, nil, nil, nil, time.Now()).Email)
+	restartFrom := e.rec.mark()
 	t0 := time.Now()
 	if err := e.start(ctx, true); err != nil {
 		return nil, err
@@ -228,6 +234,9 @@ func runScale(ctx context.Context, p scaleParams, logw io.Writer) (*scaleResult,
 		time.Sleep(time.Millisecond)
 	}
 	res.FirstLookup = time.Since(t0)
+	for _, c := range e.rec.since(restartFrom, e.rec.mark()).Calls {
+		res.RestartWait += c.Waited
+	}
 	res.HeapAfter = liveHeap()
 	res.RSSAfter = procStatus("VmRSS")
 	if p.Progress != nil {
@@ -300,28 +309,39 @@ func runScale(ctx context.Context, p scaleParams, logw io.Writer) (*scaleResult,
 		res.LookupCalls += len(o.calls())
 	}
 
-	// The same lookups with 8 in flight: throughput, and latency under load.
-	var mu sync.Mutex
-	from = e.rec.mark()
-	t = time.Now()
+	// The same lookups with 8 in flight: throughput, and latency under load. The IdP here is the
+	// lean client of the lookup part, on a listener of its own without the recorder, so that what
+	// the 8 in flight measure is the bridge, not the benchmark's bookkeeping on the same cores.
+	lean := httptest.NewServer(e.srv.Handler)
+	defer lean.Close()
+	lc := newLeanClient(ctx, lean.URL+scim.Prefix, 8)
+	defer lc.close()
+	workers := make([]*leanWorker, 8)
+	for i := range workers {
+		workers[i] = lc.worker()
+	}
 	nConc := p.Lookups
 	paths := make([]string, nConc)
 	wants := make([]int, nConc)
 	for k := range nConc {
 		_, paths[k], wants[k] = lookup(k)
 	}
-	parallel(ctx, nConc, 8, func(k int) {
-		resp, err := e.do(ctx, "concurrent lookup", "GET", paths[k], nil)
-		mu.Lock()
-		check("concurrent lookup", paths[k], wants[k], resp, err)
-		mu.Unlock()
+	res.Conc.RTT = make([]time.Duration, nConc)
+	var mu sync.Mutex
+	t = time.Now()
+	runParallel(ctx, workers, nConc, func(w *leanWorker, k int) {
+		path, query, _ := strings.Cut(paths[k], "?")
+		status, body, d, err := lc.get(w, path, query)
+		res.Conc.RTT[k] = d
+		if err != nil || status != 200 || (wants[k] >= 0 && !bytes.Contains(body, []byte(`"totalResults":`+strconv.Itoa(wants[k])))) {
+			mu.Lock()
+			if len(res.Problems) < maxProblemsToKeep {
+				res.Problems = append(res.Problems, fmt.Sprintf("concurrent lookup %s: %v %d %.200s", paths[k], err, status, body))
+			}
+			mu.Unlock()
+		}
 	})
 	res.ConcRate = float64(nConc) / time.Since(t).Seconds()
-	w = e.since(from, e.rec.mark())
-	for _, o := range w.Ops {
-		res.Conc.add(o)
-		res.LookupCalls += len(o.calls())
-	}
 
 	// A filter no index serves: a full scan of the mirror.
 	from = e.rec.mark()
@@ -365,8 +385,10 @@ func (r *scaleResult) print(w io.Writer) {
 	fmt.Fprintf(w, "   %d Freshservice users written to a fresh SQLite store's mirror snapshot (2%% agents, 5%% deactivated,\n", r.P.Users)
 	fmt.Fprintf(w, "   10%% with a secondary email), %d of them with desired state (provisioned over SCIM); store %s, written in %s\n",
 		r.P.Managed, mb(uint64(r.StoreBytes)), r.Seed.Round(time.Millisecond))
-	fmt.Fprintf(w, "   restart: server.New (catalog calls + loading the store) %s; first lookup answered %s after New began\n",
+	fmt.Fprintf(w, "   restart: server.New (catalog calls + loading the store) %s; first lookup answered %s after New began, of which\n",
 		r.New.Round(time.Millisecond), r.FirstLookup.Round(time.Millisecond))
+	fmt.Fprintf(w, "   Freshservice calls waited %s for API budget (the client's pacing on plan %s), so the bridge's own time was %s\n",
+		r.RestartWait.Round(time.Millisecond), r.P.Plan, (r.FirstLookup - r.RestartWait).Round(time.Millisecond))
 	fmt.Fprintf(w, "   Freshservice calls from the restart to the end of the lookups: %s\n", routes(r.RestartRoutes))
 	fmt.Fprintf(w, "   memory: live heap after GC %s before New, %s with the mirror loaded: +%s (%.0f bytes/user); RSS %s -> %s\n",
 		mb(r.HeapBefore), mb(r.HeapAfter), mb(r.HeapAfter-min(r.HeapBefore, r.HeapAfter)),
@@ -383,6 +405,7 @@ func (r *scaleResult) print(w io.Writer) {
 	fmt.Fprintf(w, "     %d garbage collections ended during the %d lookups (%.1f KB allocated per lookup in the process: bridge,\n",
 		r.GCCycles, len(r.SeqAll.RTT), float64(r.AllocPerLookup)/1024)
 	fmt.Fprintf(w, "     simulator and benchmark client); %d lookups took over 1 ms, a collection ended during %d of them\n", r.Slow, r.SlowGC)
+	fmt.Fprintf(w, "   the same lookups, 8 in flight from a client that reuses its requests and checks answers as bytes:\n")
 	line(fmt.Sprintf("8 in flight (%.0f lookups/s)", r.ConcRate), r.Conc)
 	line(fmt.Sprintf(`title co "Product" (full scan, %d hits)`, r.ScanMatches), r.Scan)
 	line("unfiltered page (count=100)", r.Page)
@@ -393,13 +416,18 @@ func (r *scaleResult) print(w io.Writer) {
 }
 
 func (r *scaleResult) targets() []target {
-	filterP99 := pct(r.SeqAll.RTT, 99)
+	concP99 := pct(r.Conc.RTT, 99)
 	mem := r.HeapAfter - min(r.HeapBefore, r.HeapAfter)
 	walked := r.restartListedUsers()
 	return []target{
-		{Name: fmt.Sprintf("filter lookup p99, %dk users in the mirror", r.P.Users/1000), Measured: fmt.Sprintf("%s (rtt over HTTP; handler %s)", ms(filterP99), ms(pct(r.SeqAll.Server, 99))), Want: "<= 5ms", Status: passFail(filterP99 <= 5*time.Millisecond && len(r.Problems) == 0)},
+		{Name: fmt.Sprintf("filter lookup p99, %dk users in the mirror, 8 in flight", r.P.Users/1000),
+			Measured: fmt.Sprintf("%s (rtt over HTTP, %.0f lookups/s; one at a time %s)", ms(concP99), r.ConcRate, ms(pct(r.SeqAll.RTT, 99))),
+			Want:     "<= 5ms", Status: passFail(concP99 <= 5*time.Millisecond && len(r.Problems) == 0)},
 		{Name: fmt.Sprintf("mirror of %dk users in memory", r.P.Users/1000), Measured: fmt.Sprintf("%s live heap (RSS +%s)", mb(mem), mb(r.RSSAfter-min(r.RSSBefore, r.RSSAfter))), Want: "<= 300 MB", Status: passFail(mem <= 300<<20)},
-		{Name: fmt.Sprintf("restart with %dk users answers lookups", r.P.Users/1000), Measured: fmt.Sprintf("%s, %d user reads from Freshservice", r.FirstLookup.Round(time.Millisecond), walked), Want: "<= 5s, from the store", Status: passFail(r.FirstLookup <= 5*time.Second && walked == 0)},
+		{Name: fmt.Sprintf("restart with %dk users answers lookups", r.P.Users/1000),
+			Measured: fmt.Sprintf("%s, of which %s waiting for API budget: %s of the bridge's own; %d user reads from Freshservice",
+				r.FirstLookup.Round(time.Millisecond), r.RestartWait.Round(time.Millisecond), (r.FirstLookup - r.RestartWait).Round(time.Millisecond), walked),
+			Want: "<= 2s (budget waits apart), from the store", Status: passFail(r.FirstLookup-r.RestartWait <= 2*time.Second && walked == 0)},
 	}
 }
 
