@@ -32,6 +32,23 @@ func TestAccountVariantsThroughTheClient(t *testing.T) {
 				if a, _, err := c.Agents.Get(ctx, owner.ID); err != nil || a.View != freshservice.ViewAgent {
 					t.Errorf("Agents.Get = %+v, %v", a, err)
 				}
+				if u, _, err := c.GetUser(ctx, owner.ID); err != nil || u.ID != owner.ID || !u.IsAgent {
+					t.Errorf("GetUser of an agent = %+v, %v", u, err)
+				}
+				if _, _, err := c.GetUser(ctx, 42); !errors.Is(err, freshservice.ErrNotFound) {
+					t.Errorf("GetUser of no one: %v, want ErrNotFound", err)
+				}
+				calls := len(sim.Requests())
+				r, _, err := c.Requesters.Create(ctx, &freshservice.RequesterFields{Email: freshservice.Ptr("r@example.com"), Profile: freshservice.Profile{FirstName: freshservice.Ptr("R")}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if u, _, err := c.GetUser(ctx, r.ID); err != nil || u.ID != r.ID || u.IsAgent {
+					t.Errorf("GetUser of a requester = %+v, %v", u, err)
+				}
+				if n := len(sim.Requests()) - calls; n != 2 {
+					t.Errorf("a requester's GetUser took %d calls with the create, want 2", n)
+				}
 			}},
 		{"rewritten values read back rewritten and compare equivalent", simulator.Options{Switches: simulator.Switches{NormalizeOnWrite: true}},
 			func(t *testing.T, sim *simulator.Server, c *freshservice.Client) {
