@@ -326,22 +326,22 @@ func (p *patcher) applyPathless(kind string, value any, ext *schema.Schema) erro
 				continue
 			}
 		}
-		// Keys are paths, parsed recursively: bounded first, for callers other than the edge.
+		// Keys are paths, parsed as every PATCH path is (bounded first).
 		if berr := checkPathBounds(k); berr != nil {
 			return patchError(TypeInvalidPath, "%s", berr.Detail)
 		}
-		path, err := filter.ParsePath([]byte(k))
-		if err != nil {
+		path, perr := parsePatchPath(k)
+		if perr != nil {
 			if ignoredPathlessKeys[strings.ToLower(k)] {
 				continue
 			}
-			return patchError(TypeInvalidPath, "key %q of the value is not an attribute path", k)
+			return patchError(TypeInvalidPath, "key %q of the value is not an attribute path", truncate(k, 100))
 		}
 		if ext != nil && path.AttributePath.URIPrefix == nil {
 			id := ext.ID
 			path.AttributePath.URIPrefix = &id
 		}
-		t, err := p.rs.patchTarget(path)
+		t, err := p.rs.patchTarget(*path)
 		if err != nil {
 			if ignoredPathlessKeys[strings.ToLower(k)] {
 				continue

@@ -21,6 +21,9 @@ import (
 
 const contentType = "application/scim+json; charset=utf-8"
 
+// contentTypeHeader is shared by every answer: header values are never changed once set.
+var contentTypeHeader = []string{contentType}
+
 // encoder appends JSON to buf. keys is scratch space for sorting object keys, shared by the nested
 // objects of one document; base is the SCIM base URL that relative "$ref" values are resolved
 // against.
@@ -48,7 +51,7 @@ func (enc *encoder) release() {
 // send writes the encoded body with status and the SCIM content type.
 func (enc *encoder) send(w http.ResponseWriter, status int) {
 	h := w.Header()
-	h["Content-Type"] = []string{contentType}
+	h["Content-Type"] = contentTypeHeader
 	h["Content-Length"] = []string{strconv.Itoa(len(enc.buf))}
 	w.WriteHeader(status)
 	_, _ = w.Write(enc.buf)

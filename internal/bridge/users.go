@@ -104,7 +104,7 @@ func (u *users) List(ctx context.Context, q scim.ListQuery) (scim.Page, error) {
 	withGroups := q.Filter != nil && mentions(q.Filter, "groups")
 	var matched []directory.Entry
 	// A lookup's few candidates are rendered once, for the filter and for the answer alike.
-	rendered := map[int64]scim.Resource{}
+	var rendered map[int64]scim.Resource
 	for _, id := range ids {
 		if err := ctx.Err(); err != nil {
 			return scim.Page{}, scim.AsError(err)
@@ -123,6 +123,9 @@ func (u *users) List(ctx context.Context, q scim.ListQuery) (scim.Page, error) {
 			}
 			if !scim.Match(res.Attributes, q.Filter, userSchema) {
 				continue
+			}
+			if rendered == nil {
+				rendered = map[int64]scim.Resource{}
 			}
 			rendered[id] = res
 		case !scim.Match(b.matchDoc(ctx, e, withGroups), q.Filter, userSchema):
