@@ -534,3 +534,50 @@ func TestSortByMeta(t *testing.T) {
 		t.Errorf("order %v, want %v (2024-01-02T01:00Z, 2024-01-02, 2023-12-31, none)", got, want)
 	}
 }
+
+// omitProbe records what Omitted says during Get and List.
+type omitProbe struct {
+	*memBackend
+	omitted []bool
+}
+
+func (o *omitProbe) Get(ctx context.Context, id string) (Resource, error) {
+	o.omitted = append(o.omitted, Omitted(ctx, "members"))
+	return o.memBackend.Get(ctx, id)
+}
+
+func (o *omitProbe) List(ctx context.Context, q ListQuery) (Page, error) {
+	o.omitted = append(o.omitted, Omitted(ctx, "members"))
+	return o.memBackend.List(ctx, q)
+}
+
+// A backend learns when the IdP asked not to get an attribute back, so it can skip assembling it:
+// Entra reads every group with excludedAttributes=members.
+func TestOmittedTellsTheBackend(t *testing.T) {
+	groups := &omitProbe{memBackend: newMemBackend(GroupSchema(), "Group")}
+	groups.docs["g1"] = map[string]any{"displayName": "G", "members": []any{map[string]any{"value": "1"}}}
+	srv := newEdge(t, newMemBackend(UserSchema(), "User"), groups)
+	for _, tc := range []struct {
+		query string
+		want  bool
+	}{
+		{"", false},
+		{"?excludedAttributes=members", true},
+		{"?excludedAttributes=displayName,MEMBERS", true},
+		{"?excludedAttributes=members.display", false},
+		{"?attributes=displayName", true},
+		{"?attributes=displayName,members.value", false},
+		{"?attributes=urn:ietf:params:scim:schemas:core:2.0:Group:members", false},
+	} {
+		for _, path := range []string{"/scim/v2/Groups/g1", "/scim/v2/Groups"} {
+			groups.omitted = nil
+			resp, body := call(t, srv, "GET", path+tc.query, "", nil)
+			if resp.StatusCode != 200 || len(groups.omitted) != 1 {
+				t.Fatalf("GET %s%s: %d %v", path, tc.query, resp.StatusCode, body)
+			}
+			if groups.omitted[0] != tc.want {
+				t.Errorf("GET %s%s: Omitted(members) = %v, want %v", path, tc.query, groups.omitted[0], tc.want)
+			}
+		}
+	}
+}

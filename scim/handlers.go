@@ -34,6 +34,9 @@ func (e *edge) search(w http.ResponseWriter, r *http.Request, rt *resourceType) 
 }
 
 func (e *edge) runList(w http.ResponseWriter, r *http.Request, rt *resourceType, p listParams) error {
+	if st := stateOf(r); st != nil {
+		st.projection = p.projection
+	}
 	q, serr := listQuery(p, rt.rs)
 	if serr != nil {
 		return serr
@@ -52,6 +55,7 @@ func (e *edge) runList(w http.ResponseWriter, r *http.Request, rt *resourceType,
 // get serves GET /Users/{id}; If-None-Match naming the current version is answered 304.
 func (e *edge) get(w http.ResponseWriter, r *http.Request, rt *resourceType) error {
 	id := chi.URLParam(r, "id")
+	e.noteProjection(r)
 	res, err := rt.backend.Get(r.Context(), id)
 	if err != nil {
 		return err
@@ -67,6 +71,7 @@ func (e *edge) get(w http.ResponseWriter, r *http.Request, rt *resourceType) err
 
 // create serves POST /Users and POST /Groups.
 func (e *edge) create(w http.ResponseWriter, r *http.Request, rt *resourceType) error {
+	e.noteProjection(r)
 	body, serr := e.readBody(w, r)
 	if serr != nil {
 		return serr
@@ -87,6 +92,7 @@ func (e *edge) create(w http.ResponseWriter, r *http.Request, rt *resourceType) 
 // replace serves PUT /Users/{id} and PUT /Groups/{id}.
 func (e *edge) replace(w http.ResponseWriter, r *http.Request, rt *resourceType) error {
 	id := chi.URLParam(r, "id")
+	e.noteProjection(r)
 	body, serr := e.readBody(w, r)
 	if serr != nil {
 		return serr
@@ -111,6 +117,7 @@ func (e *edge) replace(w http.ResponseWriter, r *http.Request, rt *resourceType)
 // patch serves PATCH /Users/{id} and PATCH /Groups/{id}.
 func (e *edge) patch(w http.ResponseWriter, r *http.Request, rt *resourceType) error {
 	id := chi.URLParam(r, "id")
+	e.noteProjection(r)
 	body, serr := e.readBody(w, r)
 	if serr != nil {
 		return serr
@@ -154,11 +161,18 @@ func (e *edge) delete(w http.ResponseWriter, r *http.Request, rt *resourceType) 
 	return nil
 }
 
+// noteProjection keeps what the query asks to get back, for Omitted and writeResource.
+func (e *edge) noteProjection(r *http.Request) {
+	if st := stateOf(r); st != nil && r.URL.RawQuery != "" {
+		st.projection = projectionOf(r.URL.Query())
+	}
+}
+
 // writeResource answers with one resource, projected as the query asks, with its ETag.
 func (e *edge) writeResource(w http.ResponseWriter, r *http.Request, rt *resourceType, res Resource, status int) {
 	var p projection
-	if r.URL.RawQuery != "" {
-		p = projectionOf(r.URL.Query())
+	if st := stateOf(r); st != nil {
+		p = st.projection
 	}
 	if res.Version != "" {
 		w.Header()["Etag"] = []string{res.Version}

@@ -207,6 +207,33 @@ type state struct {
 	resource string
 	err      *Error
 	sw       statusWriter
+	// projection is what the IdP asked to get back (see Omitted).
+	projection projection
+}
+
+// Omitted reports whether the request being served asked not to get attribute attr back (a
+// top-level attribute, such as "members"): excludedAttributes names it, or attributes names others
+// and not it. A backend may then skip assembling it; the edge leaves it out of the answer anyway.
+// Entra reads every group with excludedAttributes=members.
+func Omitted(ctx context.Context, attr string) bool {
+	st, _ := ctx.Value(keyState).(*state)
+	if st == nil {
+		return false
+	}
+	p := st.projection
+	if includes(p.excluded, attr) {
+		return true
+	}
+	if len(p.attributes) == 0 {
+		return false
+	}
+	for _, a := range p.attributes {
+		name, _, _ := strings.Cut(strings.TrimSpace(a), ".")
+		if strings.EqualFold(name, attr) || strings.Contains(a, ":") {
+			return false
+		}
+	}
+	return true
 }
 
 func stateOf(r *http.Request) *state {

@@ -146,7 +146,8 @@ func groupVersion(g store.Group) string {
 	return `W/"` + strconv.FormatInt(g.Version, 10) + `"`
 }
 
-// Get returns a group with its members.
+// Get returns a group with its members, unless the IdP asked not to get them (Entra reads every
+// group with excludedAttributes=members).
 func (gs *groups) Get(ctx context.Context, id string) (scim.Resource, error) {
 	b := gs.b()
 	g, err := b.store.GetGroup(ctx, id)
@@ -156,7 +157,7 @@ func (gs *groups) Get(ctx context.Context, id string) (scim.Resource, error) {
 	if err != nil {
 		return scim.Resource{}, scim.AsError(err)
 	}
-	return b.renderGroup(g, true), nil
+	return b.renderGroup(g, !scim.Omitted(ctx, "members")), nil
 }
 
 // List supports every filter and sort. The lookups IdPs send are answered from indexes:
