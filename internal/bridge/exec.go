@@ -403,9 +403,12 @@ func (b *Bridge) changeAgentGroup(ctx context.Context, groupID int64, observer b
 	if err != nil {
 		return err
 	}
-	list := g.Members
+	// In an approval-gated group the PUT must repeat the ids still pending
+	// approval, or their requests are dropped (§19): a pending member is a
+	// member for this read-modify-write.
+	list := g.AllMembers()
 	if observer {
-		list = g.Observers
+		list = g.AllObservers()
 	}
 	in := map[int64]bool{}
 	for _, id := range list {
