@@ -318,15 +318,23 @@ func without(ids []int64, id int64) []int64 {
 
 // reindexLocked updates the userName index for one id.
 func (d *Directory) reindexLocked(id int64) {
-	if old, ok := d.nameOf[id]; ok {
+	e := Entry{User: d.users[id], Desired: d.desired[id]}
+	n, visible := "", e.Visible()
+	if visible {
+		n = key(e.UserName())
+	}
+	old, indexed := d.nameOf[id]
+	if indexed && visible && old == n && d.byUserName[n] == id {
+		// Unchanged, as it is for most writes (and for every user twice at load).
+		return
+	}
+	if indexed {
 		if d.byUserName[old] == id {
 			delete(d.byUserName, old)
 		}
 		delete(d.nameOf, id)
 	}
-	e := Entry{User: d.users[id], Desired: d.desired[id]}
-	if e.Visible() {
-		n := key(e.UserName())
+	if visible {
 		d.byUserName[n] = id
 		d.nameOf[id] = n
 	}
