@@ -306,10 +306,14 @@ func (b *Budget) burst(k *bucket) int {
 	return max(1, perMinute/20)
 }
 
-func (b *Budget) nextLocked(name BucketName, now time.Time) time.Time {
+func (b *Budget) nextLocked(name BucketName, now time.Time, unpaced bool) time.Time {
 	t := now
 	for _, k := range b.chain(name) {
-		if n := k.next(now, b.window(), b.slack(), b.burst(k)); n.After(t) {
+		burst := b.burst(k)
+		if unpaced {
+			burst = k.limit
+		}
+		if n := k.next(now, b.window(), b.slack(), burst); n.After(t) {
 			t = n
 		}
 	}
@@ -337,7 +341,24 @@ func (b *Budget) EstimateWait(name BucketName) time.Duration {
 	now := time.Now()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.nextLocked(name, now).Sub(now)
+	return b.nextLocked(name, now, false).Sub(now)
+}
+
+type unpacedKey struct{}
+
+// Unpaced marks calls made with the returned context as exempt from the
+// budget's spreading: they still never exceed a window's limit, ours and
+// others' together, but do not wait their turn behind a small burst. It is
+// for the handful of calls a start or a reload makes (the catalog, the key's
+// owner), which would otherwise hold the first answer for seconds on a
+// small plan while the budget is idle.
+func Unpaced(ctx context.Context) context.Context {
+	return context.WithValue(ctx, unpacedKey{}, true)
+}
+
+func isUnpaced(ctx context.Context) bool {
+	v, _ := ctx.Value(unpacedKey{}).(bool)
+	return v
 }
 
 // Wait reserves credit for one call on the bucket and blocks until it may
@@ -371,7 +392,7 @@ func (b *Budget) wait(ctx context.Context, name BucketName, notBefore time.Time)
 		}
 		now := time.Now()
 		b.mu.Lock()
-		t := b.nextLocked(name, now)
+		t := b.nextLocked(name, now, isUnpaced(ctx))
 		d := t.Sub(now)
 		if b.cfg.MaxWait > 0 && d+now.Sub(start) > b.cfg.MaxWait {
 			b.mu.Unlock()

@@ -349,3 +349,29 @@ func TestHourlyLimitsAreDetected(t *testing.T) {
 		t.Errorf("configured hourly Growth: %v %s %+v", b.Hourly(), b.Window(), stats)
 	}
 }
+
+func TestUnpacedCallsSkipTheSpreadingButNotTheLimit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := NewBudget(BudgetConfig{Limits: Limits{Overall: 10}})
+		ctx := Unpaced(context.Background())
+		begin := time.Now()
+		var ts []time.Time
+		for range 12 {
+			if _, err := b.Wait(ctx, BucketOverall); err != nil {
+				t.Fatal(err)
+			}
+			ts = append(ts, time.Now())
+		}
+		// The window's ten start together (spread, the tenth would wait 18 s);
+		// the eleventh waits for the window to pass.
+		if d := ts[9].Sub(begin); d != 0 {
+			t.Errorf("the tenth unpaced call started after %s, want at once", d)
+		}
+		if d := ts[10].Sub(begin); d < time.Minute {
+			t.Errorf("the eleventh call started after %s, want a whole window", d)
+		}
+		if got := maxInWindow(ts, time.Minute); got > 10 {
+			t.Errorf("%d calls started within one minute, limit 10", got)
+		}
+	})
+}

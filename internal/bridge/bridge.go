@@ -132,6 +132,9 @@ func New(ctx context.Context, opts Options) (*Bridge, error) {
 		opts: opts, fs: opts.Client, store: records{opts.Store}, dir: opts.Directory, log: opts.Log,
 	}
 	b.createRetry.policy.Store(&CreateRetry{})
+	// A start's few reads need not queue behind the budget's spreading:
+	// lookups wait for them.
+	ctx = freshservice.Unpaced(ctx)
 	cat, err := LoadCatalog(ctx, b.fs)
 	if err != nil {
 		return nil, fmt.Errorf("bridge: reading the Freshservice catalog: %w", err)
@@ -165,6 +168,7 @@ func (b *Bridge) SetRules(ctx context.Context, rules config.Rules) error {
 // re-planned by the background pass when they next change, or now with
 // `fsbridge drift --heal`.
 func (b *Bridge) Reload(ctx context.Context, rules config.Rules) error {
+	ctx = freshservice.Unpaced(ctx)
 	cat, err := LoadCatalog(ctx, b.fs)
 	if err != nil {
 		return fmt.Errorf("reading the Freshservice catalog: %w", err)
