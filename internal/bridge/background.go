@@ -273,8 +273,8 @@ func (b *Bridge) ReconcilePass(ctx context.Context) {
 	if err != nil {
 		b.log.Warn().Err(err).Msg("listing unfinished users failed")
 	}
-	if all, err := b.store.DirtyUsers(ctx, now.Add(100*365*24*time.Hour), 1_000_000); err == nil {
-		b.plansPending.Store(int64(len(all)))
+	if n, err := b.store.CountDirtyUsers(ctx); err == nil {
+		b.plansPending.Store(int64(n))
 	}
 	for _, id := range ids {
 		if ctx.Err() != nil {

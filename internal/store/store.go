@@ -192,6 +192,8 @@ type Store interface {
 	// DirtyUsers returns the ids of Dirty users whose NextAttempt is not
 	// after now, oldest NextAttempt first, at most limit.
 	DirtyUsers(ctx context.Context, now time.Time, limit int) ([]int64, error)
+	// CountDirtyUsers returns how many users are Dirty, due or not.
+	CountDirtyUsers(ctx context.Context) (int, error)
 
 	// CreateGroup inserts g; ErrAlreadyExists if the id exists or another
 	// group has the same displayName (case-insensitive). Members are stored

@@ -100,6 +100,11 @@ func (s *timedStore) DirtyUsers(ctx context.Context, now time.Time, limit int) (
 	return s.Store.DirtyUsers(ctx, now, limit)
 }
 
+func (s *timedStore) CountDirtyUsers(ctx context.Context) (int, error) {
+	defer s.rec.charge(ctx, storeRead, time.Now())
+	return s.Store.CountDirtyUsers(ctx)
+}
+
 func (s *timedStore) CreateGroup(ctx context.Context, g store.Group) (store.Group, error) {
 	defer s.rec.charge(ctx, storeWrite, time.Now())
 	return s.Store.CreateGroup(ctx, g)

@@ -255,6 +255,15 @@ func forEach[T any](ctx context.Context, s *Store, op, query string, scan func(p
 	return nil
 }
 
+// CountDirtyUsers returns how many users are Dirty, due or not.
+func (s *Store) CountDirtyUsers(ctx context.Context) (int, error) {
+	var n int
+	if err := s.db.QueryRow(ctx, `SELECT count(*) FROM scim_users WHERE dirty`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store/postgres: CountDirtyUsers: %w", err)
+	}
+	return n, nil
+}
+
 // DirtyUsers returns the ids of Dirty users due at now, oldest NextAttempt
 // first (a zero NextAttempt is the oldest), ties by id; none when limit < 1.
 func (s *Store) DirtyUsers(ctx context.Context, now time.Time, limit int) ([]int64, error) {

@@ -241,6 +241,15 @@ func (s *Store) ForEachUser(ctx context.Context, fn func(store.User) error) erro
 	return nil
 }
 
+// CountDirtyUsers returns how many users are Dirty, due or not.
+func (s *Store) CountDirtyUsers(ctx context.Context) (int, error) {
+	var n int
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM scim_users WHERE dirty = 1`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store/sqlite: CountDirtyUsers: %w", err)
+	}
+	return n, nil
+}
+
 // DirtyUsers returns the ids of Dirty users due at now, oldest NextAttempt
 // first (a zero NextAttempt is the oldest), ties by id; none when limit < 1.
 func (s *Store) DirtyUsers(ctx context.Context, now time.Time, limit int) ([]int64, error) {

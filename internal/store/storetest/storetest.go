@@ -454,6 +454,11 @@ var userTests = []test{
 			noErr(t, "DirtyUsers", err)
 			diff(t, fmt.Sprintf("DirtyUsers(limit %d)", c.limit), c.want, got)
 		}
+		n, err := s.CountDirtyUsers(t.Context())
+		noErr(t, "CountDirtyUsers", err)
+		if n != 5 { // 2, not yet due, counts
+			t.Errorf("CountDirtyUsers = %d, want 5", n)
+		}
 		updateUser(t, s, 4, func(u *store.User) { u.Dirty = false })
 		got, err := s.DirtyUsers(t.Context(), now.Add(time.Hour), 10)
 		noErr(t, "DirtyUsers", err)
