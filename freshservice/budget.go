@@ -20,6 +20,12 @@ const (
 	PlanEnterprise Plan = "enterprise"
 )
 
+// DefaultPlan is the plan assumed when none is named: fsbridge's
+// configuration default, a client built without a budget, and a budget
+// given an unknown plan. The first answer's X-RateLimit-Total resizes the
+// budget to the account's real limit whatever was assumed.
+const DefaultPlan = PlanGrowth
+
 // BucketName names a Freshservice rate-limit bucket. List calls on agents and
 // requesters draw from their own smaller bucket and from the overall one.
 type BucketName string
@@ -156,14 +162,14 @@ func NewBudget(cfg BudgetConfig) *Budget {
 	// larger than the overall one it counts in.
 	p, ok := PlanLimits[cfg.Plan]
 	if !ok {
-		p = PlanLimits[PlanStarter]
+		p = PlanLimits[DefaultPlan]
 	}
 	if cfg.Hourly {
 		// One bucket an hour: the list buckets are as large as the overall
 		// one they count in, so only the overall one binds.
 		h, ok := PlanHourlyLimits[cfg.Plan]
 		if !ok {
-			h = PlanHourlyLimits[PlanStarter]
+			h = PlanHourlyLimits[DefaultPlan]
 		}
 		p = Limits{Overall: h, ListAgents: h, ListRequesters: h}
 	}

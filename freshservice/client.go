@@ -125,7 +125,7 @@ func NewClient(baseURL, apiKey string, opts ...Option) (*Client, error) {
 		o(c)
 	}
 	if c.budget == nil {
-		c.budget = NewBudget(BudgetConfig{Plan: PlanEnterprise})
+		c.budget = NewBudget(BudgetConfig{Plan: DefaultPlan})
 	}
 	s := service{client: c}
 	c.Requesters = (*RequestersService)(&s)

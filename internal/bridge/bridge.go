@@ -116,17 +116,19 @@ func New(ctx context.Context, opts Options) (*Bridge, error) {
 	if opts.Directory == nil {
 		opts.Directory = directory.New()
 	}
+	// Unset options take the configuration's defaults: one home for them.
+	def := config.Default()
 	if opts.RefreshInterval <= 0 {
-		opts.RefreshInterval = 15 * time.Minute
+		opts.RefreshInterval = def.Mirror.RefreshInterval
 	}
 	if opts.RefreshShare <= 0 || opts.RefreshShare > 1 {
-		opts.RefreshShare = 0.25
+		opts.RefreshShare = def.Mirror.Share
 	}
 	if opts.ReconcileInterval <= 0 {
-		opts.ReconcileInterval = 30 * time.Second
+		opts.ReconcileInterval = def.Reconcile.Interval
 	}
 	if opts.MaxBackoff <= 0 {
-		opts.MaxBackoff = 30 * time.Minute
+		opts.MaxBackoff = def.Reconcile.MaxBackoff
 	}
 	b := &Bridge{
 		opts: opts, fs: opts.Client, store: records{opts.Store}, dir: opts.Directory, log: opts.Log,

@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/fsbridge/fsbridge/freshservice"
 )
 
 // Config is the whole configuration. The zero value is not valid; start
@@ -227,7 +229,7 @@ func Default() Config {
 	return Config{
 		Listen: "127.0.0.1:8080",
 		Freshservice: Freshservice{
-			Plan: "growth", Share: 0.8, Window: time.Minute, MaxWait: 10 * time.Second, Timeout: 30 * time.Second,
+			Plan: string(freshservice.DefaultPlan), Share: 0.8, Window: time.Minute, MaxWait: 10 * time.Second, Timeout: 30 * time.Second,
 		},
 		SCIM: SCIM{
 			MaxBodyBytes: 1 << 20, AdoptExisting: true, RequestTimeout: 50 * time.Second,
