@@ -11,7 +11,6 @@ import (
 	"unicode/utf8"
 )
 
-func errorsAs(err error, target any) bool { return errors.As(err, target) }
 
 // This file is the one place where the dialects IdPs really speak are turned
 // into plain SCIM (reference: idp-scim-behaviors.md §0): request bodies, PATCH
@@ -80,9 +79,9 @@ func jsonErrorText(err error) string {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	switch {
-	case errorsAs(err, &se):
+	case errors.As(err, &se):
 		return fmt.Sprintf("syntax error at byte %d", se.Offset)
-	case errorsAs(err, &te):
+	case errors.As(err, &te):
 		return fmt.Sprintf("unexpected %s at byte %d", te.Value, te.Offset)
 	}
 	return "unexpected end of input"

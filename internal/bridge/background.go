@@ -201,7 +201,6 @@ func (b *Bridge) Walk(ctx context.Context) error {
 	}
 	b.dir.SetWalkedAt(start)
 	_ = b.store.SetMeta(ctx, metaWalkedAt, start.UTC().Format(time.RFC3339Nano))
-	b.stats.Walks.Add(1)
 	drift, derr := b.FindDrift(ctx, false)
 	if derr != nil {
 		b.log.Warn().Err(derr).Msg("checking drift failed")

@@ -8,6 +8,7 @@ package bridge
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
@@ -97,13 +98,10 @@ type Bridge struct {
 	runMu      sync.Mutex
 }
 
-// Stats are counters the status page and metrics read.
+// Stats are counters the status page reads.
 type Stats struct {
-	Failures      atomic.Int64
-	PlansRun      atomic.Int64
-	PlansDeferred atomic.Int64
-	Walks         atomic.Int64
-	WalkErrors    atomic.Int64
+	// WalkErrors counts walks that failed part-way.
+	WalkErrors atomic.Int64
 }
 
 // New builds the bridge: it loads the account's catalog (roles, agent
@@ -221,7 +219,7 @@ func (b *Bridge) Load(ctx context.Context) error {
 			defer decoders.Done()
 			for e := range entries {
 				var u freshservice.User
-				if err := jsonUnmarshal(e.Data, &u); err != nil {
+				if err := json.Unmarshal(e.Data, &u); err != nil {
 					b.log.Warn().Int64("fs_id", e.ID).Err(err).Msg("skipping unreadable mirror entry")
 					continue
 				}

@@ -65,7 +65,6 @@ func plannedCalls(p mapping.Plan) []plannedCall {
 // keeps its call apart from the line, so the status page shows the call
 // and puts the body behind a disclosure without reading the line.
 func (b *Bridge) dryRun(ctx context.Context, scimID string, calls []plannedCall) error {
-	info := reqctx.From(ctx)
 	lines := make([]string, len(calls))
 	for i, c := range calls {
 		lines[i] = c.line
@@ -74,9 +73,6 @@ func (b *Bridge) dryRun(ctx context.Context, scimID string, calls []plannedCall)
 			Time: time.Now(), RequestID: reqctx.RequestID(ctx), Client: reqctx.Client(ctx),
 			Operation: "plan", SCIMID: scimID, Outcome: "planned", Detail: c.line, Call: c.call,
 		})
-		if info != nil {
-			info.AddPlanned(c.line)
-		}
 	}
 	detail := fmt.Sprintf("dry run: nothing was sent to Freshservice; the plan has %d call(s)", len(lines))
 	if len(lines) == 0 {

@@ -77,7 +77,6 @@ func (b *Bridge) execute(ctx context.Context, plan mapping.Plan, cur *freshservi
 			b.writeThrough(ctx, x.pendingAgent)
 		}
 	}()
-	b.stats.PlansRun.Add(1)
 	for _, step := range plan {
 		if x.cur != nil && step.UserID == 0 {
 			step.UserID = x.cur.ID
@@ -94,7 +93,6 @@ func (b *Bridge) execute(ctx context.Context, plan mapping.Plan, cur *freshservi
 		if err != nil {
 			f := stepFault(step, err)
 			b.audit(ctx, step, scimID, "error", describeFailure(step, err), f)
-			b.stats.Failures.Add(1)
 			return x.cur, &stepError{step: step, err: f}
 		}
 		if step.UserID == 0 && x.created != nil {

@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 
 	"github.com/fsbridge/fsbridge/freshservice"
@@ -44,7 +45,7 @@ func (b *Bridge) byUserName(ctx context.Context, name string) (directory.Entry, 
 func (b *Bridge) loadFromStore(ctx context.Context, id int64) {
 	if me, err := b.store.GetMirror(ctx, id); err == nil {
 		var u freshservice.User
-		if jsonUnmarshal(me.Data, &u) == nil {
+		if json.Unmarshal(me.Data, &u) == nil {
 			if cur, ok := b.dir.Get(id); !ok || cur.User == nil || !cur.User.UpdatedAt.After(u.UpdatedAt) {
 				b.dir.ReplaceUser(&u)
 			}

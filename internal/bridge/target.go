@@ -16,7 +16,6 @@ import (
 	"github.com/fsbridge/fsbridge/scim"
 )
 
-func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
 
 func decodeDoc(raw json.RawMessage) mapping.Doc {
 	if len(raw) == 0 {

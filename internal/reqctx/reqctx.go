@@ -6,7 +6,6 @@ package reqctx
 
 import (
 	"context"
-	"sync"
 	"sync/atomic"
 )
 
@@ -19,23 +18,6 @@ type Info struct {
 	FSCalls atomic.Int64
 	FSWait  atomic.Int64
 	FSTime  atomic.Int64
-
-	mu      sync.Mutex
-	planned []string
-}
-
-// AddPlanned records a call a dry run would have made.
-func (i *Info) AddPlanned(call string) {
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	i.planned = append(i.planned, call)
-}
-
-// Planned returns the calls a dry run would have made, in order.
-func (i *Info) Planned() []string {
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	return append([]string(nil), i.planned...)
 }
 
 type key struct{}
