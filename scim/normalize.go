@@ -11,7 +11,6 @@ import (
 	"unicode/utf8"
 )
 
-
 // This file is the one place where the dialects IdPs really speak are turned
 // into plain SCIM (reference: idp-scim-behaviors.md §0): request bodies, PATCH
 // operations and filters alike.

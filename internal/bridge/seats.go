@@ -50,7 +50,7 @@ func seatsUsed(fullTime int, grants seatGrants, isFullTime func(id int64) bool) 
 // answer and audit it as it is) and holds nothing.
 func (b *Bridge) takeSeat(ctx context.Context, cur *freshservice.User, t mapping.Target) (func(granted int64), error) {
 	rs := b.rules.Load()
-	if rs.MaxAgents <= 0 || !takesSeat(cur, t) {
+	if rs.MaxAgents <= 0 || !mapping.TakesSeat(cur, t) {
 		return func(int64) {}, nil
 	}
 	unlock, err := b.lock(ctx, "seats")
