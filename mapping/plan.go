@@ -60,6 +60,9 @@ type Target struct {
 	RequesterGroups []int64
 	// Forget erases a user that should be inactive instead of deactivating.
 	Forget bool
+	// NoAgentExternalID leaves external_id out of agent bodies: the
+	// account refuses it on agents (400 invalid_field, §4.1).
+	NoAgentExternalID bool
 }
 
 // Applied is what the bridge last applied for one user; it is kept in the
@@ -295,7 +298,7 @@ func PlanUser(cur *freshservice.User, t Target, applied Applied) Plan {
 		if !isAgent {
 			plan = append(plan, Step{Kind: StepConvertToAgent, UserID: cur.ID})
 		}
-		f := agentFieldsDiff(&want, &have, managed, cur.View == freshservice.ViewAgent)
+		f := agentFieldsDiff(&want, &have, managed, !t.NoAgentExternalID)
 		f.Occasional = freshservice.Ptr(t.Agent.Occasional)
 		roles := slices.Clone(t.Agent.Roles)
 		f.Roles = &roles
@@ -311,7 +314,7 @@ func PlanUser(cur *freshservice.User, t Target, applied Applied) Plan {
 		}
 		appliedRG, unsureRG = nil, append(unsureRG, appliedRG...)
 	case finalAgent:
-		f := agentFieldsDiff(&want, &have, managed, cur.View == freshservice.ViewAgent)
+		f := agentFieldsDiff(&want, &have, managed, !t.NoAgentExternalID)
 		changed := f.hasChanges()
 		if t.Kind == KindAgent {
 			if cur.Occasional != t.Agent.Occasional {
@@ -371,7 +374,7 @@ func planCreate(t Target) Plan {
 	var plan Plan
 	p := t.Profile
 	if t.Kind == KindAgent {
-		f := agentFieldsDiff(&p, &Profile{}, p.Set|FieldEmail|FieldName, true)
+		f := agentFieldsDiff(&p, &Profile{}, p.Set|FieldEmail|FieldName, !t.NoAgentExternalID)
 		f.Occasional = freshservice.Ptr(t.Agent.Occasional)
 		roles := slices.Clone(t.Agent.Roles)
 		f.Roles = &roles
@@ -446,6 +449,10 @@ func profileDiff(w, h *Profile, managed FieldSet) (freshservice.Profile, bool) {
 		f.LocationID = freshservice.Ptr(w.LocationID)
 		changed = true
 	}
+	if cf := customFieldsDiff(w.CustomFields, h.CustomFields); cf != nil {
+		f.CustomFields = cf
+		changed = true
+	}
 	// Freshservice resets this flag on every PUT that leaves it out, so
 	// every update sends the value to keep: the IdP's when it set one,
 	// otherwise what Freshservice holds now.
@@ -471,6 +478,10 @@ func requesterFieldsDiff(w, h *Profile, managed FieldSet) *freshservice.Requeste
 		f.SecondaryEmails = &se
 		changed = true
 	}
+	if externalIDChanged(w, h) {
+		f.ExternalID = freshservice.Ptr(w.ExternalID)
+		changed = true
+	}
 	if !changed {
 		return nil
 	}
@@ -485,15 +496,26 @@ type agentDiff struct {
 func (d agentDiff) hasChanges() bool { return d.changed }
 
 // agentFieldsDiff is requesterFieldsDiff for the agent view, which has no
-// secondary emails.
-func agentFieldsDiff(w, h *Profile, managed FieldSet, _ bool) agentDiff {
+// secondary emails. external_id is sent only when extID allows it.
+func agentFieldsDiff(w, h *Profile, managed FieldSet, extID bool) agentDiff {
 	pf, changed := profileDiff(w, h, managed)
 	f := &freshservice.AgentFields{Profile: pf}
 	if managed.Has(FieldEmail) && !strings.EqualFold(w.Email, h.Email) {
 		f.Email = freshservice.Ptr(w.Email)
 		changed = true
 	}
+	if extID && externalIDChanged(w, h) {
+		f.ExternalID = freshservice.Ptr(w.ExternalID)
+		changed = true
+	}
 	return agentDiff{AgentFields: f, changed: changed}
+}
+
+// externalIDChanged reports whether the IdP's externalId is to be sent:
+// the setting is on (FieldExternalID), the IdP sent one, and Freshservice
+// holds another. An externalId the IdP drops is left in Freshservice.
+func externalIDChanged(w, h *Profile) bool {
+	return w.Set.Has(FieldExternalID) && w.ExternalID != "" && w.ExternalID != h.ExternalID
 }
 
 // mergeRoles keeps the roles the rules do not manage and sets the managed

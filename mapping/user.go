@@ -67,6 +67,12 @@ const (
 	FieldLocation
 	FieldCanSeeAllTickets
 	FieldActive
+	// FieldCustomFields are the configured custom fields (customfields.go);
+	// their gaps name it.
+	FieldCustomFields
+	// FieldExternalID is SCIM externalId sent as Freshservice external_id
+	// (mapping.external_id).
+	FieldExternalID
 )
 
 // FieldSet is a set of Fields.
@@ -98,6 +104,11 @@ type Profile struct {
 	LocationID         int64
 	CanSeeAllTickets   bool
 	Active             bool
+	// CustomFields are the custom field values the configured mappings
+	// give (by internal name); fields not in it are left as they are.
+	CustomFields map[string]any
+	// ExternalID is sent as external_id when FieldExternalID is set.
+	ExternalID string
 	// Gaps are attributes the IdP sent that Freshservice has no home for
 	// (yet): their fields are left out of Set, so the rest of the user is
 	// provisioned and Freshservice keeps what it has for them.
@@ -444,6 +455,7 @@ func ProfileOf(u *freshservice.User) Profile {
 		TimeZone: u.TimeZone, Language: u.Language, TimeFormat: u.TimeFormat, Background: u.BackgroundInformation,
 		DepartmentIDs: u.DepartmentIDs, ReportingManagerID: u.ReportingManagerID, LocationID: u.LocationID,
 		CanSeeAllTickets: u.CanSeeAllTicketsFromAssociatedDepartments, Active: u.Active,
+		CustomFields: u.CustomFields, ExternalID: u.ExternalID,
 	}
 }
 
