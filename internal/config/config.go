@@ -47,6 +47,7 @@ type Config struct {
 	Webhook      Webhook      `yaml:"webhook"`
 	Status       Status       `yaml:"status"`
 	Rules        Rules        `yaml:"rules"`
+	Mapping      Mapping      `yaml:"mapping"`
 
 	// DryRun makes every Freshservice write a logged plan instead; reads
 	// are real.
@@ -601,6 +602,7 @@ func (c *Config) Validate() error {
 		add("webhook.secret: shorter than 16 characters is too easy to guess")
 	}
 	p = append(p, c.Rules.validate()...)
+	p = append(p, c.Mapping.validate()...)
 	if len(p) > 0 {
 		return &ValidationError{Problems: p}
 	}
