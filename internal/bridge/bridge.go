@@ -63,6 +63,12 @@ type Options struct {
 	// never deactivates, demotes, converts or strips of roles (DESIGN D12),
 	// besides the owner of the API key, which is always protected.
 	ProtectedUsers []string
+	// Extras are the configured custom field mappings and whether
+	// externalId is sent as external_id (config.Mapping).
+	Extras mapping.Extras
+	// AgentExternalIDReadOnly leaves external_id out of agent bodies from
+	// the start, instead of learning it at the first refusal.
+	AgentExternalIDReadOnly bool
 }
 
 // Bridge serves SCIM users and groups over one Freshservice account.
@@ -86,6 +92,9 @@ type Bridge struct {
 	// createRetry is the policy and the spending of the background tries
 	// at creates whose answer was lost (intents.go).
 	createRetry createRetryState
+	// agentExtIDRefused is set once Freshservice refused external_id on
+	// an agent: agent bodies leave it out from then on.
+	agentExtIDRefused atomic.Bool
 
 	// ready is closed once the directory is loaded.
 	loaded atomic.Bool

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strconv"
 	"time"
@@ -124,6 +125,9 @@ func (x *execution) run(ctx context.Context, s mapping.Step) error {
 		b.writeThrough(ctx, u)
 	case mapping.StepCreateAgent:
 		u, _, err := fs.Agents.Create(ctx, s.Agent)
+		if f, retry := b.withoutAgentExternalID(s.Agent, err); retry {
+			u, _, err = fs.Agents.Create(ctx, f)
+		}
 		if err != nil {
 			return err
 		}
@@ -138,6 +142,9 @@ func (x *execution) run(ctx context.Context, s mapping.Step) error {
 		x.cur = b.writeThrough(ctx, u)
 	case mapping.StepUpdateAgent:
 		u, _, err := fs.Agents.Update(ctx, id, s.Agent)
+		if f, retry := b.withoutAgentExternalID(s.Agent, err); retry {
+			u, _, err = fs.Agents.Update(ctx, id, f)
+		}
 		if err != nil {
 			return err
 		}
@@ -247,6 +254,31 @@ func (x *execution) run(ctx context.Context, s mapping.Step) error {
 		return fmt.Errorf("unknown step %s", s.Kind)
 	}
 	return nil
+}
+
+// withoutAgentExternalID handles an account that refuses external_id on
+// agents (400 invalid_field on external_id, §4.1): when err is that
+// refusal of an agent body f that sent it, the bridge remembers it (agent
+// bodies leave it out from now on) and returns the body without it, to be
+// sent again. A person is not refused because their externalId cannot
+// be stored on their agent record.
+func (b *Bridge) withoutAgentExternalID(f *freshservice.AgentFields, err error) (*freshservice.AgentFields, bool) {
+	if err == nil || f == nil || f.ExternalID == nil {
+		return nil, false
+	}
+	var er *freshservice.ErrorResponse
+	if !errors.As(err, &er) || er.Status != http.StatusBadRequest {
+		return nil, false
+	}
+	if code, ok := er.FieldCode("external_id"); !ok || code != "invalid_field" {
+		return nil, false
+	}
+	if !b.agentExtIDRefused.Swap(true) {
+		b.log.Warn().Msg("Freshservice refuses external_id on agents; agent writes leave it out from now on (set mapping.agent_external_id_read_only to skip the first refusal)")
+	}
+	c := *f
+	c.ExternalID = nil
+	return &c, true
 }
 
 // unsure records a requester-group change whose outcome is unknown (the

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/fsbridge/fsbridge/freshservice"
@@ -173,8 +176,47 @@ func rejected(f *fault.Error, what string) *scim.Error {
 	if top != "" {
 		detail += " (" + top + ")"
 	}
+	if missing := missingCustomFields(fields); len(missing) > 0 {
+		detail += fmt.Sprintf(". %s: mandatory custom field(s) of the Freshservice account; map a SCIM attribute to each, or give it a default, under mapping.custom_fields (docs/mapping.md)", strings.Join(missing, ", "))
+	}
 	return &scim.Error{Status: http.StatusBadRequest, ScimType: scim.TypeInvalidValue, Detail: detail, Err: f}
 }
+
+// missingCustomFields are the fields Freshservice said are missing that
+// are not among its own user fields: the account's mandatory custom
+// fields, which only the configuration can fill.
+func missingCustomFields(fields []fault.FieldError) []string {
+	var out []string
+	for _, fe := range fields {
+		name := strings.TrimPrefix(fe.Field, "custom_fields.")
+		if fe.Code == "missing_field" && (name != fe.Field || !userBodyKeys[name]) && !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// userBodyKeys are the keys of Freshservice's own requester and agent
+// fields.
+var userBodyKeys = func() map[string]bool {
+	keys := map[string]bool{}
+	var walk func(t reflect.Type)
+	walk = func(t reflect.Type) {
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if f.Anonymous {
+				walk(f.Type)
+				continue
+			}
+			if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "" {
+				keys[name] = true
+			}
+		}
+	}
+	walk(reflect.TypeOf(freshservice.RequesterFields{}))
+	walk(reflect.TypeOf(freshservice.AgentFields{}))
+	return keys
+}()
 
 // ownRefusal is the SCIM error of a refusal the bridge decided itself,
 // in its own words (f.Detail).

@@ -153,7 +153,7 @@ func (b *Bridge) recheckGaps(ctx context.Context) {
 		if !ok || e.Desired == nil {
 			continue
 		}
-		p, err := mapping.ProfileFromSCIM(decodeDoc(e.Desired.Doc), &cat.Catalog, b.userExists)
+		p, err := b.profile(decodeDoc(e.Desired.Doc), &cat.Catalog)
 		if err != nil || len(p.Gaps) >= len(ug.Gaps) {
 			continue
 		}

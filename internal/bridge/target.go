@@ -77,7 +77,7 @@ func (b *Bridge) target(ctx context.Context, id int64, doc mapping.Doc, deleted 
 	cat := b.catalog.Load()
 	rs := b.rules.Load()
 	var t userTarget
-	prof, err := mapping.ProfileFromSCIM(doc, &cat.Catalog, b.userExists)
+	prof, err := b.profile(doc, &cat.Catalog)
 	if err != nil {
 		var ae *mapping.AttrError
 		if errors.As(err, &ae) {
@@ -99,6 +99,7 @@ func (b *Bridge) target(ctx context.Context, id int64, doc mapping.Doc, deleted 
 	t.ManagedRoles = rs.ManagedRoles
 	t.ManagedAgentGroups = rs.ManagedAgentGroups
 	t.Forget = deleted && b.opts.ForgetOnDelete
+	t.NoAgentExternalID = b.opts.AgentExternalIDReadOnly || b.agentExtIDRefused.Load()
 
 	if groups == nil {
 		if groups, err = b.groupsOf(ctx, id); err != nil {
@@ -126,6 +127,16 @@ func (b *Bridge) target(ctx context.Context, id int64, doc mapping.Doc, deleted 
 	return t, nil
 }
 
+// profile is the Freshservice profile of a SCIM user: the fixed mapping,
+// then the configured custom fields and external_id.
+func (b *Bridge) profile(doc mapping.Doc, cat *mapping.Catalog) (mapping.Profile, error) {
+	p, err := mapping.ProfileFromSCIM(doc, cat, b.userExists)
+	if err != nil {
+		return p, err
+	}
+	b.opts.Extras.Apply(doc, &p)
+	return p, nil
+}
 func strOf(doc mapping.Doc, keys ...string) string {
 	var cur any = doc
 	for _, k := range keys {

@@ -157,6 +157,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		Log: opts.Log, RefreshInterval: cfg.Mirror.RefreshInterval, RefreshShare: cfg.Mirror.Share,
 		ReconcileInterval: cfg.Reconcile.Interval, MaxBackoff: cfg.Reconcile.MaxBackoff, NoMirror: opts.NoMirror,
 		ProtectedUsers: cfg.ProtectedUsers,
+		Extras:         cfg.Mapping.Extras(), AgentExternalIDReadOnly: cfg.Mapping.AgentExternalIDReadOnly,
 	})
 	if err != nil {
 		s.Close()
