@@ -70,6 +70,29 @@ type CustomFields struct {
 // Len is the number of mappings.
 func (c CustomFields) Len() int { return len(c.rules) }
 
+// ExtensionAttributes are the attributes the mappings read from extension
+// schemas other than the enterprise and Freshservice ones, by URN, each
+// with the type of the custom field it feeds: the SCIM endpoint must
+// accept those extensions. A name is an attribute, or "name.sub" for a
+// sub-attribute.
+func (c CustomFields) ExtensionAttributes() map[string]map[string]CustomFieldType {
+	out := map[string]map[string]CustomFieldType{}
+	for _, r := range c.rules {
+		if len(r.keys) < 2 || !strings.HasPrefix(strings.ToLower(r.keys[0]), "urn:") ||
+			strings.EqualFold(r.keys[0], URNEnterprise) || strings.EqualFold(r.keys[0], URNFreshservice) {
+			continue
+		}
+		if out[r.keys[0]] == nil {
+			out[r.keys[0]] = map[string]CustomFieldType{}
+		}
+		a := strings.Join(r.keys[1:], ".")
+		if _, ok := out[r.keys[0]][a]; !ok {
+			out[r.keys[0]][a] = r.spec.Type
+		}
+	}
+	return out
+}
+
 // Targets are the custom field names the mappings write, in order.
 func (c CustomFields) Targets() []string {
 	out := make([]string, len(c.rules))

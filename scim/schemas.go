@@ -1,6 +1,10 @@
 package scim
 
 import (
+	"slices"
+	"sort"
+	"strings"
+
 	"github.com/elimity-com/scim/optional"
 	"github.com/elimity-com/scim/schema"
 )
@@ -51,12 +55,67 @@ func FreshserviceUserExtension() schema.Schema {
 	}
 }
 
-// UserSchema is the resource schema of /Users with its extensions.
-func UserSchema() ResourceSchema {
+// UserSchema is the resource schema of /Users with its extensions: the
+// enterprise and Freshservice ones, and any extra (CustomExtension).
+func UserSchema(extra ...schema.Schema) ResourceSchema {
 	return ResourceSchema{
 		Core:       schema.CoreUserSchema(),
-		Extensions: []schema.Schema{schema.ExtensionEnterpriseUser(), FreshserviceUserExtension()},
+		Extensions: append([]schema.Schema{schema.ExtensionEnterpriseUser(), FreshserviceUserExtension()}, extra...),
 	}
+}
+
+// Attribute types of a CustomExtension.
+const (
+	TypeString  = "string"
+	TypeInteger = "integer"
+	TypeDecimal = "decimal"
+	TypeBoolean = "boolean"
+)
+
+// CustomExtension is the schema of an extension the IdP sends and the
+// configuration maps to Freshservice custom fields: its attributes by name
+// ("name", or "name.sub" for a sub-attribute of a complex one) and type
+// (TypeString, TypeInteger, TypeDecimal, TypeBoolean; strings holding a
+// number or a boolean are accepted for those, as for every attribute).
+func CustomExtension(urn string, attrs map[string]string) schema.Schema {
+	rw := schema.AttributeMutabilityReadWrite()
+	desc := optional.NewString("Sent to a Freshservice custom field, by configuration.")
+	simple := func(name, typ string) schema.SimpleParams {
+		switch typ {
+		case TypeInteger:
+			return schema.SimpleNumberParams(schema.NumberParams{Name: name, Type: schema.AttributeTypeInteger(), Mutability: rw, Description: desc})
+		case TypeDecimal:
+			return schema.SimpleNumberParams(schema.NumberParams{Name: name, Type: schema.AttributeTypeDecimal(), Mutability: rw, Description: desc})
+		case TypeBoolean:
+			return schema.SimpleBooleanParams(schema.BooleanParams{Name: name, Mutability: rw, Description: desc})
+		}
+		return schema.SimpleStringParams(schema.StringParams{Name: name, Mutability: rw, Description: desc})
+	}
+	names := make([]string, 0, len(attrs))
+	for n := range attrs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var top []string
+	subs := map[string][]schema.SimpleParams{}
+	for _, n := range names {
+		head, rest, complex := strings.Cut(n, ".")
+		if !slices.Contains(top, head) {
+			top = append(top, head)
+		}
+		if complex {
+			subs[head] = append(subs[head], simple(rest, attrs[n]))
+		}
+	}
+	s := schema.Schema{ID: urn, Name: optional.NewString(urn[strings.LastIndex(urn, ":")+1:]), Description: optional.NewString("An extension whose attributes the configuration maps to Freshservice custom fields.")}
+	for _, name := range top {
+		if sp, ok := subs[name]; ok {
+			s.Attributes = append(s.Attributes, schema.ComplexCoreAttribute(schema.ComplexParams{Name: name, Mutability: rw, SubAttributes: sp}))
+			continue
+		}
+		s.Attributes = append(s.Attributes, schema.SimpleCoreAttribute(simple(name, attrs[name])))
+	}
+	return s
 }
 
 // GroupSchema is the resource schema of /Groups.

@@ -51,6 +51,9 @@ type Config struct {
 	Log             zerolog.Logger
 	// Observe is told about every finished request, for metrics.
 	Observe func(r RequestRecord)
+	// UserExtensions are extension schemas /Users accepts beside the
+	// enterprise and Freshservice ones (CustomExtension).
+	UserExtensions []schema.Schema
 }
 
 // RequestRecord describes one finished SCIM request.
@@ -97,7 +100,7 @@ func Mount(r chi.Router, cfg Config, users, groups Backend) error {
 	// set once per process.
 	allowStrings.Do(func() { schema.SetAllowStringValues(true) })
 	e := &edge{cfg: cfg}
-	e.users = newResourceType("User", "/Users", "People, provisioned as Freshservice requesters or agents", UserSchema(), users)
+	e.users = newResourceType("User", "/Users", "People, provisioned as Freshservice requesters or agents", UserSchema(cfg.UserExtensions...), users)
 	e.groups = newResourceType("Group", "/Groups", "Freshservice requester groups, agent groups, or role groups that make members agents", GroupSchema(), groups)
 	e.discovery = newDiscovery(e)
 	if cfg.ClientRateLimit > 0 {

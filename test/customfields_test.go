@@ -214,3 +214,54 @@ func TestCustomFieldStrict(t *testing.T) {
 		t.Errorf("%d Freshservice calls, want none", n)
 	}
 }
+
+// TestCustomFieldFromOwnExtension: a source given by the URN of an
+// extension only this account's IdP sends (here Acme's) makes /Users accept
+// that extension, advertise it, and send its attributes to their custom
+// fields on create, PATCH and PUT; the IdP reads its values back as sent.
+func TestCustomFieldFromOwnExtension(t *testing.T) {
+	const acme = "urn:ietf:params:scim:schemas:extension:acme:2.0:User"
+	e := newEnv(t, employeeIDRequired, customFields(
+		config.CustomField{Source: acme + ":badge", Target: "employee_id", Type: "text"},
+		config.CustomField{Source: acme + ":desk.number", Target: "desk_number", Type: "number"},
+	))
+	status, res := e.do("GET", "/ResourceTypes/User", nil)
+	if status != 200 || !strings.Contains(fmt.Sprint(res["schemaExtensions"]), acme) {
+		t.Errorf("/ResourceTypes/User: %d, schemaExtensions %v, want %s listed", status, res["schemaExtensions"], acme)
+	}
+	if status, res := e.do("GET", "/Schemas/"+acme, nil); status != 200 || !strings.Contains(fmt.Sprint(res["attributes"]), "badge") {
+		t.Errorf("/Schemas/%s: %d %v, want the schema with badge", acme, status, res)
+	}
+	body := userBody("acme@example.com", "Ac", "Me", map[string]any{
+		"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:User", acme},
+		acme:      map[string]any{"badge": "B-77", "desk": map[string]any{"number": "12"}},
+	})
+	id := e.mustCreate(body)
+	if u := e.simUser(id); u.CustomFields["employee_id"] != "B-77" || u.CustomFields["desk_number"] != float64(12) {
+		t.Fatalf("custom fields after create: %v, want employee_id B-77, desk_number 12", u.CustomFields)
+	}
+	status, res = e.do("PATCH", "/Users/"+id, patchBody(map[string]any{"op": "replace", "path": acme + ":badge", "value": "B-78"}))
+	if status != 200 {
+		t.Fatalf("PATCH %s:badge: %d %v", acme, status, res)
+	}
+	if got := e.simUser(id).CustomFields["employee_id"]; got != "B-78" {
+		t.Errorf("employee_id after PATCH: %v, want B-78", got)
+	}
+	ext, _ := res[acme].(map[string]any)
+	if ext["badge"] != "B-78" {
+		t.Errorf("PATCH answer's %s: %v, want badge B-78 as sent", acme, res[acme])
+	}
+	body[acme] = map[string]any{"badge": "B-79", "desk": map[string]any{"number": 14}}
+	if status, res := e.do("PUT", "/Users/"+id, body); status != 200 {
+		t.Fatalf("PUT: %d %v", status, res)
+	}
+	if u := e.simUser(id); u.CustomFields["employee_id"] != "B-79" || u.CustomFields["desk_number"] != float64(14) {
+		t.Errorf("custom fields after PUT: %v, want employee_id B-79, desk_number 14", u.CustomFields)
+	}
+	// A value of the wrong type for the attribute the extension declares is
+	// the IdP's error, answered as such, and changes nothing.
+	status, res = e.do("PATCH", "/Users/"+id, patchBody(map[string]any{"op": "replace", "path": acme + ":desk.number", "value": "fourteen"}))
+	if status != 400 || res["scimType"] != "invalidValue" {
+		t.Errorf("PATCH of a number with text: %d %v, want 400 invalidValue", status, res)
+	}
+}

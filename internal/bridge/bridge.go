@@ -30,10 +30,13 @@ import (
 
 // Options configure a Bridge.
 type Options struct {
-	Client    *freshservice.Client
-	Store     store.Store
-	Directory *directory.Directory
-	Rules     config.Rules
+	// UserSchema is the /Users resource schema the SCIM endpoint serves
+	// (extensions included); zero: scim.UserSchema().
+	UserSchema scim.ResourceSchema
+	Client     *freshservice.Client
+	Store      store.Store
+	Directory  *directory.Directory
+	Rules      config.Rules
 	// AdoptExisting lets a POST take over an active Freshservice user that
 	// the bridge does not manage yet.
 	AdoptExisting bool
@@ -99,6 +102,8 @@ type Bridge struct {
 	// ready is closed once the directory is loaded.
 	loaded atomic.Bool
 
+	userSchema scim.ResourceSchema
+
 	stats        Stats
 	driftUsers   atomic.Int64
 	plansPending atomic.Int64
@@ -137,8 +142,12 @@ func New(ctx context.Context, opts Options) (*Bridge, error) {
 	if opts.MaxBackoff <= 0 {
 		opts.MaxBackoff = def.Reconcile.MaxBackoff
 	}
+	if opts.UserSchema.Core.ID == "" {
+		opts.UserSchema = scim.UserSchema()
+	}
 	b := &Bridge{
-		opts: opts, fs: opts.Client, store: records{opts.Store}, dir: opts.Directory, log: opts.Log,
+		userSchema: opts.UserSchema,
+		opts:       opts, fs: opts.Client, store: records{opts.Store}, dir: opts.Directory, log: opts.Log,
 	}
 	b.createRetry.policy.Store(&CreateRetry{})
 	// A start's few reads need not queue behind the budget's spreading:

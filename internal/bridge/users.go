@@ -25,8 +25,6 @@ var _ scim.Backend = (*users)(nil)
 
 func (u *users) b() *Bridge { return (*Bridge)(u) }
 
-var userSchema = scim.UserSchema()
-
 func parseUserID(id string) (int64, bool) {
 	n, err := strconv.ParseInt(strings.TrimSpace(id), 10, 64)
 	return n, err == nil && n > 0
@@ -121,21 +119,21 @@ func (u *users) List(ctx context.Context, q scim.ListQuery) (scim.Page, error) {
 			if err != nil {
 				return scim.Page{}, scim.AsError(err)
 			}
-			if !scim.Match(res.Attributes, q.Filter, userSchema) {
+			if !scim.Match(res.Attributes, q.Filter, b.userSchema) {
 				continue
 			}
 			if rendered == nil {
 				rendered = map[int64]scim.Resource{}
 			}
 			rendered[id] = res
-		case !scim.Match(b.matchDoc(ctx, e, withGroups), q.Filter, userSchema):
+		case !scim.Match(b.matchDoc(ctx, e, withGroups), q.Filter, b.userSchema):
 			continue
 		}
 		matched = append(matched, e)
 	}
 	if q.SortBy != "" {
 		groups := strings.HasPrefix(strings.ToLower(q.SortBy), "groups")
-		scim.Sort(matched, func(e directory.Entry) map[string]any { return b.matchDoc(ctx, e, groups) }, q, userSchema)
+		scim.Sort(matched, func(e directory.Entry) map[string]any { return b.matchDoc(ctx, e, groups) }, q, b.userSchema)
 	}
 	page := scim.Page{Total: len(matched), Resources: []scim.Resource{}}
 	start := q.StartIndex - 1
@@ -587,7 +585,7 @@ func (u *users) Patch(ctx context.Context, id string, ops []scim.PatchOperation)
 	if e.Managed() && e.Desired.ExternalID != "" {
 		base["externalId"] = e.Desired.ExternalID
 	}
-	next, err := scim.ApplyPatch(base, ops, userSchema)
+	next, err := scim.ApplyPatch(base, ops, b.userSchema)
 	if err != nil {
 		return scim.Resource{}, scim.AsError(err)
 	}

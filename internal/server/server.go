@@ -15,11 +15,13 @@ import (
 	stdlog "log"
 	"net"
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/elimity-com/scim/schema"
 	"github.com/go-chi/chi/v5"
 	"github.com/rs/zerolog"
 
@@ -32,6 +34,7 @@ import (
 	"github.com/fsbridge/fsbridge/internal/store"
 	"github.com/fsbridge/fsbridge/internal/store/postgres"
 	"github.com/fsbridge/fsbridge/internal/store/sqlite"
+	"github.com/fsbridge/fsbridge/mapping"
 	"github.com/fsbridge/fsbridge/scim"
 )
 
@@ -151,7 +154,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 	}
 	s.Client = client
 	br, err := bridge.New(ctx, bridge.Options{
-		Client: client, Store: st, Directory: directory.New(), Rules: cfg.Rules,
+		UserSchema: scim.UserSchema(userExtensions(cfg.Mapping.Extras())...),
+		Client:     client, Store: st, Directory: directory.New(), Rules: cfg.Rules,
 		AdoptExisting: cfg.SCIM.AdoptExisting, ForgetOnDelete: cfg.SCIM.ForgetOnDelete, DryRun: cfg.DryRun,
 		StrictAttributes: cfg.SCIM.StrictAttributes, CreateDepartments: cfg.SCIM.CreateDepartments, CreateLocations: cfg.SCIM.CreateLocations,
 		Log: opts.Log, RefreshInterval: cfg.Mirror.RefreshInterval, RefreshShare: cfg.Mirror.Share,
@@ -234,6 +238,7 @@ func (s *Server) routes() (http.Handler, error) {
 	err := scim.Mount(r, scim.Config{
 		Tokens: creds, Basic: basic, MaxBodyBytes: s.Config.SCIM.MaxBodyBytes, BaseURL: s.Config.BaseURL,
 		RequestTimeout: s.Config.SCIM.RequestTimeout, ClientRateLimit: s.Config.SCIM.ClientRateLimit, Log: s.Log,
+		UserExtensions: userExtensions(s.Config.Mapping.Extras()),
 		Observe: func(rr scim.RequestRecord) {
 			s.Metrics.ObserveRequest(rr)
 			s.status.observeRequest(rr)
@@ -429,4 +434,34 @@ func (s *Server) Close() {
 	if s.ownStore && s.Store != nil {
 		_ = s.Store.Close()
 	}
+}
+
+// userExtensions are the extension schemas the custom field mappings read
+// from (mapping.custom_fields sources given by URN), so that /Users accepts
+// them; each attribute is typed as the custom field it feeds.
+func userExtensions(x mapping.Extras) []schema.Schema {
+	attrs := x.CustomFields.ExtensionAttributes()
+	urns := make([]string, 0, len(attrs))
+	for u := range attrs {
+		urns = append(urns, u)
+	}
+	sort.Strings(urns)
+	out := make([]schema.Schema, 0, len(urns))
+	for _, u := range urns {
+		typed := map[string]string{}
+		for name, t := range attrs[u] {
+			switch t {
+			case mapping.CustomNumber:
+				typed[name] = scim.TypeInteger
+			case mapping.CustomDecimal:
+				typed[name] = scim.TypeDecimal
+			case mapping.CustomCheckbox:
+				typed[name] = scim.TypeBoolean
+			default:
+				typed[name] = scim.TypeString
+			}
+		}
+		out = append(out, scim.CustomExtension(u, typed))
+	}
+	return out
 }
