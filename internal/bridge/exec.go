@@ -531,7 +531,7 @@ func (b *Bridge) auditRefusal(ctx context.Context, op, scimID string, fsid int64
 	}
 	kind := kindOf(serr)
 	switch kind {
-	case fault.Invalid, fault.Conflict, fault.NotFound, fault.NoSeat, fault.Protected:
+	case fault.Invalid, fault.Conflict, fault.NotFound, fault.NoSeat, fault.Protected, fault.RequiresFeature:
 	default:
 		return
 	}

@@ -73,8 +73,9 @@ func kindOf(err error) fault.Kind {
 		case se.Status == http.StatusConflict:
 			return fault.Conflict
 		case se.Status == http.StatusForbidden:
-			// The bridge answers 403 for one reason: no seat under
-			// rules.max_agents.
+			// A 403 the bridge made without a *fault.Error has one
+			// reason: no seat under rules.max_agents (a plan's missing
+			// feature carries its *fault.Error).
 			return fault.NoSeat
 		case se.Status == http.StatusTooManyRequests:
 			return fault.RateLimited
@@ -145,8 +146,11 @@ func scimError(f *fault.Error) *scim.Error {
 		return &scim.Error{Status: http.StatusServiceUnavailable, Detail: "Freshservice refused the bridge's API key; the administrator must fix the bridge's configuration", RetryAfter: time.Minute, Err: f}
 	case fault.NoSeat:
 		return &scim.Error{Status: http.StatusForbidden, Detail: "Freshservice refused to make this user an agent: no agent seat is left, or the API key's agent may not manage agents", Err: f}
+	case fault.RequiresFeature:
+		return &scim.Error{Status: http.StatusForbidden, Detail: "Freshservice refused " + what + ": " + featureWords(f) +
+			"; upgrade the plan, or change the rule that asks for it (fsbridge check lists such rules)", Err: f}
 	case fault.Forbidden:
-		return &scim.Error{Status: http.StatusServiceUnavailable, Detail: "Freshservice refused " + what + ": the API key's agent lacks a permission or the plan lacks a feature", RetryAfter: time.Minute, Err: f}
+		return &scim.Error{Status: http.StatusServiceUnavailable, Detail: "Freshservice refused " + what + ": the API key's agent lacks a permission", RetryAfter: time.Minute, Err: f}
 	case fault.NotFound:
 		return &scim.Error{Status: http.StatusNotFound, Detail: "Freshservice no longer has this object (" + what + " answered 404)", Err: f}
 	case fault.Transient:
@@ -163,6 +167,19 @@ func scimError(f *fault.Error) *scim.Error {
 		return &scim.Error{Status: http.StatusServiceUnavailable, Detail: "the request ran out of time during " + what + "; what Freshservice did is recorded, and the rest of the change is saved and finished in the background", RetryAfter: retryLater, Err: f}
 	}
 	return scim.AsError(f) // Internal: a 500 that points at the log
+}
+
+// featureWords says which feature a require_feature refusal named and
+// which plans have it: "it needs the Specified Groups Scope feature
+// (plans: Pro, Enterprise); this account's plan lacks it".
+func featureWords(f *fault.Error) string {
+	if f.Feature == "" {
+		return "it needs a feature this account's plan lacks (Freshservice did not name it)"
+	}
+	if ft, ok := freshservice.FeatureNamed(f.Feature); ok {
+		return fmt.Sprintf("it needs the %s feature (plans: %s); this account's plan lacks it", ft.Name, ft.PlanList())
+	}
+	return fmt.Sprintf("it needs the %s feature; this account's plan lacks it", f.Feature)
 }
 
 // rejected is the 400 for a request Freshservice refused, with the fields
@@ -229,7 +246,7 @@ func ownRefusal(f *fault.Error) *scim.Error {
 		se.Status, se.ScimType = http.StatusConflict, scim.TypeUniqueness
 	case fault.Protected:
 		se.Status = http.StatusConflict
-	case fault.NoSeat:
+	case fault.NoSeat, fault.RequiresFeature:
 		se.Status = http.StatusForbidden
 	case fault.NotFound:
 		se.Status = http.StatusNotFound
@@ -280,6 +297,8 @@ func plainError(err error) string {
 			bucket = rl.Bucket
 		}
 		return fmt.Sprintf("no API budget left (bucket %s), retry after %s", bucket, f.RetryAfter.Round(time.Second))
+	case fault.RequiresFeature:
+		return fmt.Sprintf("Freshservice answered %d (require_feature): %s", f.Status, featureWords(f))
 	case fault.Canceled:
 		if errors.Is(f, context.Canceled) {
 			return "the client closed the request before Freshservice answered"

@@ -13,6 +13,7 @@ import (
 
 	"github.com/fsbridge/fsbridge/freshservice"
 	"github.com/fsbridge/fsbridge/internal/directory"
+	"github.com/fsbridge/fsbridge/internal/fault"
 	"github.com/fsbridge/fsbridge/internal/store"
 	"github.com/fsbridge/fsbridge/mapping"
 	"github.com/fsbridge/fsbridge/scim"
@@ -860,11 +861,14 @@ func (b *Bridge) reconcileLocked(ctx context.Context, id int64) (directory.Entry
 }
 
 // recordFailure marks the user for the background pass with a backoff, and
-// returns err.
+// returns err. A feature the account's plan lacks is not retried: the same
+// request is refused until the plan or the rules change, and the next
+// change of the user (or `fsbridge drift --heal`) plans it again.
 func (b *Bridge) recordFailure(ctx context.Context, id int64, err error) error {
 	se := toSCIMError(err)
+	retry := kindOf(err) != fault.RequiresFeature
 	saved, uerr := b.store.UpdateUser(ctx, id, func(s *store.User) error {
-		s.Dirty = true
+		s.Dirty = retry
 		s.Attempts++
 		s.LastError = se.Detail
 		s.NextAttempt = time.Now().Add(b.backoff(s.Attempts))

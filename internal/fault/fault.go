@@ -18,7 +18,8 @@
 //	conflict      a value that must be unique is taken, or the object's state forbids the change; 409
 //	not_found     the object is gone from Freshservice; 404
 //	no_seat       no agent seat is left: Freshservice's 403 to making an agent, or rules.max_agents; 403
-//	forbidden     the API key's agent lacks a permission, or the plan a feature; 503 until fixed
+//	forbidden     the API key's agent lacks a permission; 503 until fixed
+//	requires_feature  the account's plan lacks a feature the request uses (Freshservice's 403 require_feature); 403
 //	protected     the change would lock the bridge out (DESIGN D12), refused; 409
 //	transient     Freshservice failed (5xx), did not answer, or its answer was lost or unreadable; 503
 //	unavailable   Freshservice refuses the API key; 503 until the configuration is fixed
@@ -52,17 +53,21 @@ type Kind string
 
 // The kinds (see the package comment for what each means to the IdP).
 const (
-	Invalid     Kind = "invalid"
-	Conflict    Kind = "conflict"
-	NotFound    Kind = "not_found"
-	NoSeat      Kind = "no_seat"
-	Forbidden   Kind = "forbidden"
-	Protected   Kind = "protected"
-	Transient   Kind = "transient"
-	Unavailable Kind = "unavailable"
-	RateLimited Kind = "rate_limited"
-	Canceled    Kind = "canceled"
-	Internal    Kind = "internal"
+	Invalid   Kind = "invalid"
+	Conflict  Kind = "conflict"
+	NotFound  Kind = "not_found"
+	NoSeat    Kind = "no_seat"
+	Forbidden Kind = "forbidden"
+	// RequiresFeature: the account's plan lacks the feature the request
+	// uses (Error.Feature names it). It comes back until the plan is
+	// upgraded or the rules stop using the feature, so it is permanent.
+	RequiresFeature Kind = "requires_feature"
+	Protected       Kind = "protected"
+	Transient       Kind = "transient"
+	Unavailable     Kind = "unavailable"
+	RateLimited     Kind = "rate_limited"
+	Canceled        Kind = "canceled"
+	Internal        Kind = "internal"
 )
 
 func (k Kind) Error() string { return string(k) }
@@ -76,7 +81,7 @@ func (k Kind) Error() string { return string(k) }
 // read again.
 func (k Kind) Permanent() bool {
 	switch k {
-	case Invalid, Conflict, NoSeat, Protected:
+	case Invalid, Conflict, NoSeat, Protected, RequiresFeature:
 		return true
 	}
 	return false
@@ -111,6 +116,9 @@ type Error struct {
 	// then its top-level code (with no field) if it gave both; Field and
 	// Code repeat the first. Empty when Freshservice named no field.
 	Fields []FieldError
+	// Feature is the plan-gated feature Freshservice said the account
+	// lacks (RequiresFeature), as its message names it; "" if unnamed.
+	Feature string
 	// RetryAfter is when Freshservice (or the budget) said to try again.
 	RetryAfter time.Duration
 	// Detail is what the bridge says of a refusal it decides itself, in
@@ -210,6 +218,9 @@ func From(op string, err error) *Error {
 			f.Code = er.Code
 		}
 		f.Kind = answerKind(er)
+		if f.Kind == RequiresFeature {
+			f.Feature, _ = er.RequiresFeature()
+		}
 	case errors.As(err, &te), errors.As(err, &de):
 		// No answer, or one that could not be read: the call may or may
 		// not have done its work, and trying again (after a lookup, for
@@ -226,6 +237,10 @@ func answerKind(er *freshservice.ErrorResponse) Kind {
 	switch {
 	case er.Status == http.StatusUnauthorized:
 		return Unavailable
+	case errors.Is(er, freshservice.ErrRequiresFeature):
+		// Before the seat guess below: a require_feature to an agent
+		// create names what is missing, and it is not a seat.
+		return RequiresFeature
 	case er.Status == http.StatusForbidden && makesAgent(er.Method, er.Route):
 		// Freshservice says no more than 403 (access_denied) when no agent
 		// seat is left (reference §4.3), so a 403 to a call that makes a
