@@ -98,6 +98,10 @@ type Applied struct {
 	// Gaps are the values the user was last provisioned without, because
 	// Freshservice could not hold them (see Profile.Gaps).
 	Gaps []Gap `json:"gaps,omitempty"`
+	// Downgraded is set while Freshservice holds the user occasional
+	// although the rules ask for full-time: it had no full-time seat free
+	// (see HoldDowngrade).
+	Downgraded *Downgrade `json:"downgraded,omitempty"`
 }
 
 // StepKind is one kind of Freshservice call.

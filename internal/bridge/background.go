@@ -260,6 +260,9 @@ func (b *Bridge) ReconcilePass(ctx context.Context) {
 	if b.opts.DryRun {
 		return
 	}
+	// A full-time seat may have freed for users Freshservice made
+	// occasional: plan them again.
+	b.recheckDowngrades(ctx)
 	now := time.Now()
 	gids, err := b.store.DirtyGroups(ctx, now, 50)
 	if err != nil {

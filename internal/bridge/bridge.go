@@ -92,6 +92,9 @@ type Bridge struct {
 	catMu sync.Mutex
 	// gaps are the users with values Freshservice cannot hold yet.
 	gaps userGaps
+	// downgrades are the users Freshservice keeps occasional for want of
+	// a full-time seat (seats.go).
+	downgrades userDowngrades
 	// createRetry is the policy and the spending of the background tries
 	// at creates whose answer was lost (intents.go).
 	createRetry createRetryState
@@ -251,6 +254,9 @@ func (b *Bridge) Load(ctx context.Context) error {
 		desired <- b.store.ForEachUser(ctx, func(u store.User) error {
 			b.dir.PutDesired(u)
 			b.loadGaps(u)
+			if a := decodeApplied(u.Applied); a.Downgraded != nil && !u.Deleted {
+				b.downgrades.set(u.ID, u.UserName, a.Downgraded)
+			}
 			return nil
 		})
 	}()

@@ -42,6 +42,9 @@ type execution struct {
 	// until the PUT that gives the agent its roles and groups has run, so
 	// no concurrent group change sees a half-made agent.
 	pendingAgent *freshservice.User
+	// downgraded is set by a step that asked for a full-time agent and
+	// got an occasional one (seats.go).
+	downgraded bool
 }
 
 // execute runs the plan step by step, writing every result through to the
@@ -103,6 +106,11 @@ func (b *Bridge) execute(ctx context.Context, plan mapping.Plan, cur *freshservi
 				scimID = strconv.FormatInt(x.created.ID, 10)
 			}
 		}
+		if x.downgraded {
+			x.downgraded = false
+			b.auditDowngrade(ctx, step, scimID, x.applied.Downgraded)
+			continue
+		}
 		b.audit(ctx, step, scimID, "ok", step.String(), nil)
 	}
 	if b.opts.DryRun {
@@ -134,6 +142,7 @@ func (x *execution) run(ctx context.Context, s mapping.Step) error {
 		x.cur, x.created = u, u
 		x.applied.Promoted = true
 		b.writeThrough(ctx, u)
+		x.seatOutcome(askedFullTime(s.Agent), u)
 	case mapping.StepUpdateRequester:
 		u, _, err := fs.Requesters.Update(ctx, id, s.Requester)
 		if err != nil {
@@ -151,6 +160,7 @@ func (x *execution) run(ctx context.Context, s mapping.Step) error {
 		x.pendingAgent = nil
 		x.applied.PromotionPending = false
 		x.cur = b.writeThrough(ctx, u)
+		x.seatOutcome(askedFullTime(s.Agent), u)
 	case mapping.StepReactivateRequester:
 		u, _, err := fs.Requesters.Reactivate(ctx, id)
 		if err != nil {
@@ -163,7 +173,9 @@ func (x *execution) run(ctx context.Context, s mapping.Step) error {
 		if err != nil {
 			return err
 		}
+		wasFullTime := x.cur != nil && x.cur.IsAgent && !x.cur.Occasional
 		x.cur = b.writeStep(ctx, u, x.cur, func(c *freshservice.User) { c.Active = true })
+		x.seatOutcome(wasFullTime, u)
 	case mapping.StepDeactivateRequester:
 		if _, err := fs.Requesters.Deactivate(ctx, id); err != nil && !alreadyInactive(err, x.cur) {
 			return err
@@ -215,6 +227,7 @@ func (x *execution) run(ctx context.Context, s mapping.Step) error {
 		x.applied.Promoted = false
 		x.applied.PromotionPending = false
 		x.applied.Rules = nil
+		x.applied.Downgraded = nil
 		x.applied.RequesterGroupsUncertain = dedupe(append(x.applied.RequesterGroupsUncertain, x.applied.RequesterGroups...))
 		x.applied.RequesterGroups = nil
 		x.cur = b.writeStep(ctx, u, x.cur, func(c *freshservice.User) {

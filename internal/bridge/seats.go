@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"sort"
+	"sync"
 	"time"
 
 	"github.com/fsbridge/fsbridge/freshservice"
@@ -75,6 +78,9 @@ func (b *Bridge) takeSeat(ctx context.Context, cur *freshservice.User, t mapping
 		if granted == 0 {
 			return
 		}
+		if e, ok := b.dir.Get(granted); ok && e.User != nil && !fullTime(e) {
+			return // Freshservice made it occasional: no seat was taken
+		}
 		grants[granted] = time.Now()
 		b.saveSeatGrants(ctx, grants)
 	}, nil
@@ -111,5 +117,116 @@ func (b *Bridge) saveSeatGrants(ctx context.Context, grants seatGrants) {
 	data, _ := json.Marshal(keep)
 	if err := b.store.SetMeta(ctx, metaSeatGrants, string(data)); err != nil {
 		b.log.Warn().Err(err).Msg("recording a seat grant failed; other replicas count it at their next walk")
+	}
+}
+
+// Seat downgrades. In a workspace account Freshservice answers a request
+// for a full-time agent it has no seat for with success, and an occasional
+// agent (§4.3, §19). The bridge notices (seatOutcome), records it on the
+// user (mapping.Applied.Downgraded), audits it (outcome "partial", kind
+// no_seat, field occasional), lists it under "Needs attention" on /status
+// and in fsbridge_agents_downgraded, and stops asking: the user's target
+// stays occasional (target) until a seat may have freed, which the
+// background pass notices (recheckDowngrades), or the user's role rules
+// change. The IdP is answered as for a success: the person is provisioned.
+
+// askedFullTime reports whether an agent body asks for a full-time agent:
+// occasional false, or left out on a create (Freshservice's default).
+func askedFullTime(f *freshservice.AgentFields) bool {
+	return f != nil && (f.Occasional == nil || !*f.Occasional)
+}
+
+// seatOutcome records what a step that may take a full-time seat got: u,
+// the agent Freshservice answered. Asked for full-time and got occasional
+// is a downgrade; got full-time ends one.
+func (x *execution) seatOutcome(askedFullTime bool, u *freshservice.User) {
+	if !askedFullTime || u == nil {
+		return
+	}
+	if !u.Occasional {
+		x.applied.Downgraded = nil
+		return
+	}
+	rules := slices.Clone(x.applied.Rules)
+	slices.Sort(rules)
+	x.applied.Downgraded = &mapping.Downgrade{Rules: rules, FullTime: x.b.dir.Count().FullTimeAgents, At: time.Now().UTC()}
+	x.downgraded = true
+}
+
+// auditDowngrade records a step Freshservice answered with an occasional
+// agent where a full-time one was asked.
+func (b *Bridge) auditDowngrade(ctx context.Context, s mapping.Step, scimID string, d *mapping.Downgrade) {
+	m, p := s.Call()
+	full := 0
+	if d != nil {
+		full = d.FullTime
+	}
+	b.audit(ctx, s, scimID, "partial",
+		fmt.Sprintf("%s %s: Freshservice had no full-time agent seat free (%d full-time agents) and made the agent occasional; the bridge asks again when a seat frees or the user's role rules change", m, p, full),
+		&fault.Error{Kind: fault.NoSeat, Field: "occasional", Call: m + " " + p})
+}
+
+// UserDowngrade is one user Freshservice keeps occasional for want of a
+// full-time seat.
+type UserDowngrade struct {
+	ID       int64
+	UserName string
+	mapping.Downgrade
+}
+
+// userDowngrades is the current set, by user id.
+type userDowngrades struct {
+	mu sync.Mutex
+	m  map[int64]UserDowngrade
+}
+
+func (g *userDowngrades) set(id int64, userName string, d *mapping.Downgrade) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.m == nil {
+		g.m = map[int64]UserDowngrade{}
+	}
+	if d == nil {
+		delete(g.m, id)
+		return
+	}
+	g.m[id] = UserDowngrade{ID: id, UserName: userName, Downgrade: *d}
+}
+
+func (g *userDowngrades) list() []UserDowngrade {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := make([]UserDowngrade, 0, len(g.m))
+	for _, u := range g.m {
+		out = append(out, u)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Downgraded lists the users Freshservice keeps occasional although the
+// rules ask for full-time, by id.
+func (b *Bridge) Downgraded() []UserDowngrade { return b.downgrades.list() }
+
+// recheckDowngrades marks for the background pass the downgraded users a
+// seat may have freed for: the directory shows fewer full-time agents than
+// when they were downgraded. It makes no call.
+func (b *Bridge) recheckDowngrades(ctx context.Context) {
+	list := b.downgrades.list()
+	if len(list) == 0 {
+		return
+	}
+	full := b.dir.Count().FullTimeAgents
+	for _, u := range list {
+		if !mapping.SeatMayHaveFreed(&u.Downgrade, full) {
+			continue
+		}
+		saved, err := b.store.UpdateUser(ctx, u.ID, func(s *store.User) error {
+			s.Dirty, s.NextAttempt = true, time.Time{}
+			return nil
+		})
+		if err == nil {
+			b.dir.PutDesired(saved)
+		}
 	}
 }

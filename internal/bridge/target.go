@@ -44,6 +44,13 @@ func encode(v any) json.RawMessage {
 type userTarget struct {
 	mapping.Target
 	Rules []string // names of the role rules the user matches
+	// FullTime is what the rules ask: a full-time agent. Agent.Occasional
+	// may say otherwise while Freshservice has no seat for the user
+	// (Downgraded).
+	FullTime bool
+	// Downgraded: the rules ask for full-time, but the user is kept
+	// occasional, as Freshservice made it for want of a seat.
+	Downgraded bool
 }
 
 // groupsOf returns the SCIM groups user id is a member of.
@@ -123,6 +130,12 @@ func (b *Bridge) target(ctx context.Context, id int64, doc mapping.Doc, deleted 
 	if access.Deactivate {
 		t.Profile.Active = false
 		t.Profile.Set |= mapping.FieldActive
+	}
+	if t.Kind == mapping.KindAgent && !t.Agent.Occasional {
+		t.FullTime = true
+		if applied.Downgraded != nil && mapping.HoldDowngrade(applied.Downgraded, t.Rules, b.dir.Count().FullTimeAgents) {
+			t.Agent.Occasional, t.Downgraded = true, true
+		}
 	}
 	return t, nil
 }

@@ -487,6 +487,7 @@ func (b *Bridge) createNew(ctx context.Context, email string, doc mapping.Doc, e
 	}
 	b.dir.PutDesired(saved)
 	b.recordGaps(ctx, id, userNameOf(doc), nil, t.Profile.Gaps)
+	b.downgrades.set(id, userNameOf(doc), applied.Downgraded)
 	if len(plan) > 1 {
 		if _, err := b.reconcileLocked(ctx, id); err != nil {
 			return scim.Resource{}, toSCIMError(err)
@@ -785,6 +786,9 @@ func (b *Bridge) reconcileLocked(ctx context.Context, id int64) (directory.Entry
 			return e, b.recordFailure(ctx, id, err)
 		}
 		applied.Gaps = t.Profile.Gaps
+		if !t.FullTime {
+			applied.Downgraded = nil // the rules no longer ask for a full-time seat
+		}
 		if reason := b.protectedReason(cur); reason != "" {
 			// A request that asks to lock a protected user out is refused
 			// before it is saved (putDesired); a change that reaches the
@@ -853,8 +857,10 @@ func (b *Bridge) reconcileLocked(ctx context.Context, id int64) (directory.Entry
 	b.dir.PutDesired(saved)
 	if rec.Deleted {
 		b.gaps.set(id, rec.UserName, nil) // no longer a resource to attend to
+		b.downgrades.set(id, rec.UserName, nil)
 	} else {
 		b.recordGaps(ctx, id, rec.UserName, gapsBefore, applied.Gaps)
+		b.downgrades.set(id, rec.UserName, applied.Downgraded)
 	}
 	e, _ = b.dir.Get(id)
 	return e, nil

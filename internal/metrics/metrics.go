@@ -29,6 +29,9 @@ type Source interface {
 	// UsersWithGaps counts users provisioned without a value Freshservice
 	// cannot hold yet.
 	UsersWithGaps() int
+	// AgentsDowngraded counts agents Freshservice made occasional for want
+	// of a full-time seat, although the rules ask for full-time.
+	AgentsDowngraded() int
 }
 
 // Metrics holds the collectors.
@@ -112,10 +115,11 @@ var (
 	descPending   = prometheus.NewDesc("fsbridge_plans_pending", "Users whose plan is waiting to be re-run.", nil, nil)
 	descDrift     = prometheus.NewDesc("fsbridge_drift_users", "Users whose Freshservice state differs from what the IdP asked for, as of the last drift check.", nil, nil)
 	descGaps      = prometheus.NewDesc("fsbridge_users_with_gaps", "Users provisioned without a value Freshservice cannot hold yet (an unknown department, location, manager, time zone or language).", nil, nil)
+	descDowngrade = prometheus.NewDesc("fsbridge_agents_downgraded", "Agents the rules make full-time that Freshservice made occasional because no full-time seat was free.", nil, nil)
 )
 
 func (g *gauges) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descRemaining, descLimit, descTotal, descOthers, descWaited, descMirror, descAge, descPending, descDrift, descGaps} {
+	for _, d := range []*prometheus.Desc{descRemaining, descLimit, descTotal, descOthers, descWaited, descMirror, descAge, descPending, descDrift, descGaps, descDowngrade} {
 		ch <- d
 	}
 }
@@ -139,4 +143,5 @@ func (g *gauges) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descPending, prometheus.GaugeValue, float64(g.src.PlansPending()))
 	ch <- prometheus.MustNewConstMetric(descDrift, prometheus.GaugeValue, float64(g.src.DriftUsers()))
 	ch <- prometheus.MustNewConstMetric(descGaps, prometheus.GaugeValue, float64(g.src.UsersWithGaps()))
+	ch <- prometheus.MustNewConstMetric(descDowngrade, prometheus.GaugeValue, float64(g.src.AgentsDowngraded()))
 }

@@ -200,6 +200,7 @@ func (m metricsSource) MirrorWalkedAt() time.Time { return m.s.Bridge.Directory(
 func (m metricsSource) PlansPending() int         { return m.s.Bridge.PlansPending() }
 func (m metricsSource) DriftUsers() int           { return m.s.Bridge.DriftCount() }
 func (m metricsSource) UsersWithGaps() int        { return len(m.s.Bridge.Gaps()) }
+func (m metricsSource) AgentsDowngraded() int     { return len(m.s.Bridge.Downgraded()) }
 
 // observeCall counts Freshservice calls against the SCIM request that made
 // them.

@@ -581,7 +581,24 @@ const statusMaxAttention = 200
 
 func (p *statusPage) attention() attentionReport {
 	all := p.s.Bridge.Gaps()
-	rep := attentionReport{Users: len(all), Items: []attentionEntry{}}
+	down := p.s.Bridge.Downgraded()
+	users := map[int64]bool{}
+	for _, u := range all {
+		users[u.ID] = true
+	}
+	for _, u := range down {
+		users[u.ID] = true
+	}
+	rep := attentionReport{Users: len(users), Items: []attentionEntry{}}
+	// Agents Freshservice made occasional for want of a seat first: a
+	// seat is money, and the fix is the account's.
+	for _, u := range down {
+		if len(rep.Items) == statusMaxAttention {
+			return rep
+		}
+		rep.Items = append(rep.Items, attentionEntry{ID: u.ID, UserName: u.UserName, Attr: "occasional", Value: "false (full-time, rules " + strings.Join(u.Rules, ", ") + ")",
+			Reason: fmt.Sprintf("no full-time agent seat was free (%d full-time agents): Freshservice made the agent occasional on %s; the bridge asks again when a seat frees (buy one, or demote a full-time agent) or the user's role rules change", u.FullTime, u.At.UTC().Format("2006-01-02 15:04 MST"))})
+	}
 	for _, u := range all {
 		for _, g := range u.Gaps {
 			if len(rep.Items) == statusMaxAttention {
@@ -728,8 +745,11 @@ func (p *statusPage) report(ctx context.Context, outcome string, limit int) stat
 	rep.Creates = p.creates(ctx, now)
 	rep.Attention = p.attention()
 	rep.Protection = p.protection()
-	if n := rep.Attention.Users; n > 0 {
+	if n := len(p.s.Bridge.Gaps()); n > 0 {
 		checks = append(checks, healthCheck{"attributes", "warn", fmt.Sprintf("%s provisioned without a value Freshservice cannot hold yet (see Needs attention)", plural(n, "user", "users"))})
+	}
+	if n := len(p.s.Bridge.Downgraded()); n > 0 {
+		checks = append(checks, healthCheck{"seats", "warn", fmt.Sprintf("%s occasional instead of full-time: Freshservice had no full-time seat free (see Needs attention)", plural(n, "agent", "agents"))})
 	}
 	if lim := s.conns.Load(); lim != nil {
 		st := lim.stats()
