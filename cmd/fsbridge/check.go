@@ -72,6 +72,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "protected users: %s\n", strings.Join(p, ", "))
 	}
 	printRules(stdout, srv)
+	printPlanGatedRules(ctx, stdout, srv)
 	stats, _ := srv.Client.Budget().Stats()
 	fmt.Fprintf(stdout, "budget (plan %s, share %.2f, per %s):", cfg.Freshservice.Plan, cfg.Freshservice.Share, cfg.Freshservice.Window)
 	for _, s := range stats {
