@@ -190,3 +190,45 @@ func TestSeatExhaustionErrorStillRefuses(t *testing.T) {
 		t.Errorf("fsbridge_agents_downgraded = %v, want 0", v)
 	}
 }
+
+// TestSeatDowngradeOnReactivation: a full-time agent deactivated while its
+// seat went to someone else comes back occasional; the reactivation
+// succeeds and settles.
+func TestSeatDowngradeOnReactivation(t *testing.T) {
+	e := rulesEnv(t, config.OnLeaveDemote, func(_ *config.Config, o *simulator.Options) {
+		o.FullTimeSeats = 2 // the key's owner and one more
+		o.Switches.SeatExhaustion = simulator.SeatsDowngrade
+	})
+	a := e.mustCreate(userBody("ann@example.com", "Ann", "A", nil))
+	b := e.mustCreate(userBody("ben@example.com", "Ben", "B", nil))
+	agents := e.mustGroup("FS Agents", a)
+	if su := e.simUser(a); !su.IsAgent || su.Occasional {
+		t.Fatalf("ann: agent %v occasional %v, want full-time", su.IsAgent, su.Occasional)
+	}
+	// Ann leaves for a while; Ben takes the free seat.
+	if status, body := e.do("PATCH", "/Users/"+a, patchBody(map[string]any{"op": "replace", "path": "active", "value": false})); status != 200 {
+		t.Fatalf("deactivate ann: %d %v", status, body)
+	}
+	if status, body := e.addMembers(agents, b); status != 204 {
+		t.Fatalf("promote ben: %d %v", status, body)
+	}
+	if su := e.simUser(b); !su.IsAgent || su.Occasional {
+		t.Fatalf("ben: agent %v occasional %v, want full-time", su.IsAgent, su.Occasional)
+	}
+	// Ann comes back: Freshservice has no full-time seat for her.
+	put := func() int { return e.sim.Stats().ByRoute["PUT /api/v2/agents/{id}"] }
+	before := put()
+	if status, body := e.do("PATCH", "/Users/"+a, patchBody(map[string]any{"op": "replace", "path": "active", "value": true})); status != 200 {
+		t.Fatalf("reactivate ann: %d %v, want 200", status, body)
+	}
+	su := e.simUser(a)
+	if !su.Active || !su.IsAgent || !su.Occasional {
+		t.Fatalf("ann: active %v agent %v occasional %v, want an active occasional agent", su.Active, su.IsAgent, su.Occasional)
+	}
+	if n := put() - before; n != 0 {
+		t.Errorf("the reactivation was followed by %d agent PUTs asking for full-time, want none", n)
+	}
+	if d := e.srv.Bridge.Downgraded(); len(d) != 1 || d[0].ID != su.ID {
+		t.Errorf("downgraded: %+v, want ann", d)
+	}
+}

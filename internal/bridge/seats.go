@@ -222,7 +222,9 @@ func (b *Bridge) recheckDowngrades(ctx context.Context) {
 			continue
 		}
 		saved, err := b.store.UpdateUser(ctx, u.ID, func(s *store.User) error {
-			s.Dirty, s.NextAttempt = true, time.Time{}
+			if !s.Dirty { // one already waiting keeps its backoff
+				s.Dirty, s.NextAttempt = true, time.Time{}
+			}
 			return nil
 		})
 		if err == nil {
