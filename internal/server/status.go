@@ -966,6 +966,8 @@ func failureReason(ev store.AuditEvent) string {
 				", so nothing was changed; raise the cap or free a seat"
 		}
 		return "Freshservice has no agent seat left (or the API key's agent may not manage agents), so the user was not made an agent"
+	case fault.RequiresFeature:
+		return "the account's Freshservice plan lacks a feature this needs (the detail names it and the plans that have it); upgrade the plan or change the rule: it is not retried"
 	case fault.Protected:
 		return "the user is protected (the API key's owner, or listed in protected_users) and the change would have locked the bridge out of Freshservice, so nothing was changed"
 	case fault.RateLimited:
