@@ -73,8 +73,20 @@ func (c *call) checkGroup(in *groupInput) []fieldError {
 	return errs
 }
 
-func (c *call) groupNameTaken(name string, except int64) bool {
-	return nameTaken(c.st.groups, name, except, func(g *Group) (int64, string) { return g.ID, g.Name })
+// groupNameTaken reports whether workspace ws has another agent group
+// named name: names are unique within a workspace, and two workspaces may
+// each have a "Service Desk".
+func (c *call) groupNameTaken(name string, ws, except int64) bool {
+	return groupNameTaken(c.st.groups, name, ws, except)
+}
+
+func groupNameTaken(groups map[int64]*Group, name string, ws, except int64) bool {
+	for _, g := range groups {
+		if g.ID != except && workspaceOf(g.WorkspaceID) == workspaceOf(ws) && strings.EqualFold(g.Name, name) {
+			return true
+		}
+	}
+	return false
 }
 
 func duplicateName() reply {
@@ -173,7 +185,7 @@ func (c *call) createGroup() reply {
 	if len(errs) > 0 {
 		return validationError(http.StatusBadRequest, errs)
 	}
-	if c.groupNameTaken(*in.name, 0) {
+	if c.groupNameTaken(*in.name, ws, 0) {
 		return duplicateName()
 	}
 	g := &Group{WorkspaceID: ws, CreatedAt: c.now, UpdatedAt: c.now}
@@ -199,7 +211,7 @@ func (c *call) updateGroup() reply {
 	if len(errs) > 0 {
 		return validationError(http.StatusBadRequest, errs)
 	}
-	if in.name != nil && c.groupNameTaken(*in.name, g.ID) {
+	if in.name != nil && c.groupNameTaken(*in.name, g.WorkspaceID, g.ID) {
 		return duplicateName()
 	}
 	next := g.clone()

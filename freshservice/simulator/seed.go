@@ -266,8 +266,8 @@ func (st *state) applySeed(d SeedData, now time.Time, plan string) error {
 		where := fmt.Sprintf("agent_groups[%d]", i)
 		_, taken := st.groups[x.ID]
 		freeID(where, x.ID, taken)
-		if x.Name == "" || nameTaken(st.groups, x.Name, 0, func(v *Group) (int64, string) { return v.ID, v.Name }) {
-			e.add(where, "name %q is empty or already used", x.Name)
+		if x.Name == "" || groupNameTaken(st.groups, x.Name, x.WorkspaceID, 0) {
+			e.add(where, "name %q is empty or already used in its workspace", x.Name)
 			continue
 		}
 		if x.UnassignedFor != "" && !slices.Contains(unassignedForValues, x.UnassignedFor) {
@@ -368,7 +368,7 @@ func (st *state) applySeed(d SeedData, now time.Time, plan string) error {
 	}
 	for i, x := range d.AgentGroups {
 		where := fmt.Sprintf("agent_groups[%d]", i)
-		g, ok := st.groupByName(x.Name)
+		g, ok := st.groupByNameIn(x.Name, x.WorkspaceID)
 		if !ok {
 			continue
 		}
@@ -575,6 +575,17 @@ func (st *state) locationByName(name string) (*Location, bool) {
 
 func (st *state) groupByName(name string) (*Group, bool) {
 	return findByName(st.groups, name, func(g *Group) (int64, string) { return g.ID, g.Name })
+}
+
+// groupByNameIn finds the agent group of that name in workspace ws.
+func (st *state) groupByNameIn(name string, ws int64) (*Group, bool) {
+	var best *Group
+	for _, g := range st.groups {
+		if workspaceOf(g.WorkspaceID) == workspaceOf(ws) && strings.EqualFold(g.Name, name) && (best == nil || g.ID < best.ID) {
+			best = g
+		}
+	}
+	return best, best != nil
 }
 
 func (st *state) requesterGroupByName(name string) (*RequesterGroup, bool) {

@@ -102,6 +102,20 @@ func TestWorkspaces(t *testing.T) {
 				t.Error("a refused delete removed the group")
 			}
 		}},
+		{"group names are unique within a workspace, not across", simulator.Switches{Workspaces: true}, func(t *testing.T, e *env) {
+			if err := e.sim.Seed(simulator.SeedData{AgentGroups: []simulator.SeedAgentGroup{{Name: "Service Desk", WorkspaceID: 3}}}); err != nil {
+				t.Fatalf("a second Service Desk in HR: %v", err)
+			}
+			g := e.do("POST", "/api/v2/groups", map[string]any{"name": "service desk", "workspace_id": 4}).want(t, 201).item(t, "group")
+			if id(t, g["workspace_id"]) != 4 {
+				t.Errorf("workspace_id %v", g["workspace_id"])
+			}
+			e.do("POST", "/api/v2/groups", map[string]any{"name": "Service Desk", "workspace_id": 3}).want(t, 409)
+			e.do("POST", "/api/v2/groups", map[string]any{"name": "Service Desk"}).want(t, 409)
+			if err := e.sim.Seed(simulator.SeedData{AgentGroups: []simulator.SeedAgentGroup{{Name: "HR Team", WorkspaceID: 3}}}); err == nil {
+				t.Error("a second HR Team was seeded in HR")
+			}
+		}},
 		{"seeds name known workspaces only", simulator.Switches{}, func(t *testing.T, e *env) {
 			if err := e.sim.Seed(simulator.SeedData{AgentGroups: []simulator.SeedAgentGroup{{Name: "X", WorkspaceID: 7}}}); err == nil {
 				t.Error("a group in workspace 7 was seeded")
