@@ -146,12 +146,13 @@ func (b *Bridge) Walk(ctx context.Context) error {
 	for _, active := range []bool{true, false} {
 		if err == nil {
 			err = walk(func(page int) ([]*freshservice.User, *freshservice.Response, error) {
-				return b.fs.Requesters.List(ctx, &freshservice.RequesterListOptions{IncludeAgents: true, Active: &active, ListOptions: freshservice.ListOptions{Page: page}})
+				return b.fs.Requesters.List(ctx, &freshservice.RequesterListOptions{IncludeAgents: b.canSeeAgentsAsRequesters(), Active: &active, ListOptions: freshservice.ListOptions{Page: page}})
 			})
 		}
 	}
+	// A key without Manage Agents sees requesters only (keyaccess.go).
 	for _, active := range []bool{true, false} {
-		if err == nil {
+		if err == nil && b.canManageAgents() {
 			err = walk(func(page int) ([]*freshservice.User, *freshservice.Response, error) {
 				return b.fs.Agents.List(ctx, &freshservice.AgentListOptions{Active: &active, ListOptions: freshservice.ListOptions{Page: page}})
 			})

@@ -87,6 +87,8 @@ type Bridge struct {
 	ruleCfg atomic.Pointer[config.Rules]
 	// keyOwner is the agent who owns the API key (nil: unknown).
 	keyOwner atomic.Pointer[KeyOwner]
+	// keyAccess is what the API key may do, as last probed (keyaccess.go).
+	keyAccess atomic.Pointer[KeyAccess]
 	// catMu serialises changes to the catalog (updateCatalog), so two
 	// concurrent changes cannot each store a copy without the other's.
 	catMu sync.Mutex
@@ -167,6 +169,7 @@ func New(ctx context.Context, opts Options) (*Bridge, error) {
 	if err := b.loadKeyOwner(ctx); err != nil {
 		return nil, fmt.Errorf("bridge: %w", err)
 	}
+	b.ProbeKey(ctx)
 	return b, nil
 }
 
@@ -298,7 +301,13 @@ type Catalog struct {
 	Roles           map[int64]string
 	AgentGroups     map[int64]string
 	RequesterGroups map[int64]*freshservice.RequesterGroup
-	LoadedAt        time.Time
+	// RoleWorkspace and GroupWorkspace are the workspace of each role and
+	// agent group (0: the account shows none); Workspaces those the key's
+	// owner sees (none: an account without workspaces).
+	RoleWorkspace  map[int64]int64
+	GroupWorkspace map[int64]int64
+	Workspaces     []mapping.Workspace
+	LoadedAt       time.Time
 }
 
 // LoadCatalog reads roles, agent groups, requester groups, departments and
@@ -309,6 +318,8 @@ func LoadCatalog(ctx context.Context, fs *freshservice.Client) (*Catalog, error)
 		Roles:           map[int64]string{},
 		AgentGroups:     map[int64]string{},
 		RequesterGroups: map[int64]*freshservice.RequesterGroup{},
+		RoleWorkspace:   map[int64]int64{},
+		GroupWorkspace:  map[int64]int64{},
 		LoadedAt:        time.Now(),
 	}
 	for r, err := range fs.Roles.All(ctx) {
@@ -316,12 +327,22 @@ func LoadCatalog(ctx context.Context, fs *freshservice.Client) (*Catalog, error)
 			return nil, fmt.Errorf("roles: %w", err)
 		}
 		c.Roles[r.ID] = r.Name
+		c.RoleWorkspace[r.ID] = r.WorkspaceID
 	}
 	for g, err := range fs.Groups.All(ctx) {
 		if err != nil {
 			return nil, fmt.Errorf("agent groups: %w", err)
 		}
 		c.AgentGroups[g.ID] = g.Name
+		c.GroupWorkspace[g.ID] = g.WorkspaceID
+	}
+	// Accounts without workspaces may not answer the list: no workspaces.
+	for w, err := range fs.Workspaces.All(ctx) {
+		if err != nil {
+			c.Workspaces = nil
+			break
+		}
+		c.Workspaces = append(c.Workspaces, mapping.Workspace{ID: w.ID, Name: w.Name, Primary: w.Primary})
 	}
 	for g, err := range fs.RequesterGroups.All(ctx) {
 		if err != nil {
@@ -369,7 +390,16 @@ func (c *Catalog) clone() *Catalog {
 		Roles:           map[int64]string{},
 		AgentGroups:     map[int64]string{},
 		RequesterGroups: map[int64]*freshservice.RequesterGroup{},
+		RoleWorkspace:   map[int64]int64{},
+		GroupWorkspace:  map[int64]int64{},
+		Workspaces:      c.Workspaces,
 		LoadedAt:        c.LoadedAt,
+	}
+	for k, v := range c.RoleWorkspace {
+		n.RoleWorkspace[k] = v
+	}
+	for k, v := range c.GroupWorkspace {
+		n.GroupWorkspace[k] = v
 	}
 	for k, v := range c.Departments {
 		n.Departments[k] = v

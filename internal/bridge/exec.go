@@ -55,6 +55,9 @@ func (b *Bridge) execute(ctx context.Context, plan mapping.Plan, cur *freshservi
 	if len(plan) == 0 {
 		return cur, nil
 	}
+	if err := b.refuseWithoutManageAgents(plan); err != nil {
+		return cur, err
+	}
 	groups := plan.AgentGroups()
 	if cur != nil && slices.ContainsFunc(plan, func(s mapping.Step) bool { return s.Kind == mapping.StepConvertToRequester }) {
 		// A demotion takes the user out of its agent groups: no

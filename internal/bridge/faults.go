@@ -246,7 +246,7 @@ func ownRefusal(f *fault.Error) *scim.Error {
 		se.Status, se.ScimType = http.StatusConflict, scim.TypeUniqueness
 	case fault.Protected:
 		se.Status = http.StatusConflict
-	case fault.NoSeat, fault.RequiresFeature:
+	case fault.NoSeat, fault.RequiresFeature, fault.Forbidden:
 		se.Status = http.StatusForbidden
 	case fault.NotFound:
 		se.Status = http.StatusNotFound

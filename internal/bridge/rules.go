@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -32,19 +33,55 @@ func matchOf(m config.Match) mapping.Match {
 	return mapping.Match{DisplayName: m.DisplayName, ExternalID: m.ExternalID, Role: m.Role}
 }
 
-// resolveRules turns names into ids. Unknown names are collected and
-// reported together with the names the account does have. Agent groups a
-// mapping asks to create are created.
+// RulesError lists every name of the rules that does not resolve, each
+// with what the account has instead.
+type RulesError struct {
+	Problems []string
+}
+
+func (e *RulesError) Error() string {
+	return "rules name what Freshservice does not have: " + strings.Join(e.Problems, "; ")
+}
+
+// placed lists a catalog map with the workspace of each object.
+func placed(names map[int64]string, spaces map[int64]int64) []mapping.Placed {
+	out := make([]mapping.Placed, 0, len(names))
+	for id, n := range names {
+		out = append(out, mapping.Placed{ID: id, Name: n, WorkspaceID: spaces[id]})
+	}
+	return out
+}
+
+// resolveRules turns names into ids, each within the workspace its rule
+// names (see mapping.ResolvePlaced). Unknown names are collected and
+// reported together with the names the account does have, in a
+// *RulesError. Agent groups a mapping asks to create are created.
 func (b *Bridge) resolveRules(ctx context.Context, rules config.Rules) (*RuleSet, error) {
 	cat := b.catalog.Load()
 	rs := &RuleSet{MaxAgents: rules.MaxAgents, ManagedRoles: map[int64]bool{}, ManagedAgentGroups: map[int64]bool{}}
 	unknownRoles := map[string]bool{}
 	unknownGroups := map[string]bool{}
-	group := func(name string) int64 {
-		id, ok := byName(cat.AgentGroups, name)
-		if !ok {
-			unknownGroups[name] = true
+	var other []string
+	groupObjs := placed(cat.AgentGroups, cat.GroupWorkspace)
+	roleObjs := placed(cat.Roles, cat.RoleWorkspace)
+	// resolve finds a name; a plain unknown name (no workspace asked, the
+	// key sees every workspace) goes to unknown, listed with what the
+	// account has; any other failure is told in its own words.
+	resolve := func(objs []mapping.Placed, kind string, unknown map[string]bool, name, workspace string) (int64, bool) {
+		id, err := mapping.ResolvePlaced(objs, cat.Workspaces, name, workspace)
+		if err == nil {
+			return id, true
 		}
+		var ne *mapping.NameError
+		if errors.As(err, &ne) && ne.Kind == mapping.NameUnknown && ne.Workspace == "" {
+			unknown[name] = true
+		} else {
+			other = append(other, kind+" "+err.Error())
+		}
+		return 0, false
+	}
+	group := func(name, workspace string) int64 {
+		id, _ := resolve(groupObjs, "agent group", unknownGroups, name, workspace)
 		return id
 	}
 	for _, rc := range rules.RoleGroups {
@@ -53,25 +90,24 @@ func (b *Bridge) resolveRules(ctx context.Context, rules config.Rules) (*RuleSet
 			r.OnLeave = config.OnLeaveDemote
 		}
 		for _, g := range rc.Roles {
-			id, ok := byName(cat.Roles, g.Role)
+			id, ok := resolve(roleObjs, "role", unknownRoles, g.Role, rc.Workspace)
 			if !ok {
-				unknownRoles[g.Role] = true
 				continue
 			}
 			ra := freshservice.RoleAssignment{RoleID: id, AssignmentScope: g.Scope}
 			for _, gn := range g.Groups {
-				ra.Groups = append(ra.Groups, group(gn))
+				ra.Groups = append(ra.Groups, group(gn, rc.Workspace))
 			}
 			r.Roles = append(r.Roles, ra)
 			rs.ManagedRoles[id] = true
 		}
 		for _, gn := range rc.MemberOf {
-			id := group(gn)
+			id := group(gn, rc.Workspace)
 			r.MemberOf = append(r.MemberOf, id)
 			rs.ManagedAgentGroups[id] = true
 		}
 		for _, gn := range rc.ObserverOf {
-			id := group(gn)
+			id := group(gn, rc.Workspace)
 			r.ObserverOf = append(r.ObserverOf, id)
 			rs.ManagedAgentGroups[id] = true
 		}
@@ -82,16 +118,20 @@ func (b *Bridge) resolveRules(ctx context.Context, rules config.Rules) (*RuleSet
 		if m.Name == "" {
 			m.Name = mc.Match.DisplayName
 		}
-		if id, ok := byName(cat.AgentGroups, m.Name); ok {
+		id, err := mapping.ResolvePlaced(groupObjs, cat.Workspaces, m.Name, mc.Workspace)
+		var ne *mapping.NameError
+		missing := errors.As(err, &ne) && (ne.Kind == mapping.NameUnknown || ne.Kind == mapping.WorkspacePartial)
+		switch {
+		case err == nil:
 			m.GroupID = id
-		} else if m.Create && m.Name != "" {
-			g, err := b.createAgentGroup(ctx, m.Name)
+		case missing && m.Create && m.Name != "":
+			g, err := b.createAgentGroup(ctx, m.Name, workspaceID(cat.Workspaces, mc.Workspace))
 			if err != nil {
 				return nil, fmt.Errorf("rules: creating agent group %q: %w", m.Name, err)
 			}
 			m.GroupID = g
-		} else if m.Name != "" {
-			unknownGroups[m.Name] = true
+		case m.Name != "":
+			resolve(groupObjs, "agent group", unknownGroups, m.Name, mc.Workspace)
 		}
 		if m.GroupID != 0 {
 			rs.ManagedAgentGroups[m.GroupID] = true
@@ -108,22 +148,53 @@ func (b *Bridge) resolveRules(ctx context.Context, rules config.Rules) (*RuleSet
 	if len(unknownGroups) > 0 {
 		problems = append(problems, fmt.Sprintf("unknown agent groups %s (the account has: %s)", quoteKeys(unknownGroups), quoteList(names(cat.AgentGroups))))
 	}
+	problems = append(problems, dedupeStrings(other)...)
 	if len(problems) > 0 {
-		return nil, fmt.Errorf("rules name what Freshservice does not have: %s", strings.Join(problems, "; "))
+		return nil, &RulesError{Problems: problems}
 	}
 	return rs, nil
 }
 
-func (b *Bridge) createAgentGroup(ctx context.Context, name string) (int64, error) {
+// workspaceID is the id of the workspace named (0: none named, or not
+// seen).
+func workspaceID(spaces []mapping.Workspace, name string) int64 {
+	for _, w := range spaces {
+		if name != "" && strings.EqualFold(w.Name, strings.TrimSpace(name)) {
+			return w.ID
+		}
+	}
+	return 0
+}
+
+func dedupeStrings(l []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range l {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (b *Bridge) createAgentGroup(ctx context.Context, name string, workspace int64) (int64, error) {
 	if b.opts.DryRun {
 		b.log.Info().Str("plan", "POST /api/v2/groups").Str("name", name).Msg("dry run: agent group not created")
 		return 0, nil
 	}
-	g, _, err := b.fs.Groups.Create(ctx, &freshservice.GroupFields{Name: freshservice.Ptr(name)})
+	in := &freshservice.GroupFields{Name: freshservice.Ptr(name)}
+	if workspace != 0 {
+		in.WorkspaceID = freshservice.Ptr(workspace)
+	}
+	g, _, err := b.fs.Groups.Create(ctx, in)
 	if err != nil {
 		return 0, err
 	}
-	b.updateCatalog(func(c *Catalog) { c.AgentGroups[g.ID] = g.Name })
+	b.updateCatalog(func(c *Catalog) {
+		c.AgentGroups[g.ID] = g.Name
+		c.GroupWorkspace[g.ID] = g.WorkspaceID
+	})
 	return g.ID, nil
 }
 

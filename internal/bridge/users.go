@@ -925,7 +925,7 @@ func (b *Bridge) refreshUser(ctx context.Context, id int64) error {
 // certain), so a miss is asked again for deactivated users.
 func (b *Bridge) lookupEmail(ctx context.Context, email string) (*freshservice.User, error) {
 	for _, active := range []*bool{nil, freshservice.Ptr(false)} {
-		list, _, err := b.fs.Requesters.List(ctx, &freshservice.RequesterListOptions{Email: email, IncludeAgents: true, Active: active})
+		list, _, err := b.fs.Requesters.List(ctx, &freshservice.RequesterListOptions{Email: email, IncludeAgents: b.canSeeAgentsAsRequesters(), Active: active})
 		if err != nil {
 			return nil, err
 		}

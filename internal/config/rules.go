@@ -66,6 +66,12 @@ type RoleGroup struct {
 	// MemberOf and ObserverOf are Freshservice agent groups by name.
 	MemberOf   []string `yaml:"member_of"`
 	ObserverOf []string `yaml:"observer_of"`
+	// Workspace names the Freshservice workspace (by its name, such as
+	// "HR") whose roles and agent groups the rule's names mean, in
+	// accounts with several. Empty: the primary workspace's, or the one
+	// other workspace that has the name (two have it: a configuration
+	// error naming both).
+	Workspace string `yaml:"workspace"`
 	// OnLeave says what happens when a user leaves the last role group:
 	// demote (back to requester, the default), keep (stay an agent with
 	// what they have) or deactivate.
@@ -88,8 +94,11 @@ type AgentGroupMap struct {
 	// AgentGroup is the Freshservice agent group's name; empty means the
 	// SCIM group's displayName.
 	AgentGroup string `yaml:"agent_group"`
-	// Create makes the agent group if it does not exist.
+	// Create makes the agent group if it does not exist (in Workspace).
 	Create bool `yaml:"create"`
+	// Workspace names the workspace of the agent group, as on a role
+	// group rule.
+	Workspace string `yaml:"workspace"`
 }
 
 // The on_leave choices.

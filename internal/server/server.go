@@ -76,6 +76,11 @@ type Server struct {
 	checkMu     sync.Mutex
 	checkAt     time.Time
 	checkFailed string
+	// saw403 is set when Freshservice refused a call with 403, so the next
+	// readiness check probes what the key may do again; rates holds the
+	// rate limits Freshservice showed (account.go).
+	saw403 atomic.Bool
+	rates  rateSeen
 	// webhookPace bounds what webhook events spend.
 	webhookPace *webhookPace
 	// conns limits the listener Serve serves on; nil before Serve.
@@ -144,6 +149,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 			s.Metrics.ObserveCall(ctx, c)
 			s.status.observeCall(ctx, c)
 			s.noteAuth(c.Status)
+			s.rates.observe(c)
 			if opts.ObserveCall != nil {
 				opts.ObserveCall(ctx, c)
 			}
@@ -266,6 +272,9 @@ func (s *Server) routes() (http.Handler, error) {
 
 // noteAuth remembers whether Freshservice accepted the API key.
 func (s *Server) noteAuth(status int) {
+	if status == http.StatusForbidden {
+		s.saw403.Store(true)
+	}
 	switch {
 	case status == http.StatusUnauthorized:
 		s.fsAuth.Store(-1)
@@ -314,8 +323,9 @@ func (s *Server) credentialsOK(ctx context.Context) (bool, string) {
 const credentialsCheckEvery = time.Minute
 
 // ready reports whether the bridge can serve: the store answers, the
-// mirror is loaded, and Freshservice accepts the credentials. The body
-// says what is wrong.
+// mirror is loaded, Freshservice accepts the credentials, and the key's
+// owner has the permissions the bridge needs. The body says what is
+// wrong, and for a missing permission how to fix it.
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
@@ -341,6 +351,12 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	good, why := s.credentialsOK(ctx)
 	checks["freshservice"] = why
 	ok = ok && good
+	if good {
+		// What the key may do: "ok", or each missing permission and its fix.
+		good, why = s.keyAccessOK(ctx)
+		checks["api_key"] = why
+		ok = ok && good
+	}
 	writeJSON(w, map[bool]int{true: http.StatusOK, false: http.StatusServiceUnavailable}[ok], map[string]any{"ready": ok, "checks": checks})
 }
 

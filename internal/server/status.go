@@ -430,6 +430,9 @@ type statusReport struct {
 	Attention attentionReport `json:"needs_attention"`
 	// Protection says whom the bridge never locks out (DESIGN D12).
 	Protection protectionReport `json:"protection"`
+	// Account is the account and what the API key may do, as `fsbridge
+	// check` reports them.
+	Account AccountReport `json:"account"`
 	// Connections is absent until the bridge serves a listener.
 	Connections *connectionsReport `json:"connections,omitempty"`
 	Audit       auditReport        `json:"audit"`
@@ -740,7 +743,16 @@ func (p *statusPage) report(ctx context.Context, outcome string, limit int) stat
 		checks = append(checks, healthCheck{"store", "ok", "answering"})
 	}
 	cancel()
-	checks = append(checks, p.freshserviceHealth(ctx, now))
+	fh := p.freshserviceHealth(ctx, now)
+	checks = append(checks, fh)
+	if fh.State != "fail" {
+		if good, why := s.keyAccessOK(ctx); good {
+			checks = append(checks, healthCheck{"api key", "ok", "its owner has every permission the bridge needs"})
+		} else {
+			checks = append(checks, healthCheck{"api key", "fail", why})
+		}
+	}
+	rep.Account = s.Account()
 	checks = append(checks, p.mirrorHealth(now))
 	rep.Creates = p.creates(ctx, now)
 	rep.Attention = p.attention()

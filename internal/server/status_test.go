@@ -325,7 +325,13 @@ func TestStatusJSONShape(t *testing.T) {
 			}
 		}
 	}
-	has(m, "", "generated_at", "dry_run", "health", "budget", "calls", "counts", "creates", "audit")
+	has(m, "", "generated_at", "dry_run", "health", "budget", "calls", "counts", "creates", "account", "audit")
+	acct := obj(m["account"], "account")
+	has(acct, "account", "url", "plan", "limit", "per", "measured", "key_owner", "manage_agents", "see_agents_as_requesters", "all_workspaces",
+		"full_time_agents", "occasional_agents", "problems", "ready")
+	if acct["ready"] != true || acct["limit"] != 500.0 || acct["per"] != "minute" || acct["measured"] != true || acct["key_owner"] != "owner@example.com" {
+		t.Errorf("account %v", acct)
+	}
 	has(obj(m["creates"], "creates"), "creates", "retrying", "failed", "max_attempts", "max_age_seconds", "calls_per_window", "spent_last_window", "items")
 	if _, err := time.Parse(time.RFC3339, m["generated_at"].(string)); err != nil {
 		t.Errorf("generated_at: %v", err)
@@ -341,7 +347,7 @@ func TestStatusJSONShape(t *testing.T) {
 		has(co, "health.checks[]", "name", "state", "detail")
 		names = append(names, co["name"].(string))
 	}
-	if strings.Join(names, ",") != "store,freshservice,mirror,backlog" {
+	if strings.Join(names, ",") != "store,freshservice,api key,mirror,backlog" {
 		t.Errorf("health checks %v", names)
 	}
 
@@ -973,6 +979,10 @@ func TestStatusPageRenders(t *testing.T) {
 		"of <b>5</b> full-time seats used", "full-time agents", "requesters", "deactivated", "role groups", "plans waiting to re-run", "drifted",
 		"429s from Freshservice", "429s returned to IdPs",
 		`<a href="/status.json">JSON</a>`,
+		// The Account card: the facts fsbridge check prints.
+		`<section id="account">`, "500 calls per minute, list agents 140, list requesters 140, measured from Freshservice",
+		"owned by owner@example.com (Account Owner); may manage agents", "Ready: the key may do everything the bridge needs.",
+		"1 full-time, 0 occasional; at most 5 full-time (rules.max_agents)",
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the page lacks %q", want)
@@ -1084,5 +1094,50 @@ func TestStatusListsCreatesNotFinished(t *testing.T) {
 	}
 	if strings.Contains(page[strings.Index(page, `id="creates"`):strings.Index(page, `id="audit"`)], "grace@example.com") {
 		t.Error("/status lists a create that has settled")
+	}
+}
+
+// A key whose owner lacks Manage Agents: the Account card and the health
+// say so, name the permission and the fix; workspaces are listed.
+func TestStatusAccountCardNamesAMissingPermission(t *testing.T) {
+	e := newStatusEnv(t, func(_ *config.Config, o *simulator.Options) {
+		o.Switches.KeyRole = "no_manage_agents"
+		o.Switches.Workspaces = true
+	})
+	_, page := e.get("/status", bearer(stSCIMToken))
+	for _, want := range []string{
+		`<section id="account">`,
+		"owned by owner@example.com (Account Owner); may NOT manage agents (requesters only)",
+		"IT (2, primary), HR (3), Facilities (4)",
+		"Not ready: 1 problem.",
+		"the API key&#39;s owner owner@example.com lacks the Manage Agents permission (GET /api/v2/agents answered 403)",
+		"Fix: give owner@example.com a role with the Manage Agents permission",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	_, body := e.get("/status.json", bearer(stSCIMToken))
+	var rep struct {
+		Health  healthReport  `json:"health"`
+		Account AccountReport `json:"account"`
+	}
+	if err := json.Unmarshal([]byte(body), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Account.Ready || rep.Account.ManageAgents || len(rep.Account.Problems) != 1 || len(rep.Account.Workspaces) != 3 {
+		t.Errorf("account %+v", rep.Account)
+	}
+	if rep.Health.State != "fail" {
+		t.Errorf("health %+v", rep.Health)
+	}
+	found := false
+	for _, c := range rep.Health.Checks {
+		if c.Name == "api key" && c.State == "fail" && strings.Contains(c.Detail, "lacks the Manage Agents permission") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no failed api key check: %+v", rep.Health.Checks)
 	}
 }
