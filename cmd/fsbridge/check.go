@@ -55,7 +55,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	checkToken := randomToken()
 	cfg.SCIM.Tokens = append(cfg.SCIM.Tokens, config.Token{Name: "check", Token: config.Secret(checkToken)})
 
-	srv, err := server.New(ctx, cfg, server.Options{Log: zerolog.Nop()})
+	srv, rulesErr, err := newCheckServer(ctx, cfg, server.Options{Log: zerolog.Nop()})
 	if err != nil {
 		return fmt.Errorf("reaching Freshservice and resolving the rules: %w", err)
 	}
@@ -71,8 +71,10 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if p := srv.Bridge.ProtectedUsers(); len(p) > 0 {
 		fmt.Fprintf(stdout, "protected users: %s\n", strings.Join(p, ", "))
 	}
-	printRules(stdout, srv)
-	printPlanGatedRules(ctx, stdout, srv)
+	if rulesErr == nil {
+		printRules(stdout, srv)
+		printPlanGatedRules(ctx, stdout, srv)
+	}
 	stats, _ := srv.Client.Budget().Stats()
 	fmt.Fprintf(stdout, "budget (plan %s, share %.2f, per %s):", cfg.Freshservice.Plan, cfg.Freshservice.Share, cfg.Freshservice.Window)
 	for _, s := range stats {
@@ -91,16 +93,26 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	} else {
 		fmt.Fprintf(stdout, "mirror: %d users, last walked %s\n", d.Len(), t.Format(time.RFC3339))
 	}
-	if *reqFile == "" {
-		return nil
+	if *reqFile != "" {
+		if err := planRequest(ctx, stdout, srv, *reqFile, checkToken); err != nil {
+			return err
+		}
 	}
-	data, err := os.ReadFile(*reqFile)
+	var problems checkProblems
+	printAccountReport(ctx, stdout, srv, rulesErr, &problems)
+	return printVerdict(stdout, problems)
+}
+
+// planRequest prints the Freshservice calls the SCIM request in file
+// would make, or the bridge's answer to it.
+func planRequest(ctx context.Context, stdout io.Writer, srv *server.Server, file, checkToken string) error {
+	data, err := os.ReadFile(file)
 	if err != nil {
 		return err
 	}
 	var cr checkRequest
 	if err := json.Unmarshal(data, &cr); err != nil {
-		return fmt.Errorf("%s: %w", *reqFile, err)
+		return fmt.Errorf("%s: %w", file, err)
 	}
 	if cr.Method == "" || !strings.HasPrefix(cr.Path, "/") {
 		return errors.New("the request needs a method and a path such as /Users or /Groups/{id}")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -86,15 +85,146 @@ func TestCheckListsUnknownNames(t *testing.T) {
       roles: [{role: Wizard, scope: entire_helpdesk}]
       member_of: [Hogwarts]
 `)
-	var out, errb bytes.Buffer
-	code := realMain([]string{"check", "--config", cfg}, &out, &errb)
+	out, code := runCheckCmd(t, cfg)
 	if code == 0 {
-		t.Fatalf("check passed with unknown names:\n%s", out.String())
+		t.Fatalf("check passed with unknown names:\n%s", out)
 	}
-	for _, want := range []string{`unknown roles "Wizard"`, `"SD Agent"`, `unknown agent groups "Hogwarts"`, `"Service Desk"`} {
-		if !strings.Contains(errb.String(), want) {
-			t.Errorf("error lacks %q:\n%s", want, errb.String())
+	for _, want := range []string{
+		`rules: unknown roles "Wizard" (the account has: `, `"SD Agent"`, `rules: unknown agent groups "Hogwarts" (the account has: `, `"Service Desk"`,
+		"fix: correct the name in the configuration's rules to one the account has",
+		// The rest of the report is still there.
+		"rate limit: ", "api key rights: ",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
-	_ = context.Background
+	if last := lastLine(out); last != "not ready: 2 problems" {
+		t.Errorf("last line %q", last)
+	}
+}
+
+// runCheckCmd runs `fsbridge check` and returns its output and exit status.
+func runCheckCmd(t *testing.T, cfg string, args ...string) (string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := realMain(append([]string{"check", "--config", cfg}, args...), &out, &errb)
+	if errb.Len() > 0 {
+		t.Logf("stderr: %s", errb.String())
+	}
+	return out.String(), code
+}
+
+func lastLine(s string) string {
+	l := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return l[len(l)-1]
+}
+
+func wantLines(t *testing.T, out string, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+}
+
+func TestCheckReportReadyWithAnAdminKey(t *testing.T) {
+	_, cfg, _ := checkEnv(t, "")
+	out, code := runCheckCmd(t, cfg)
+	if code != 0 || lastLine(out) != "ready" {
+		t.Fatalf("exit %d, last line %q:\n%s", code, lastLine(out), out)
+	}
+	wantLines(t, out,
+		"rate limit: 500 calls per minute, list agents 140, list requesters 140, measured from Freshservice's X-RateLimit-Total headers",
+		// checkEnv configures plan pro; the simulator is enterprise.
+		"set freshservice.plan: enterprise",
+		"api key rights: owned by owner@example.com (Account Owner); may manage agents\n",
+		"workspaces: IT (2, primary)\n",
+		"mandatory requester fields: none the mapping leaves empty",
+		"agents: 1 full-time, 0 occasional;",
+	)
+}
+
+func TestCheckReportNamesManageAgents(t *testing.T) {
+	_, cfg, sim := checkEnv(t, "")
+	sim.SetSwitches(simulator.Switches{KeyRole: "no_manage_agents"})
+	out, code := runCheckCmd(t, cfg)
+	if code == 0 {
+		t.Fatalf("check passed:\n%s", out)
+	}
+	if last := lastLine(out); last != "not ready: 1 problem" {
+		t.Errorf("last line %q", last)
+	}
+	wantLines(t, out,
+		"api key rights: owned by owner@example.com (Account Owner); may NOT manage agents (requesters only)",
+		"1. the API key's owner owner@example.com lacks the Manage Agents permission (GET /api/v2/agents answered 403)",
+		"fix: give owner@example.com a role with the Manage Agents permission",
+		"agents: not counted (the key may not list agents)",
+	)
+}
+
+func TestCheckReportListsWorkspaces(t *testing.T) {
+	_, cfg, sim := checkEnv(t, "")
+	sim.SetSwitches(simulator.Switches{Workspaces: true})
+	out, code := runCheckCmd(t, cfg)
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	wantLines(t, out, "workspaces: IT (2, primary), HR (3), Facilities (4)\n")
+}
+
+func TestCheckReportNamesWhatAOneWorkspaceKeyCannotSee(t *testing.T) {
+	_, cfg, sim := checkEnv(t, `rules:
+  role_groups:
+    - match: {display_name: FS Agents}
+      roles: [{role: SD Agent, scope: entire_helpdesk}]
+      member_of: [Service Desk]
+`)
+	sim.SetSwitches(simulator.Switches{Workspaces: true, KeyWorkspaceID: 3})
+	out, code := runCheckCmd(t, cfg)
+	if code == 0 {
+		t.Fatalf("check passed:\n%s", out)
+	}
+	wantLines(t, out,
+		"workspaces: HR (3); the key's owner sees only these",
+		`rules: role "SD Agent" is not in the workspaces the API key's owner sees (HR): objects of other workspaces are invisible to the key`,
+		`rules: agent group "Service Desk" is not in the workspaces the API key's owner sees (HR)`,
+		"not ready: 2 problems",
+	)
+}
+
+func TestCheckReportHourlyLimit(t *testing.T) {
+	_, cfg, sim := checkEnv(t, "")
+	sim.SetSwitches(simulator.Switches{HourlyLimit: 3000})
+	out, code := runCheckCmd(t, cfg)
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	wantLines(t, out,
+		"rate limit: 3000 calls per hour, one bucket for every call (a legacy per-hour account), measured from Freshservice's X-RateLimit-Total headers",
+		"set freshservice.hourly_limits: true",
+	)
+}
+
+func TestCheckReportMandatoryFields(t *testing.T) {
+	_, cfg, sim := checkEnv(t, "")
+	sim.SetSwitches(simulator.Switches{CustomFieldRequired: true})
+	before := sim.Stats().ByRoute["POST /api/v2/requesters"]
+	out, code := runCheckCmd(t, cfg)
+	if code == 0 {
+		t.Fatalf("check passed:\n%s", out)
+	}
+	wantLines(t, out,
+		"mandatory requester fields: employee_id, which the mapping does not fill",
+		"1. Freshservice requires the requester fields employee_id, which the bridge does not fill",
+		"fix: make the fields optional in Freshservice",
+		"not ready: 1 problem",
+	)
+	if n := sim.Stats().ByRoute["POST /api/v2/requesters"] - before; n != 1 {
+		t.Errorf("%d requester creates asked", n)
+	}
+	if len(sim.Users()) != 1 {
+		t.Errorf("check created a user: %d users", len(sim.Users()))
+	}
 }
