@@ -67,6 +67,9 @@ func TestStatusPageInBrowser(t *testing.T) {
 		"<code>user.promote</code>",
 		"<code>user.demote</code>",
 		"FS Agents",
+		`<section id="account">`, // the Account card: what fsbridge check reports
+		"calls per minute", "may manage agents",
+		"Ready: the key may do everything the bridge needs.",
 	} {
 		if !strings.Contains(dom, want) {
 			t.Errorf("the page Chromium rendered lacks %q", want)

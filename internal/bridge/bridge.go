@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"runtime"
 	"sort"
 	"strings"
@@ -307,7 +308,11 @@ type Catalog struct {
 	RoleWorkspace  map[int64]int64
 	GroupWorkspace map[int64]int64
 	Workspaces     []mapping.Workspace
-	LoadedAt       time.Time
+	// WorkspacesStatus is the HTTP status of the workspace list (200; 404
+	// on accounts without the endpoint, 403 for a key that may not list
+	// them; 0 when no answer came).
+	WorkspacesStatus int
+	LoadedAt         time.Time
 }
 
 // LoadCatalog reads roles, agent groups, requester groups, departments and
@@ -337,9 +342,10 @@ func LoadCatalog(ctx context.Context, fs *freshservice.Client) (*Catalog, error)
 		c.GroupWorkspace[g.ID] = g.WorkspaceID
 	}
 	// Accounts without workspaces may not answer the list: no workspaces.
+	c.WorkspacesStatus = http.StatusOK
 	for w, err := range fs.Workspaces.All(ctx) {
 		if err != nil {
-			c.Workspaces = nil
+			c.Workspaces, c.WorkspacesStatus = nil, answerStatus(err)
 			break
 		}
 		c.Workspaces = append(c.Workspaces, mapping.Workspace{ID: w.ID, Name: w.Name, Primary: w.Primary})
@@ -386,14 +392,15 @@ func (b *Bridge) replaceCatalog(c *Catalog) *Catalog {
 // clone copies the catalog's maps, so a changed copy can replace it.
 func (c *Catalog) clone() *Catalog {
 	n := &Catalog{
-		Catalog:         mapping.Catalog{Departments: map[int64]string{}, Locations: map[int64]string{}},
-		Roles:           map[int64]string{},
-		AgentGroups:     map[int64]string{},
-		RequesterGroups: map[int64]*freshservice.RequesterGroup{},
-		RoleWorkspace:   map[int64]int64{},
-		GroupWorkspace:  map[int64]int64{},
-		Workspaces:      c.Workspaces,
-		LoadedAt:        c.LoadedAt,
+		Catalog:          mapping.Catalog{Departments: map[int64]string{}, Locations: map[int64]string{}},
+		Roles:            map[int64]string{},
+		AgentGroups:      map[int64]string{},
+		RequesterGroups:  map[int64]*freshservice.RequesterGroup{},
+		RoleWorkspace:    map[int64]int64{},
+		GroupWorkspace:   map[int64]int64{},
+		Workspaces:       c.Workspaces,
+		WorkspacesStatus: c.WorkspacesStatus,
+		LoadedAt:         c.LoadedAt,
 	}
 	for k, v := range c.RoleWorkspace {
 		n.RoleWorkspace[k] = v

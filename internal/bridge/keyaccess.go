@@ -15,16 +15,17 @@ import (
 // KeyAccess is what the API key may do, as the last probe found.
 type KeyAccess struct {
 	mapping.KeyAccess
-	// Workspaces are those the key's owner sees (none: an account without
-	// workspaces, or one that does not list them).
+	// Workspaces are those the key's owner sees, as the catalog last
+	// listed them (none: an account without workspaces, or one that does
+	// not list them).
 	Workspaces []mapping.Workspace
 	ProbedAt   time.Time
 }
 
-// ProbeKey finds out what the API key may do with three cheap calls (one
-// agent, one requester with agents, the workspaces; GET /agents/me is
-// asked when the owner is loaded) and makes the answer current. A call
-// that gets no answer leaves that permission assumed.
+// ProbeKey finds out what the API key may do with two cheap calls (one
+// agent, one requester with agents; GET /agents/me is asked when the
+// owner is loaded, the workspaces with the catalog) and makes the answer
+// current. A call that gets no answer leaves that permission assumed.
 func (b *Bridge) ProbeKey(ctx context.Context) *KeyAccess {
 	p := mapping.KeyProbe{}
 	if o := b.KeyOwner(); o != nil {
@@ -34,18 +35,9 @@ func (b *Bridge) ProbeKey(ctx context.Context) *KeyAccess {
 	p.ListAgents = answerStatus(err)
 	_, _, err = b.fs.Requesters.List(ctx, &freshservice.RequesterListOptions{IncludeAgents: true, ListOptions: freshservice.ListOptions{PerPage: 1}})
 	p.ListRequestersWithAgents = answerStatus(err)
-	ws, _, err := b.fs.Workspaces.List(ctx, nil)
-	p.ListWorkspaces = answerStatus(err)
-	a := &KeyAccess{KeyAccess: mapping.EvaluateKey(p), ProbedAt: time.Now()}
-	for _, w := range ws {
-		a.Workspaces = append(a.Workspaces, mapping.Workspace{ID: w.ID, Name: w.Name, Primary: w.Primary})
-	}
-	if p.ListWorkspaces == 0 || p.ListWorkspaces >= 500 {
-		// No answer: keep the workspaces known before.
-		if old := b.keyAccess.Load(); old != nil {
-			a.Workspaces = old.Workspaces
-		}
-	}
+	cat := b.catalog.Load()
+	p.ListWorkspaces = cat.WorkspacesStatus
+	a := &KeyAccess{KeyAccess: mapping.EvaluateKey(p), Workspaces: cat.Workspaces, ProbedAt: time.Now()}
 	b.keyAccess.Store(a)
 	if len(a.Problems) > 0 {
 		for _, pr := range a.Problems {

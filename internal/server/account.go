@@ -201,7 +201,7 @@ func (r AccountReport) WorkspaceWords() string {
 }
 
 // keyAccessOK says whether the key may do what the bridge needs. A key
-// found lacking is probed again at most once a minute (three calls), so
+// found lacking is probed again at most once a minute (two calls), so
 // a fixed permission is noticed; a key found able is probed again only
 // after Freshservice refused a call (403), also at most once a minute.
 func (s *Server) keyAccessOK(ctx context.Context) (bool, string) {
