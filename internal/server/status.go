@@ -747,9 +747,9 @@ func (p *statusPage) report(ctx context.Context, outcome string, limit int) stat
 	checks = append(checks, fh)
 	if fh.State != "fail" {
 		if good, why := s.keyAccessOK(ctx); good {
-			checks = append(checks, healthCheck{"api key", "ok", "its owner has every permission the bridge needs"})
+			checks = append(checks, healthCheck{"permissions", "ok", "the API key's owner has every permission the bridge needs"})
 		} else {
-			checks = append(checks, healthCheck{"api key", "fail", why})
+			checks = append(checks, healthCheck{"permissions", "fail", why})
 		}
 	}
 	rep.Account = s.Account()

@@ -347,7 +347,7 @@ func TestStatusJSONShape(t *testing.T) {
 		has(co, "health.checks[]", "name", "state", "detail")
 		names = append(names, co["name"].(string))
 	}
-	if strings.Join(names, ",") != "store,freshservice,api key,mirror,backlog" {
+	if strings.Join(names, ",") != "store,freshservice,permissions,mirror,backlog" {
 		t.Errorf("health checks %v", names)
 	}
 
@@ -1133,11 +1133,11 @@ func TestStatusAccountCardNamesAMissingPermission(t *testing.T) {
 	}
 	found := false
 	for _, c := range rep.Health.Checks {
-		if c.Name == "api key" && c.State == "fail" && strings.Contains(c.Detail, "lacks the Manage Agents permission") {
+		if c.Name == "permissions" && c.State == "fail" && strings.Contains(c.Detail, "lacks the Manage Agents permission") {
 			found = true
 		}
 	}
 	if !found {
-		t.Errorf("no failed api key check: %+v", rep.Health.Checks)
+		t.Errorf("no failed permissions check: %+v", rep.Health.Checks)
 	}
 }
