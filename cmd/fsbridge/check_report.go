@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 
 	"github.com/fsbridge/fsbridge/freshservice"
 	"github.com/fsbridge/fsbridge/internal/bridge"
 	"github.com/fsbridge/fsbridge/internal/config"
 	"github.com/fsbridge/fsbridge/internal/server"
+	"github.com/fsbridge/fsbridge/mapping"
 )
 
 // The first-contact report: what `fsbridge check` says of an account
@@ -77,13 +77,13 @@ func printAccountReport(ctx context.Context, w io.Writer, srv *server.Server, ru
 	case !known:
 		fmt.Fprintln(w, "mandatory requester fields: Freshservice did not name them")
 	default:
-		missing := missingMandatoryFields(fields)
+		missing := missingMandatoryFields(fields, srv.Config.Mapping)
 		if len(missing) == 0 {
 			fmt.Fprintln(w, "mandatory requester fields: none the mapping leaves empty")
 		} else {
-			fmt.Fprintf(w, "mandatory requester fields: %s, which the mapping does not fill\n", strings.Join(missing, ", "))
-			problems.add(fmt.Sprintf("Freshservice requires the requester fields %s, which the bridge does not fill: every create is refused (missing_field)", strings.Join(missing, ", ")),
-				"make the fields optional in Freshservice (Admin > User Fields), or give them a default value there")
+			fmt.Fprintf(w, "mandatory requester fields: %s, which the mapping does not fill for every user\n", strings.Join(missing, ", "))
+			problems.add(fmt.Sprintf("Freshservice requires the requester fields %s, which the bridge does not fill for every user: a create without them is refused (missing_field)", strings.Join(missing, ", ")),
+				"map each under mapping.custom_fields with a source and a default (docs/mapping.md), or make it optional in Freshservice (Admin > User Fields)")
 		}
 	}
 
@@ -173,24 +173,21 @@ func mandatoryRequesterFields(ctx context.Context, fs *freshservice.Client) (fie
 	return fields, len(fields) > 0, nil
 }
 
-// filledByMapping are the mandatory requester fields every create the
-// bridge sends carries.
-//
-// Seam: when mapping grows a function that knows which fields a create
-// fills (the user mapping's own list), use it here instead of this set.
-var filledByMapping = map[string]bool{"first_name": true, "primary_email": true}
+// alwaysSent are the mandatory requester fields every create the bridge
+// sends carries (a user without them is refused before Freshservice).
+var alwaysSent = map[string]bool{"first_name": true, "primary_email": true}
 
 // missingMandatoryFields are the mandatory fields the bridge's creates
-// leave empty.
-func missingMandatoryFields(mandatory []string) []string {
-	var out []string
+// may leave empty: the mandatory custom fields no mapping.custom_fields
+// entry fills for every user (mapping.MissingMandatoryFields).
+func missingMandatoryFields(mandatory []string, m config.Mapping) []string {
+	var defs []mapping.CustomFieldDef
 	for _, f := range mandatory {
-		if !filledByMapping[f] {
-			out = append(out, f)
+		if !alwaysSent[f] {
+			defs = append(defs, mapping.CustomFieldDef{Name: f, Required: true})
 		}
 	}
-	sort.Strings(out)
-	return out
+	return mapping.MissingMandatoryFields(defs, m.Extras().CustomFields)
 }
 
 // countAgents counts the active agents, full-time and occasional, with

@@ -216,9 +216,9 @@ func TestCheckReportMandatoryFields(t *testing.T) {
 		t.Fatalf("check passed:\n%s", out)
 	}
 	wantLines(t, out,
-		"mandatory requester fields: employee_id, which the mapping does not fill",
-		"1. Freshservice requires the requester fields employee_id, which the bridge does not fill",
-		"fix: make the fields optional in Freshservice",
+		"mandatory requester fields: employee_id, which the mapping does not fill for every user",
+		"1. Freshservice requires the requester fields employee_id, which the bridge does not fill for every user",
+		"fix: map each under mapping.custom_fields with a source and a default",
 		"not ready: 1 problem",
 	)
 	if n := sim.Stats().ByRoute["POST /api/v2/requesters"] - before; n != 1 {
@@ -227,4 +227,17 @@ func TestCheckReportMandatoryFields(t *testing.T) {
 	if len(sim.Users()) != 1 {
 		t.Errorf("check created a user: %d users", len(sim.Users()))
 	}
+}
+
+func TestCheckReportMandatoryFieldFilledByAMapping(t *testing.T) {
+	_, cfg, sim := checkEnv(t, `mapping:
+  custom_fields:
+    - {source: employeeNumber, target: employee_id, type: text, default: "none"}
+`)
+	sim.SetSwitches(simulator.Switches{CustomFieldRequired: true})
+	out, code := runCheckCmd(t, cfg)
+	if code != 0 || lastLine(out) != "ready" {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	wantLines(t, out, "mandatory requester fields: none the mapping leaves empty")
 }
