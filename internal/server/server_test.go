@@ -141,3 +141,70 @@ func TestProtectedUsersReachTheBridge(t *testing.T) {
 		})
 	}
 }
+
+// A key whose owner lacks Manage Agents: /readyz says so in words, and
+// however many probes arrive, the permission is asked again at most once
+// a minute; once it is given, the next probe after that minute is ready.
+func TestReadinessNamesAMissingPermissionCheaply(t *testing.T) {
+	var denied atomic.Bool
+	var asked atomic.Int32
+	denied.Store(true)
+	e := newStatusEnvWrapped(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			agents := r.URL.Path == "/api/v2/agents"
+			if agents {
+				asked.Add(1)
+			}
+			if denied.Load() && (agents || (r.URL.Path == "/api/v2/requesters" && r.URL.Query().Get("include_agents") == "true")) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusForbidden)
+				_, _ = w.Write([]byte(`{"code":"access_denied","message":"You are not authorized to perform this action."}`))
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}, nil)
+	probe := func(wantCode int, want string) {
+		t.Helper()
+		const probes = 40
+		var wg sync.WaitGroup
+		bad := make(chan string, probes)
+		for range probes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				resp, body := e.get("/readyz", nil)
+				if resp.StatusCode != wantCode || !strings.Contains(body, want) {
+					bad <- fmt.Sprintf("%d %s", resp.StatusCode, body)
+				}
+			}()
+		}
+		wg.Wait()
+		close(bad)
+		for b := range bad {
+			t.Errorf("/readyz answered %s; want %d naming %q", b, wantCode, want)
+		}
+	}
+	backdate := func() { e.srv.Bridge.KeyAccess().ProbedAt = time.Now().Add(-2 * time.Minute) }
+	missing := "the API key's owner owner@example.com lacks the Manage Agents permission"
+
+	asked.Store(0)
+	backdate()
+	probe(http.StatusServiceUnavailable, missing)
+	if n := asked.Load(); n != 1 {
+		t.Errorf("40 probes asked for agents %d times; want once", n)
+	}
+	// Given the permission: the answer holds for the rest of the minute...
+	denied.Store(false)
+	asked.Store(0)
+	probe(http.StatusServiceUnavailable, missing)
+	if n := asked.Load(); n != 0 {
+		t.Errorf("probes within the minute asked for agents %d times", n)
+	}
+	// ...and the first probe after it sees the fix.
+	backdate()
+	probe(http.StatusOK, `"api_key":"ok"`)
+	if n := asked.Load(); n != 1 {
+		t.Errorf("after the minute, 40 probes asked for agents %d times; want once", n)
+	}
+}
