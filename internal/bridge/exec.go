@@ -165,15 +165,18 @@ func (x *execution) run(ctx context.Context, s mapping.Step) error {
 		x.cur = b.writeThrough(ctx, u)
 		x.seatOutcome(askedFullTime(s.Agent), u)
 	case mapping.StepReactivateRequester:
+		// "Already active" (400 contact_already_active, §19) is the state
+		// the step asks for: reactivated by hand in Freshservice, or by
+		// an earlier attempt whose answer was lost. Nothing to read again.
 		u, _, err := fs.Requesters.Reactivate(ctx, id)
-		if err != nil {
+		if err != nil && !errors.Is(err, freshservice.ErrAlreadyActive) {
 			return err
 		}
 		x.applied.RequesterGroups, x.applied.RequesterGroupsUncertain = nil, nil // dropped at deactivation
 		x.cur = b.writeStep(ctx, u, x.cur, func(c *freshservice.User) { c.Active = true })
 	case mapping.StepReactivateAgent:
 		u, _, err := fs.Agents.Reactivate(ctx, id)
-		if err != nil {
+		if err != nil && !errors.Is(err, freshservice.ErrAlreadyActive) {
 			return err
 		}
 		wasFullTime := x.cur != nil && x.cur.IsAgent && !x.cur.Occasional
@@ -372,8 +375,13 @@ func (x *execution) alreadyDone(ctx context.Context, s mapping.Step, err error) 
 	return done
 }
 
-// alreadyInactive tolerates the answer to a deactivation retried after a
-// lost response: the user is already inactive.
+// alreadyInactive tolerates the 404 Freshservice answers to the
+// deactivation of a user it has already deactivated (§19): deactivated by
+// hand, or by an earlier attempt whose answer was lost. A 404 also means
+// an id Freshservice no longer has at all; the two cannot be told apart
+// without another call, so the user the bridge knows (cur) is recorded as
+// inactive, which is true either way, and the walk, which reads by id a
+// user its pages miss twice, drops it from the mirror if it is gone.
 func alreadyInactive(err error, cur *freshservice.User) bool {
 	return errors.Is(err, freshservice.ErrNotFound) && cur != nil
 }

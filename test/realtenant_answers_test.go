@@ -1,0 +1,154 @@
+package test
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fsbridge/fsbridge/freshservice/simulator"
+	"github.com/fsbridge/fsbridge/internal/config"
+)
+
+// callsSince lists the Freshservice calls made since the request log held
+// mark entries, as "METHOD path".
+func (e *env) callsSince(mark int) []string {
+	e.t.Helper()
+	var out []string
+	for _, r := range e.sim.Requests()[mark:] {
+		out = append(out, r.Method+" "+r.Path)
+	}
+	return out
+}
+
+// expectCalls runs do and checks that it made exactly the Freshservice
+// calls want, in order.
+func (e *env) expectCalls(what string, want []string, do func()) {
+	e.t.Helper()
+	mark := len(e.sim.Requests())
+	do()
+	if got := e.callsSince(mark); !slices.Equal(got, want) {
+		e.t.Errorf("%s made the calls %q, want %q", what, got, want)
+	}
+}
+
+// realTenantEnv is an env whose simulator answers repeated agent calls as
+// repeat says, with a role group that makes agents and a mapped agent
+// group. No walk runs on its own: the tests count every call.
+func realTenantEnv(t *testing.T, repeat string, mod ...envOption) *env {
+	t.Helper()
+	opts := append([]envOption{func(c *config.Config, o *simulator.Options) {
+		o.Switches.AgentRepeatCalls = repeat
+		c.Mirror.RefreshInterval = 24 * time.Hour
+		c.Rules = config.Rules{
+			RoleGroups: []config.RoleGroup{{Match: config.Match{DisplayName: "FS Agents"},
+				Roles: []config.RoleGrant{{Role: "SD Agent", Scope: "member_groups"}}, MemberOf: []string{"Service Desk"}}},
+			AgentGroups: []config.AgentGroupMap{{Match: config.Match{DisplayName: "Network Team"}}},
+		}
+	}}, mod...)
+	return newEnv(t, opts...)
+}
+
+func (e *env) patchActive(id string, active bool) {
+	e.t.Helper()
+	status, body := e.do("PATCH", "/Users/"+id, patchBody(map[string]any{"op": "replace", "path": "active", "value": active}))
+	if status != 200 || body["active"] != active {
+		e.t.Errorf("PATCH active=%v: %d %v, want 200 with active %v", active, status, body, active)
+	}
+	if got := e.simUser(id).Active; got != active {
+		e.t.Errorf("after PATCH active=%v the Freshservice user has active=%v", active, got)
+	}
+}
+
+// TestRealTenantRepeatAnswersAreTakenInStride: a real tenant answers 404 to
+// the deactivation of a deactivated requester, 400 contact_already_active
+// to the reactivation of an active one, and 404 to the removal of a
+// requester-group member who is not one; agents may answer so too
+// (agent_repeat_calls=fail) or as the first call did (succeed). When an
+// admin did the change in Freshservice first, the IdP's same change
+// succeeds, leaves Freshservice as asked, and costs the one call it asks
+// for: no second attempt, no read to find out.
+func TestRealTenantRepeatAnswersAreTakenInStride(t *testing.T) {
+	for _, repeat := range []string{simulator.RepeatSucceed, simulator.RepeatFail} {
+		for _, kind := range []string{"requester", "agent"} {
+			t.Run(kind+"/agent_repeat_calls="+repeat, func(t *testing.T) {
+				e := realTenantEnv(t, repeat)
+				email := kind + "-" + repeat + "@example.com"
+				id := e.mustCreate(userBody(email, "Rea", "Tenant", nil))
+				n, _ := strconv.ParseInt(id, 10, 64)
+				view := "/requesters/" + id
+				if kind == "agent" {
+					e.mustGroup("FS Agents", id)
+					if !e.simUser(id).IsAgent {
+						t.Fatalf("the role group did not make %s an agent", email)
+					}
+					view = "/agents/" + id
+				}
+
+				// A group membership an admin removed in Freshservice first.
+				if kind == "requester" {
+					g := e.mustGroup("Contractors", id)
+					rg, ok := e.sim.RequesterGroupByName("Contractors")
+					if !ok || !slices.Contains(e.sim.RequesterGroupMembers(rg.ID), n) {
+						t.Fatalf("requester group Contractors in Freshservice: %v %v", rg, e.sim.RequesterGroupMembers(rg.ID))
+					}
+					members := fmt.Sprintf("/requester_groups/%d/members/%s", rg.ID, id)
+					e.simAPI("DELETE", members, nil)
+					e.expectCalls("removing a member an admin removed", []string{"DELETE /api/v2" + members}, func() {
+						if status, body := e.removeMember(g, id); status != 204 && status != 200 {
+							t.Errorf("PATCH remove member: %d %v, want 2xx", status, body)
+						}
+					})
+					if slices.Contains(e.sim.RequesterGroupMembers(rg.ID), n) {
+						t.Errorf("%s is a member of Contractors in Freshservice again", email)
+					}
+				} else {
+					g := e.mustGroup("Network Team", id)
+					if !e.inAgentGroup("Network Team", n) {
+						t.Fatalf("%s did not join Network Team", email)
+					}
+					team, _ := e.sim.AgentGroupByName("Network Team")
+					if err := e.sim.EditAgentGroup(team.ID, func(g *simulator.Group) {
+						g.Members = slices.DeleteFunc(g.Members, func(m int64) bool { return m == n })
+					}); err != nil {
+						t.Fatal(err)
+					}
+					e.expectCalls("removing a member an admin removed", []string{fmt.Sprintf("GET /api/v2/groups/%d", team.ID)}, func() {
+						if status, body := e.removeMember(g, id); status != 204 && status != 200 {
+							t.Errorf("PATCH remove member: %d %v, want 2xx", status, body)
+						}
+					})
+					if e.inAgentGroup("Network Team", n) {
+						t.Errorf("%s is a member of Network Team in Freshservice again", email)
+					}
+				}
+
+				// Deactivated by an admin, then by the IdP, twice.
+				e.simAPI("DELETE", view, nil)
+				e.expectCalls("deactivating a user an admin deactivated", []string{"DELETE /api/v2" + view}, func() {
+					e.patchActive(id, false)
+				})
+				e.expectCalls("deactivating again", nil, func() { e.patchActive(id, false) })
+
+				// Reactivated by an admin, then by the IdP.
+				e.simAPI("PUT", view+"/reactivate", nil)
+				e.expectCalls("reactivating a user an admin reactivated", []string{"PUT /api/v2" + view + "/reactivate"}, func() {
+					e.patchActive(id, true)
+				})
+				status, got := e.do("GET", "/Users/"+id, nil)
+				ext, _ := got["urn:ietf:params:scim:schemas:extension:freshservice:2.0:User"].(map[string]any)
+				if status != 200 || got["active"] != true || (kind == "agent") != (ext["agentType"] != nil) {
+					t.Errorf("GET /Users/%s: %d %v", id, status, got)
+				}
+				if u := e.simUser(id); !u.Active || u.IsAgent != (kind == "agent") {
+					t.Errorf("Freshservice user at the end: %+v", u)
+				}
+				if logs := e.logs.String(); strings.Contains(logs, "retrying later") {
+					t.Errorf("a plan was left to the background pass:\n%s", logs)
+				}
+			})
+		}
+	}
+}
