@@ -1,10 +1,13 @@
 package test
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -150,5 +153,80 @@ func TestRealTenantRepeatAnswersAreTakenInStride(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestAgentsAreReadThroughTheAgentView: where Freshservice's requester
+// view answers 404 for agents (requester_view_of_agents=404), a 404 to
+// GET /requesters/{id} does not mean the user is gone. An agent the walk's
+// pages missed twice, so that the walk reads it by id, and an agent a
+// webhook reports as a requester, stay in the mirror, as agents.
+func TestAgentsAreReadThroughTheAgentView(t *testing.T) {
+	const secret = "webhook-secret-0123456789"
+	var hidden atomic.Int64 // the id the list pages leave out
+	e := newEnvWrapped(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			key := strings.TrimPrefix(r.URL.Path, "/api/v2/")
+			if r.Method != "GET" || (key != "requesters" && key != "agents") || r.URL.Query().Get("email") != "" {
+				next.ServeHTTP(w, r)
+				return
+			}
+			filterListPage(w, r, next, key, func(id int64) bool { return id == hidden.Load() })
+		})
+	}, func(c *config.Config, o *simulator.Options) {
+		o.Switches.RequesterViewOfAgents = simulator.RequesterViewNotFound
+		c.Webhook.Secret = config.Secret(secret)
+		c.Mirror.RefreshInterval = 24 * time.Hour
+		c.Rules = config.Rules{RoleGroups: []config.RoleGroup{{Match: config.Match{DisplayName: "FS Agents"},
+			Roles: []config.RoleGrant{{Role: "SD Agent", Scope: "member_groups"}}, MemberOf: []string{"Service Desk"}}}}
+	})
+	id := e.mustCreate(userBody("viewed@example.com", "Vie", "Wed", nil))
+	e.mustGroup("FS Agents", id)
+	n, _ := strconv.ParseInt(id, 10, 64)
+	if !e.simUser(id).IsAgent {
+		t.Fatalf("the role group did not make the user an agent: %+v", e.simUser(id))
+	}
+	isAgent := func(when string) {
+		t.Helper()
+		status, got := e.do("GET", "/Users/"+id, nil)
+		ext, _ := got["urn:ietf:params:scim:schemas:extension:freshservice:2.0:User"].(map[string]any)
+		if status != 200 || ext["agentType"] != "fulltime" || got["userName"] != "viewed@example.com" {
+			t.Errorf("GET /Users/%s %s: %d %v, want the full-time agent", id, when, status, got)
+		}
+	}
+
+	hidden.Store(n)
+	for range 2 {
+		if err := e.srv.Bridge.Walk(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	isAgent("after two walks that missed it")
+	read := 0
+	for _, r := range e.sim.Requests() {
+		if r.Method == "GET" && r.Path == "/api/v2/agents/"+id {
+			read++
+		}
+	}
+	if read == 0 {
+		t.Error("the second walk did not read the agent its pages missed twice through the agent view")
+	}
+
+	e.simAPI("PUT", "/agents/"+id, map[string]any{"job_title": "Set by an admin"})
+	req, _ := http.NewRequest("POST", strings.TrimSuffix(e.url, "/scim/v2")+"/webhooks/freshservice", strings.NewReader(`{"requester_id":`+id+`}`))
+	req.Header.Set("X-Webhook-Secret", secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || body["exists"] != true {
+		t.Errorf("webhook for the agent as a requester: %d %v, want 200 exists", resp.StatusCode, body)
+	}
+	isAgent("after the webhook")
+	if _, got := e.do("GET", "/Users/"+id, nil); got["title"] != "Set by an admin" {
+		t.Errorf("the webhook did not refresh the agent: title %v", got["title"])
 	}
 }

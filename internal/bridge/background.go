@@ -217,7 +217,7 @@ func (b *Bridge) Walk(ctx context.Context) error {
 // older answer must not overwrite the newer state in the mirror.
 func (b *Bridge) walkRead(ctx context.Context, id int64) error {
 	asked := time.Now()
-	u, _, err := b.fs.Requesters.Get(ctx, id)
+	u, _, err := b.fs.GetUser(ctx, id)
 	if err != nil {
 		if errors.Is(err, freshservice.ErrNotFound) && !b.dir.WrittenSince(id, asked) {
 			b.dir.RemoveUser(id)
@@ -228,7 +228,7 @@ func (b *Bridge) walkRead(ctx context.Context, id int64) error {
 	if b.dir.PutWalked(u, asked) {
 		b.saveMirror(ctx, id, u)
 	}
-	if !u.IsAgent {
+	if !u.IsAgent || u.View == freshservice.ViewAgent {
 		return nil
 	}
 	asked = time.Now()

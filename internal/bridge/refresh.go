@@ -10,8 +10,9 @@ import (
 // RefreshUser reads one user from Freshservice into the mirror with one
 // call, for events reported by Freshservice (a Workflow Automator
 // webhook): through the agent view when the event is about an agent,
-// otherwise through the requester view, which shows agents too. A user
-// Freshservice no longer has is dropped from the mirror, and
+// otherwise through the requester view, which shows agents too (where it
+// answers 404 for agents, the agent view is asked next: a second call). A
+// user neither view has is dropped from the mirror, and
 // freshservice.ErrNotFound returned.
 func (b *Bridge) RefreshUser(ctx context.Context, id int64, agent bool) error {
 	var u *freshservice.User
@@ -23,7 +24,9 @@ func (b *Bridge) RefreshUser(ctx context.Context, id int64, agent bool) error {
 			u, _, err = b.fs.Requesters.Get(ctx, id)
 		}
 	} else {
-		u, _, err = b.fs.Requesters.Get(ctx, id)
+		// Made an agent since the event, where the requester view
+		// answers 404 for agents (§19): the agent view then.
+		u, _, err = b.fs.GetUser(ctx, id)
 	}
 	if errors.Is(err, freshservice.ErrNotFound) {
 		b.dir.RemoveUser(id)

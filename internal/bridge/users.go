@@ -897,8 +897,10 @@ func (b *Bridge) backoff(attempts int) time.Duration {
 
 // refreshUser reads one user from Freshservice into the directory: the
 // requester view (which shows agents too), and the agent view for agents.
+// Where the requester view answers 404 for agents (§19), the agent view is
+// asked before the user is taken for gone (freshservice.Client.GetUser).
 func (b *Bridge) refreshUser(ctx context.Context, id int64) error {
-	u, _, err := b.fs.Requesters.Get(ctx, id)
+	u, _, err := b.fs.GetUser(ctx, id)
 	if err != nil {
 		if errors.Is(err, freshservice.ErrNotFound) {
 			b.dir.RemoveUser(id)
@@ -907,7 +909,7 @@ func (b *Bridge) refreshUser(ctx context.Context, id int64) error {
 		return err
 	}
 	b.writeThrough(ctx, u)
-	if u.IsAgent {
+	if u.IsAgent && u.View != freshservice.ViewAgent {
 		a, _, err := b.fs.Agents.Get(ctx, id)
 		if err != nil {
 			return err
