@@ -419,13 +419,22 @@ func profileDiff(w, h *Profile, managed FieldSet) (freshservice.Profile, bool) {
 			changed = true
 		}
 	}
-	if managed.Has(FieldName) && (w.FirstName != h.FirstName || w.LastName != h.LastName) {
+	// Names and phone numbers are compared as Freshservice may rewrite
+	// them on write (§19): a value it stored rewritten is the one sent,
+	// not a change to send again on every reconcile.
+	if managed.Has(FieldName) && !sameName(w, h) {
 		f.FirstName, f.LastName = freshservice.Ptr(w.FirstName), freshservice.Ptr(w.LastName)
 		changed = true
 	}
 	setStr(FieldJobTitle, &f.JobTitle, w.JobTitle, h.JobTitle)
-	setStr(FieldWorkPhone, &f.WorkPhone, w.WorkPhone, h.WorkPhone)
-	setStr(FieldMobilePhone, &f.MobilePhone, w.MobilePhone, h.MobilePhone)
+	if managed.Has(FieldWorkPhone) && !freshservice.EquivalentPhone(w.WorkPhone, h.WorkPhone) {
+		f.WorkPhone = freshservice.Ptr(w.WorkPhone)
+		changed = true
+	}
+	if managed.Has(FieldMobilePhone) && !freshservice.EquivalentPhone(w.MobilePhone, h.MobilePhone) {
+		f.MobilePhone = freshservice.Ptr(w.MobilePhone)
+		changed = true
+	}
 	setStr(FieldAddress, &f.Address, w.Address, h.Address)
 	setStr(FieldBackground, &f.BackgroundInformation, w.Background, h.Background)
 	if w.TimeZone != "" {
@@ -468,6 +477,18 @@ func profileDiff(w, h *Profile, managed FieldSet) (freshservice.Profile, bool) {
 		}
 	}
 	return f, changed
+}
+
+// sameName reports whether Freshservice holds the desired first and last
+// name, up to the white space it may trim and collapse on write.
+func sameName(w, h *Profile) bool {
+	return freshservice.EquivalentName(w.FirstName, h.FirstName) && freshservice.EquivalentName(w.LastName, h.LastName)
+}
+
+// samePhones is sameName for the work and mobile numbers, up to the
+// spaces, dashes, dots and parentheses Freshservice may strip.
+func samePhones(w, h *Profile) bool {
+	return freshservice.EquivalentPhone(w.WorkPhone, h.WorkPhone) && freshservice.EquivalentPhone(w.MobilePhone, h.MobilePhone)
 }
 
 func requesterFieldsDiff(w, h *Profile, managed FieldSet) *freshservice.RequesterFields {

@@ -232,3 +232,55 @@ func TestPlanUser(t *testing.T) {
 		})
 	}
 }
+
+// TestPlanUserTakesRewrittenValuesAsSent: Freshservice may store phone
+// numbers and names rewritten (§19). What it holds rewritten is what was
+// sent, so no update is planned, on either view, and the IdP's value is
+// shown over SCIM; a real change is still sent.
+func TestPlanUserTakesRewrittenValuesAsSent(t *testing.T) {
+	phones := FieldWorkPhone | FieldMobilePhone
+	tests := []struct {
+		name        string
+		first, last string // desired
+		work, mob   string
+		hFirst      string // what Freshservice holds
+		hWork, hMob string
+		update      bool
+	}{
+		{"phones stripped of spaces, dashes and parentheses", "A", "B", "+1 (800) 555-0100", "800.555.9999", "A", "+18005550100", "8005559999", false},
+		{"name trimmed and collapsed", " Mary  Ann", "B", "", "", "Mary Ann", "", "", false},
+		{"a digit changed", "A", "B", "+1 (800) 555-0100", "", "A", "+18005550101", "", true},
+		{"a phone cleared", "A", "B", "", "", "A", "+18005550100", "", true},
+		{"a letter changed", "Mary Ann", "B", "", "", "Mary Anne", "", "", true},
+		{"a space removed inside the name", "Mary Ann", "B", "", "", "MaryAnn", "", "", true},
+		{"another case", "mary ann", "B", "", "", "Mary Ann", "", "", true},
+	}
+	for _, tt := range tests {
+		for _, cur := range []*freshservice.User{requester(), agent()} {
+			t.Run(tt.name+"/"+string(cur.View)+map[bool]string{true: " agent"}[cur.IsAgent], func(t *testing.T) {
+				cur.FirstName, cur.LastName, cur.WorkPhone, cur.MobilePhone = tt.hFirst, "B", tt.hWork, tt.hMob
+				want := profile(func(p *Profile) {
+					p.Set |= phones
+					p.FirstName, p.LastName, p.WorkPhone, p.MobilePhone = tt.first, tt.last, tt.work, tt.mob
+				})
+				kind := KindRequester
+				if cur.IsAgent {
+					kind = KindKeep
+				}
+				plan := PlanUser(cur, Target{Profile: want, Kind: kind}, Applied{})
+				if got := len(plan) > 0; got != tt.update {
+					t.Fatalf("plan = %q, want an update: %v", steps(plan), tt.update)
+				}
+				desired := Doc{
+					"userName": "a@x.com", "emails": []any{map[string]any{"value": "a@x.com", "primary": true}},
+					"name":         map[string]any{"givenName": tt.first, "familyName": tt.last},
+					"phoneNumbers": []any{map[string]any{"type": "work", "value": tt.work}, map[string]any{"type": "mobile", "value": tt.mob}},
+				}
+				shown := ToSCIM(cur, desired, &Catalog{}, nil)
+				if sameAsSent := cmp.Equal(shown["name"], desired["name"]) && cmp.Equal(shown["phoneNumbers"], desired["phoneNumbers"]); sameAsSent == tt.update {
+					t.Errorf("SCIM shows name %v phones %v; want the IdP's values: %v", shown["name"], shown["phoneNumbers"], !tt.update)
+				}
+			})
+		}
+	}
+}

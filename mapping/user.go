@@ -491,7 +491,7 @@ var bindings = []binding{
 		requesterOnly: true,
 	},
 	{
-		same: func(w, h *Profile) bool { return w.FirstName == h.FirstName && w.LastName == h.LastName },
+		same: sameName,
 		show: func(d Doc, u *freshservice.User, _ *Catalog) {
 			name := map[string]any{}
 			if n, ok := d["name"].(map[string]any); ok {
@@ -517,7 +517,7 @@ var bindings = []binding{
 		show: func(d Doc, u *freshservice.User, _ *Catalog) { setOrDelete(d, "title", u.JobTitle) },
 	},
 	{
-		same: func(w, h *Profile) bool { return w.WorkPhone == h.WorkPhone && w.MobilePhone == h.MobilePhone },
+		same: samePhones,
 		show: func(d Doc, u *freshservice.User, _ *Catalog) {
 			var out []any
 			for _, ph := range items(d, "phoneNumbers") {

@@ -230,3 +230,75 @@ func TestAgentsAreReadThroughTheAgentView(t *testing.T) {
 		t.Errorf("the webhook did not refresh the agent: title %v", got["title"])
 	}
 }
+
+// TestRewrittenValuesAreNotSentAgain: where Freshservice rewrites phone
+// numbers and names on write (normalize_on_write), what it stores differs
+// from what the IdP sent. The bridge takes the rewritten value for the one
+// it sent: no walk, reconcile or repeated PUT of the same user sends it
+// again, and the IdP reads back what it wrote.
+func TestRewrittenValuesAreNotSentAgain(t *testing.T) {
+	e := newEnv(t, func(c *config.Config, o *simulator.Options) {
+		o.Switches.NormalizeOnWrite = true
+		c.Mirror.RefreshInterval = 24 * time.Hour
+	})
+	body := userBody("mary@example.com", " Mary  Ann", "Smith", map[string]any{
+		"phoneNumbers": []any{map[string]any{"type": "work", "value": "+1 (800) 555-0100"}},
+	})
+	status, created := e.do("POST", "/Users", body)
+	if status != 201 {
+		t.Fatalf("POST /Users: %d %v", status, created)
+	}
+	id := created["id"].(string)
+	if u := e.simUser(id); u.FirstName != "Mary Ann" || u.WorkPhoneNumber != "+18005550100" {
+		t.Fatalf("Freshservice did not rewrite the values: %q %q", u.FirstName, u.WorkPhoneNumber)
+	}
+	puts := func() int {
+		n := 0
+		for _, r := range e.sim.Requests() {
+			if r.Method == "PUT" && r.Path == "/api/v2/requesters/"+id {
+				n++
+			}
+		}
+		return n
+	}
+	if n := puts(); n != 0 {
+		t.Errorf("the create sent %d PUTs of the user, want none", n)
+	}
+	for range 2 {
+		if err := e.srv.Bridge.Walk(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		e.srv.Bridge.ReconcilePass(t.Context())
+	}
+	// Okta's GET then PUT of the whole user, unchanged.
+	_, got := e.do("GET", "/Users/"+id, nil)
+	if status, put := e.do("PUT", "/Users/"+id, got); status != 200 {
+		t.Errorf("PUT of the unchanged user: %d %v", status, put)
+	}
+	// An IdP that sends its own values again (Entra, Okta's next push).
+	if status, put := e.do("PUT", "/Users/"+id, body); status != 200 {
+		t.Errorf("PUT of the IdP's values again: %d %v", status, put)
+	}
+	e.srv.Bridge.ReconcilePass(t.Context())
+	if n := puts(); n != 0 {
+		t.Errorf("walks, reconciles and unchanged PUTs sent %d PUTs of the user, want none", n)
+	}
+	if drift, err := e.srv.Bridge.FindDrift(t.Context(), false); err != nil || len(drift) != 0 {
+		t.Errorf("drift: %+v %v, want none", drift, err)
+	}
+	_, got = e.do("GET", "/Users/"+id, nil)
+	name, _ := got["name"].(map[string]any)
+	phones, _ := got["phoneNumbers"].([]any)
+	if name["givenName"] != " Mary  Ann" || len(phones) != 1 || phones[0].(map[string]any)["value"] != "+1 (800) 555-0100" {
+		t.Errorf("GET /Users/%s shows name %v phones %v, want the IdP's values", id, got["name"], got["phoneNumbers"])
+	}
+
+	// A real change is still sent.
+	got["phoneNumbers"] = []any{map[string]any{"type": "work", "value": "+1 (800) 555-0199"}}
+	if status, put := e.do("PUT", "/Users/"+id, got); status != 200 {
+		t.Errorf("PUT with a new phone: %d %v", status, put)
+	}
+	if n, u := puts(), e.simUser(id); n != 1 || u.WorkPhoneNumber != "+18005550199" {
+		t.Errorf("a new phone: %d PUTs, Freshservice holds %q; want 1 PUT and +18005550199", n, u.WorkPhoneNumber)
+	}
+}
