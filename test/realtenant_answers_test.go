@@ -302,3 +302,82 @@ func TestRewrittenValuesAreNotSentAgain(t *testing.T) {
 		t.Errorf("a new phone: %d PUTs, Freshservice holds %q; want 1 PUT and +18005550199", n, u.WorkPhoneNumber)
 	}
 }
+
+// TestLimitedKeyWalkKeepsAgentsItCannotList: a key whose owner's role sees
+// part of the account (key_role=limited) lists only the agents who share
+// an agent group with the owner. Walks that see only part of the account
+// read the others by id, which such a key may, and keep them: no managed
+// user is dropped, made again or changed, and the IdP still reads them;
+// also where the requester view answers 404 for agents.
+func TestLimitedKeyWalkKeepsAgentsItCannotList(t *testing.T) {
+	for _, view := range []string{simulator.RequesterViewShow, simulator.RequesterViewNotFound} {
+		t.Run("requester_view_of_agents="+view, func(t *testing.T) {
+			limitedKeyWalk(t, view)
+		})
+	}
+}
+
+func limitedKeyWalk(t *testing.T, view string) {
+	e := realTenantEnv(t, simulator.RepeatSucceed, func(_ *config.Config, o *simulator.Options) {
+		o.Switches.RequesterViewOfAgents = view
+	})
+	agents := []string{
+		e.mustCreate(userBody("hidden1@example.com", "Hid", "Den", nil)),
+		e.mustCreate(userBody("hidden2@example.com", "Hid", "Den", nil)),
+	}
+	requester := e.mustCreate(userBody("plain@example.com", "Pla", "In", nil))
+	e.mustGroup("FS Agents", agents...)
+	for _, id := range agents {
+		if !e.simUser(id).IsAgent {
+			t.Fatalf("user %s is not an agent", id)
+		}
+	}
+	sw := e.sim.Switches()
+	sw.KeyRole = simulator.KeyRoleLimited
+	e.sim.SetSwitches(sw)
+	mark := len(e.sim.Requests())
+	for range 3 {
+		if err := e.srv.Bridge.Walk(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		e.srv.Bridge.ReconcilePass(t.Context())
+	}
+	for _, id := range append(slices.Clone(agents), requester) {
+		status, got := e.do("GET", "/Users/"+id, nil)
+		ext, _ := got["urn:ietf:params:scim:schemas:extension:freshservice:2.0:User"].(map[string]any)
+		if status != 200 || (id != requester) != (ext["agentType"] == "fulltime") {
+			t.Errorf("GET /Users/%s after walks with a limited key: %d %v", id, status, got)
+		}
+	}
+	listed := map[string]bool{}
+	for _, c := range e.callsSince(mark) {
+		if !strings.HasPrefix(c, "GET ") {
+			t.Errorf("the walks made a write: %s", c)
+		}
+		listed[c] = true
+	}
+	for _, id := range agents {
+		if !listed["GET /api/v2/requesters/"+id] && !listed["GET /api/v2/agents/"+id] {
+			t.Errorf("no walk read agent %s, which the lists leave out", id)
+		}
+		if u := e.simUser(id); !u.IsAgent || !u.Active || !e.inAgentGroup("Service Desk", u.ID) {
+			t.Errorf("agent %s in Freshservice after the walks: %+v", id, u)
+		}
+	}
+
+	// The IdP's next change to a hidden agent is an update, not a create.
+	mark = len(e.sim.Requests())
+	_, got := e.do("GET", "/Users/"+agents[0], nil)
+	got["title"] = "Changed by the IdP"
+	if status, put := e.do("PUT", "/Users/"+agents[0], got); status != 200 || put["title"] != "Changed by the IdP" {
+		t.Errorf("PUT of a hidden agent: %d %v", status, put)
+	}
+	for _, c := range e.callsSince(mark) {
+		if strings.HasPrefix(c, "POST ") || strings.Contains(c, "convert") {
+			t.Errorf("the PUT of a hidden agent made %s", c)
+		}
+	}
+	if u := e.simUser(agents[0]); u.JobTitle != "Changed by the IdP" {
+		t.Errorf("Freshservice agent after the PUT: %+v", u)
+	}
+}
