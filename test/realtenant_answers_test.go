@@ -381,3 +381,62 @@ func limitedKeyWalk(t *testing.T, view string) {
 		t.Errorf("Freshservice agent after the PUT: %+v", u)
 	}
 }
+
+// TestLimitedKeyWalkReadsWithinItsShare: with a key that lists part of the
+// account, every walk misses the agents it cannot list and reads them by
+// id. Those reads keep to the walk's share of the budget per window, as
+// its pages do, so a large account's walk leaves the IdP's writes their
+// credit.
+func TestLimitedKeyWalkReadsWithinItsShare(t *testing.T) {
+	const share = 0.25
+	e := newEnv(t, func(c *config.Config, o *simulator.Options) {
+		o.Plan, o.TimeScale = "starter", 120
+		c.Freshservice.Plan = "starter"
+		c.Freshservice.Window = time.Minute / 120
+		c.Mirror.Share = share
+		c.Mirror.RefreshInterval = 24 * time.Hour
+	})
+	var agents []simulator.SeedUser
+	for i := range 40 {
+		agents = append(agents, simulator.SeedUser{FirstName: "L", Email: fmt.Sprintf("l%d@example.com", i),
+			Roles: []simulator.SeedRoleAssignment{{Role: "SD Agent"}}})
+	}
+	if err := e.sim.Seed(simulator.SeedData{Agents: agents}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.srv.Bridge.Walk(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	sw := e.sim.Switches()
+	sw.KeyRole = simulator.KeyRoleLimited
+	e.sim.SetSwitches(sw)
+	mark := len(e.sim.Requests())
+	for range 2 {
+		if err := e.srv.Bridge.Walk(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var times []time.Time
+	for _, r := range e.sim.Requests()[mark:] {
+		if r.Method == "GET" && (r.Route == "/api/v2/requesters/{id}" || r.Route == "/api/v2/agents/{id}") {
+			times = append(times, r.Time)
+		}
+	}
+	if len(times) < 40 {
+		t.Fatalf("the walks read %d users by id, want the 40 agents the lists leave out", len(times))
+	}
+	window := e.sim.Window()
+	limit := int(40*share) + 1 // the Starter list bucket is 40 a minute
+	for i := range times {
+		n := 0
+		for j := i; j < len(times) && times[j].Sub(times[i]) < window; j++ {
+			n++
+		}
+		if n > limit {
+			t.Fatalf("%d reads by id in one window; the walk's share allows %d", n, limit)
+		}
+	}
+	if got := e.srv.Bridge.Directory().Len(); got < 41 {
+		t.Errorf("the mirror holds %d users after the walks, want the 40 agents and the owner", got)
+	}
+}

@@ -171,6 +171,9 @@ func (b *Bridge) Walk(ctx context.Context) error {
 	// (one GET, which drops it if Freshservice no longer has it) only when
 	// two walks in a row missed it, and not at all when the bridge wrote it
 	// through since this walk began: Freshservice answered for it then.
+	// The read asks the other view before taking a 404 for a user gone
+	// (readUser): a key that lists part of the account misses the same
+	// users every walk, and they are there.
 	prev := map[int64]bool{}
 	if p := b.walkMissed.Load(); p != nil {
 		prev = *p
@@ -185,8 +188,15 @@ func (b *Bridge) Walk(ctx context.Context) error {
 			missed[u.ID] = true
 			continue
 		}
+		// Paced like the pages: a key whose role lists only part of the
+		// account (§19) makes every walk miss the rest, and reading them
+		// all at once would take the credit the IdP's writes need.
+		wait := func() error {
+			_, err := pace.Wait(ctx, freshservice.BucketOverall)
+			return err
+		}
 		read++
-		if err := b.walkRead(ctx, u.ID); err != nil && !errors.Is(err, freshservice.ErrNotFound) {
+		if err := b.walkRead(ctx, u.ID, wait); err != nil && !errors.Is(err, freshservice.ErrNotFound) {
 			return fmt.Errorf("checking user %d: %w", u.ID, err)
 		}
 	}
@@ -211,35 +221,24 @@ func (b *Bridge) Walk(ctx context.Context) error {
 	return nil
 }
 
-// walkRead reads one user the walk's pages missed, as refreshUser does,
-// except that what it reads yields to what the bridge wrote through since
-// it asked: a plan may change the user while the GET is under way, and the
-// older answer must not overwrite the newer state in the mirror.
-func (b *Bridge) walkRead(ctx context.Context, id int64) error {
+// walkRead reads one user the walk's pages missed, as refreshUser does
+// (readUser), except that what it reads yields to what the bridge wrote
+// through since it asked: a plan may change the user while the GET is
+// under way, and the older answer must not overwrite the newer state in
+// the mirror. wait paces each read.
+func (b *Bridge) walkRead(ctx context.Context, id int64, wait func() error) error {
 	asked := time.Now()
-	u, _, err := b.fs.GetUser(ctx, id)
-	if err != nil {
-		if errors.Is(err, freshservice.ErrNotFound) && !b.dir.WrittenSince(id, asked) {
-			b.dir.RemoveUser(id)
-			_ = b.store.DeleteMirror(ctx, []int64{id})
+	err := b.readUser(ctx, id, wait, func(u *freshservice.User, at time.Time) {
+		asked = at
+		if b.dir.PutWalked(u, at) {
+			b.saveMirror(ctx, id, u)
 		}
-		return err
+	})
+	if errors.Is(err, freshservice.ErrNotFound) && !b.dir.WrittenSince(id, asked) {
+		b.dir.RemoveUser(id)
+		_ = b.store.DeleteMirror(ctx, []int64{id})
 	}
-	if b.dir.PutWalked(u, asked) {
-		b.saveMirror(ctx, id, u)
-	}
-	if !u.IsAgent || u.View == freshservice.ViewAgent {
-		return nil
-	}
-	asked = time.Now()
-	a, _, err := b.fs.Agents.Get(ctx, id)
-	if err != nil {
-		return err
-	}
-	if b.dir.PutWalked(a, asked) {
-		b.saveMirror(ctx, id, a)
-	}
-	return nil
+	return err
 }
 
 // walkPages is how many list pages a walk may fetch per window: its share

@@ -895,28 +895,15 @@ func (b *Bridge) backoff(attempts int) time.Duration {
 	return min(d, b.opts.MaxBackoff)
 }
 
-// refreshUser reads one user from Freshservice into the directory: the
-// requester view (which shows agents too), and the agent view for agents.
-// Where the requester view answers 404 for agents (§19), the agent view is
-// asked before the user is taken for gone (freshservice.Client.GetUser).
+// refreshUser reads one user from Freshservice into the directory, through
+// the views readUser picks; a user neither view has is dropped.
 func (b *Bridge) refreshUser(ctx context.Context, id int64) error {
-	u, _, err := b.fs.GetUser(ctx, id)
-	if err != nil {
-		if errors.Is(err, freshservice.ErrNotFound) {
-			b.dir.RemoveUser(id)
-			_ = b.store.DeleteMirror(ctx, []int64{id})
-		}
-		return err
+	err := b.readUser(ctx, id, nil, func(u *freshservice.User, _ time.Time) { b.writeThrough(ctx, u) })
+	if errors.Is(err, freshservice.ErrNotFound) {
+		b.dir.RemoveUser(id)
+		_ = b.store.DeleteMirror(ctx, []int64{id})
 	}
-	b.writeThrough(ctx, u)
-	if u.IsAgent && u.View != freshservice.ViewAgent {
-		a, _, err := b.fs.Agents.Get(ctx, id)
-		if err != nil {
-			return err
-		}
-		b.writeThrough(ctx, a)
-	}
-	return nil
+	return err
 }
 
 // lookupEmail finds a user by exact email with one call (never query=,
