@@ -440,3 +440,30 @@ func TestLimitedKeyWalkReadsWithinItsShare(t *testing.T) {
 		t.Errorf("the mirror holds %d users after the walks, want the 40 agents and the owner", got)
 	}
 }
+
+// TestHealingARemovalAnAdminMadeMeanwhile: drift found a requester-group
+// member the IdP's group does not have; an admin removes it in Freshservice
+// before the heal runs. The heal's removal is answered 404 (not a member)
+// and counts as done.
+func TestHealingARemovalAnAdminMadeMeanwhile(t *testing.T) {
+	e := newEnv(t)
+	id := e.mustCreate(userBody("kept@example.com", "Kep", "T", nil))
+	extra := e.mustCreate(userBody("extra@example.com", "Ext", "Ra", nil))
+	e.mustGroup("Contractors", id)
+	rg, _ := e.sim.RequesterGroupByName("Contractors")
+	members := "/requester_groups/" + itoa(rg.ID) + "/members/" + extra
+	e.simAPI("POST", members, nil)
+	items, err := e.srv.Bridge.FindDrift(t.Context(), true)
+	if err != nil || len(items) != 1 {
+		t.Fatalf("drift: %+v %v, want the extra member", items, err)
+	}
+	e.simAPI("DELETE", members, nil)
+	e.expectCalls("healing", []string{"DELETE /api/v2" + members}, func() {
+		if err := e.srv.Bridge.Heal(t.Context(), items); err != nil {
+			t.Errorf("heal: %v", err)
+		}
+	})
+	if got := e.sim.RequesterGroupMembers(rg.ID); len(got) != 1 || itoa(got[0]) != id {
+		t.Errorf("Contractors in Freshservice after healing: %v, want only %s", got, id)
+	}
+}

@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -225,7 +226,8 @@ func (b *Bridge) healRequesterGroup(ctx context.Context, d Drift) error {
 				return err
 			}
 		case mapping.StepRemoveRequesterGroup:
-			if _, err := b.fs.RequesterGroups.RemoveMember(ctx, gid, uid); err != nil {
+			// 404: not a member (any more), which is what healing wants (§19).
+			if _, err := b.fs.RequesterGroups.RemoveMember(ctx, gid, uid); err != nil && !errors.Is(err, freshservice.ErrNotFound) {
 				return err
 			}
 			m, p := st.Call()
