@@ -467,3 +467,33 @@ func TestHealingARemovalAnAdminMadeMeanwhile(t *testing.T) {
 		t.Errorf("Contractors in Freshservice after healing: %v, want only %s", got, id)
 	}
 }
+
+// TestTakenEmailIsAUniquenessConflictWhateverTheBody: a real tenant
+// answers 409 to a create whose email any user holds, with a body that is
+// not public (duplicate_email_body=conflict names no field). The IdP gets
+// 409 uniqueness, as with the documented duplicate_value body, not a 400.
+func TestTakenEmailIsAUniquenessConflictWhateverTheBody(t *testing.T) {
+	for _, body := range []string{"validation", "conflict"} {
+		t.Run("duplicate_email_body="+body, func(t *testing.T) {
+			e := newEnv(t, func(c *config.Config, o *simulator.Options) {
+				o.Switches.DuplicateEmailBody = body
+				c.Mirror.RefreshInterval = 24 * time.Hour
+			})
+			// Made in Freshservice after the bridge's walk: the mirror does
+			// not know the email is taken.
+			e.simAPI("POST", "/requesters", map[string]any{"first_name": "Own", "primary_email": "taken@example.com"})
+			status, got := e.do("POST", "/Users", userBody("new@example.com", "Ne", "W", map[string]any{
+				"emails": []any{
+					map[string]any{"value": "new@example.com", "type": "work", "primary": true},
+					map[string]any{"value": "taken@example.com", "type": "other"},
+				},
+			}))
+			if status != 409 || got["scimType"] != "uniqueness" {
+				t.Errorf("create with a taken secondary email: %d %v, want 409 uniqueness", status, got)
+			}
+			if _, ok := e.sim.UserByEmail("new@example.com"); ok {
+				t.Error("Freshservice has a user for new@example.com")
+			}
+		})
+	}
+}

@@ -137,6 +137,12 @@ func scimError(f *fault.Error) *scim.Error {
 			}
 			return &scim.Error{Status: http.StatusConflict, ScimType: scim.TypeUniqueness, Detail: fmt.Sprintf("Freshservice already has this %s: %s rejected it (duplicate_value)", field, what), Err: f}
 		}
+		if errors.Is(f, freshservice.ErrDuplicate) {
+			// A 409 to a create whose body names no field: a real
+			// tenant's body is not public, and a create has no other
+			// conflict than a taken email (§19).
+			return &scim.Error{Status: http.StatusConflict, ScimType: scim.TypeUniqueness, Detail: "Freshservice already has this email: " + what + " answered 409", Err: f}
+		}
 		// A conflict Freshservice named no value for (a bare 409) is a
 		// refusal of the request like any other.
 		return rejected(f, what)

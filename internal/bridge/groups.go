@@ -363,15 +363,16 @@ func (b *Bridge) ensureGroupObject(ctx context.Context, g *store.Group) (groupAp
 		if err != nil {
 			// The group may exist: made by an earlier attempt whose
 			// answer was lost, or by hand. Look it up by name.
-			switch freshservice.Classify(err) {
-			case freshservice.ReasonConflict, freshservice.ReasonServer, freshservice.ReasonTransport, freshservice.ReasonDecode, freshservice.ReasonClient:
+			taken := errors.Is(err, freshservice.ErrDuplicate)
+			switch reason := freshservice.Classify(err); {
+			case taken, reason == freshservice.ReasonServer, reason == freshservice.ReasonTransport, reason == freshservice.ReasonDecode, reason == freshservice.ReasonClient:
 				found, ferr := b.findRequesterGroup(ctx, g.DisplayName)
 				if ferr != nil {
 					return applied, ferr
 				}
 				if found != nil {
 					g.FSID = found.ID
-					applied.Created = freshservice.Classify(err) != freshservice.ReasonConflict
+					applied.Created = !taken
 					return applied, nil
 				}
 			}

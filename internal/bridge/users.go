@@ -426,8 +426,9 @@ func (b *Bridge) createNew(ctx context.Context, email string, doc mapping.Doc, e
 		release(created.ID)
 	}
 	if err != nil {
-		switch freshservice.Classify(err) {
-		case freshservice.ReasonConflict, freshservice.ReasonTransport, freshservice.ReasonServer, freshservice.ReasonDecode, freshservice.ReasonCanceled:
+		taken := errors.Is(err, freshservice.ErrDuplicate)
+		switch reason := freshservice.Classify(err); {
+		case taken, reason == freshservice.ReasonTransport, reason == freshservice.ReasonServer, reason == freshservice.ReasonDecode, reason == freshservice.ReasonCanceled:
 			// Freshservice already has the email (the mirror was behind),
 			// or the create may have happened before the answer was lost
 			// (or before the IdP hung up): one exact lookup tells. If
@@ -443,14 +444,14 @@ func (b *Bridge) createNew(ctx context.Context, email string, doc mapping.Doc, e
 				// Ours if an earlier attempt was made, or if this one may
 				// have created it before its answer was lost; a plain
 				// conflict on a first attempt is someone else's user.
-				ours := earlier || freshservice.Classify(err) != freshservice.ReasonConflict
+				ours := earlier || !taken
 				e, _ := b.dir.Get(found.ID)
 				if background {
 					return b.claimKeepingIntent(ctx, e, doc, ours)
 				}
 				return b.claim(ctx, e, doc, ours)
 			}
-			if freshservice.Classify(err) == freshservice.ReasonConflict {
+			if taken {
 				// A secondary email clashes with another user.
 				_ = b.store.DeleteIntent(ctx, key)
 			}
