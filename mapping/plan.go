@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/fsbridge/fsbridge/freshservice"
 )
@@ -102,6 +103,12 @@ type Applied struct {
 	// although the rules ask for full-time: it had no full-time seat free
 	// (see HoldDowngrade).
 	Downgraded *Downgrade `json:"downgraded,omitempty"`
+	// DeactivationUnconfirmed is when a deactivation Freshservice answered
+	// 404 was taken as done. A real tenant answers so for a user already
+	// deactivated (§19), but also for one erased, or one an admin moved to
+	// the other view (a requester made agent): the first walk that begins
+	// after it shows which, and re-plans the user if it is still active.
+	DeactivationUnconfirmed time.Time `json:"deactivation_unconfirmed,omitzero"`
 }
 
 // StepKind is one kind of Freshservice call.

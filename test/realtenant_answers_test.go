@@ -497,3 +497,58 @@ func TestTakenEmailIsAUniquenessConflictWhateverTheBody(t *testing.T) {
 		})
 	}
 }
+
+// TestDeactivationAnswered404IsConfirmedByTheWalk: a 404 to a deactivation
+// is taken as done without a read, as a real tenant answers so for a user
+// already deactivated; the next walk confirms it at no cost. But it is the
+// answer too when an admin moved the user to the other view first (DELETE
+// /requesters/{id} of an agent): the walk then shows the user still active,
+// and the bridge deactivates it through the view it is in now, so a leaver
+// keeps no access.
+func TestDeactivationAnswered404IsConfirmedByTheWalk(t *testing.T) {
+	for _, tc := range []struct{ name, kind, admin string }{
+		{"requester deactivated by an admin", "requester", "DELETE /requesters/{id}"},
+		{"requester made agent by an admin", "requester", "PUT /requesters/{id}/convert_to_agent"},
+		{"agent made requester by an admin", "agent", "PUT /agents/{id}/convert_to_requester"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := realTenantEnv(t, simulator.RepeatFail)
+			id := e.mustCreate(userBody(tc.kind+"@example.com", "Mov", "Ed", nil))
+			view := "/requesters/" + id
+			if tc.kind == "agent" {
+				e.mustGroup("FS Agents", id)
+				view = "/agents/" + id
+			}
+			method, path, _ := strings.Cut(strings.ReplaceAll(tc.admin, "{id}", id), " ")
+			e.simAPI(method, path, nil)
+			e.expectCalls("deactivating", []string{"DELETE /api/v2" + view}, func() {
+				status, body := e.do("PATCH", "/Users/"+id, patchBody(map[string]any{"op": "replace", "path": "active", "value": false}))
+				if status != 200 || body["active"] != false {
+					t.Errorf("PATCH active=false: %d %v", status, body)
+				}
+			})
+			mark := len(e.sim.Requests())
+			if err := e.srv.Bridge.Walk(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, "the user deactivated in Freshservice and shown so", func() bool {
+				status, got := e.do("GET", "/Users/"+id, nil)
+				return !e.simUser(id).Active && status == 200 && got["active"] == false
+			})
+			if drift, err := e.srv.Bridge.FindDrift(t.Context(), false); err != nil || len(drift) != 0 {
+				t.Errorf("drift after the walk: %+v %v, want none", drift, err)
+			}
+			if tc.admin == "DELETE /requesters/{id}" {
+				if err := e.srv.Bridge.Walk(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+				e.srv.Bridge.ReconcilePass(t.Context())
+				for _, c := range e.callsSince(mark) {
+					if strings.Contains(c, "/"+id) {
+						t.Errorf("the walks made %s for a user whose deactivation they confirmed", c)
+					}
+				}
+			}
+		})
+	}
+}

@@ -212,7 +212,7 @@ func (b *Bridge) Walk(ctx context.Context) error {
 	}
 	b.dir.SetWalkedAt(start)
 	_ = b.store.SetMeta(ctx, metaWalkedAt, start.UTC().Format(time.RFC3339Nano))
-	drift, derr := b.FindDrift(ctx, false)
+	drift, derr := b.findDrift(ctx, false, start)
 	if derr != nil {
 		b.log.Warn().Err(derr).Msg("checking drift failed")
 	}

@@ -30,6 +30,48 @@ type Drift struct {
 	steps mapping.Plan
 }
 
+// unconfirmedDeactivation is a user whose deactivation was taken as done
+// from a 404 at since; replan says whether the walk found it still to do.
+type unconfirmedDeactivation struct {
+	id     int64
+	since  time.Time
+	replan bool
+}
+
+// confirmDeactivations settles the deactivations a walk has confirmed: the
+// mark is cleared, and a user the walk shows still active (an admin moved
+// it to the other view before the deactivation, which therefore found no
+// such requester or agent) is left to the background pass, whose plan
+// deactivates it through the view it is in now. No call is made here.
+func (b *Bridge) confirmDeactivations(ctx context.Context, users []unconfirmedDeactivation) {
+	for _, u := range users {
+		saved, err := b.store.UpdateUser(ctx, u.id, func(s *store.User) error {
+			a := decodeApplied(s.Applied)
+			if !a.DeactivationUnconfirmed.Equal(u.since) {
+				return errUnchanged // a plan ran since: its own outcome stands
+			}
+			a.DeactivationUnconfirmed = time.Time{}
+			s.Applied = encode(a)
+			if u.replan {
+				s.Dirty, s.NextAttempt = true, time.Time{}
+			}
+			return nil
+		})
+		if err != nil {
+			if !errors.Is(err, errUnchanged) && !errors.Is(err, store.ErrNotFound) {
+				b.log.Warn().Err(err).Int64("fs_id", u.id).Msg("confirming a deactivation failed; the next walk tries again")
+			}
+			continue
+		}
+		b.dir.PutDesired(saved)
+		if u.replan {
+			b.log.Warn().Int64("fs_id", u.id).Msg("a deactivation Freshservice answered 404 did not happen: the user is active in the other view; deactivating it again")
+		}
+	}
+}
+
+var errUnchanged = errors.New("unchanged")
+
 // DriftCount is the number of drifted users found by the last check.
 func (b *Bridge) DriftCount() int { return int(b.driftUsers.Load()) }
 
@@ -38,17 +80,30 @@ func (b *Bridge) DriftCount() int { return int(b.driftUsers.Load()) }
 // groups, every requester group's members with Freshservice's member list
 // (one list call per group).
 func (b *Bridge) FindDrift(ctx context.Context, groups bool) ([]Drift, error) {
+	return b.findDrift(ctx, groups, time.Time{})
+}
+
+// findDrift is FindDrift; after a walk that began at walked, it also
+// confirms the deactivations taken as done from a 404 before that
+// (confirmDeactivations) instead of reporting them as drift.
+func (b *Bridge) findDrift(ctx context.Context, groups bool, walked time.Time) ([]Drift, error) {
 	var out []Drift
 	users := 0
+	var unconfirmed []unconfirmedDeactivation
 	err := b.store.ForEachUser(ctx, func(rec store.User) error {
 		if rec.Dirty {
 			return nil // a plan is pending anyway; not drift
 		}
+		applied := decodeApplied(rec.Applied)
+		check := !walked.IsZero() && !applied.DeactivationUnconfirmed.IsZero() && applied.DeactivationUnconfirmed.Before(walked)
 		e, ok := b.dir.Get(rec.ID)
 		if !ok || e.User == nil {
+			if check {
+				// Erased in Freshservice: nothing left to deactivate.
+				unconfirmed = append(unconfirmed, unconfirmedDeactivation{rec.ID, applied.DeactivationUnconfirmed, false})
+			}
 			return nil
 		}
-		applied := decodeApplied(rec.Applied)
 		t, err := b.target(ctx, rec.ID, decodeDoc(rec.Doc), rec.Deleted, applied, nil)
 		if err != nil {
 			return nil
@@ -57,6 +112,12 @@ func (b *Bridge) FindDrift(ctx context.Context, groups bool) ([]Drift, error) {
 		// not from what the bridge remembers applying.
 		t.RequesterGroups = applied.RequesterGroups
 		plan := mapping.PlanUser(e.User, t.Target, applied)
+		if check {
+			unconfirmed = append(unconfirmed, unconfirmedDeactivation{rec.ID, applied.DeactivationUnconfirmed, len(plan) > 0})
+			if len(plan) > 0 {
+				return nil // the bridge's own change may not have happened: not drift
+			}
+		}
 		if len(plan) == 0 {
 			return nil
 		}
@@ -72,6 +133,7 @@ func (b *Bridge) FindDrift(ctx context.Context, groups bool) ([]Drift, error) {
 	if err != nil {
 		return nil, err
 	}
+	b.confirmDeactivations(ctx, unconfirmed)
 	b.driftUsers.Store(int64(users))
 	if !groups {
 		return out, nil

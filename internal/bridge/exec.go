@@ -183,9 +183,11 @@ func (x *execution) run(ctx context.Context, s mapping.Step) error {
 		x.cur = b.writeStep(ctx, u, x.cur, func(c *freshservice.User) { c.Active = true })
 		x.seatOutcome(wasFullTime, u)
 	case mapping.StepDeactivateRequester:
-		if _, err := fs.Requesters.Deactivate(ctx, id); err != nil && !alreadyInactive(err, x.cur) {
+		_, err := fs.Requesters.Deactivate(ctx, id)
+		if err != nil && !alreadyInactive(err, x.cur) {
 			return err
 		}
+		x.deactivated(err)
 		x.applied.RequesterGroups, x.applied.RequesterGroupsUncertain = nil, nil // Freshservice drops them (§3.6)
 		x.cur = b.writeStep(ctx, nil, x.cur, func(c *freshservice.User) { c.Active = false })
 	case mapping.StepDeactivateAgent:
@@ -193,6 +195,7 @@ func (x *execution) run(ctx context.Context, s mapping.Step) error {
 		if err != nil && !alreadyInactive(err, x.cur) {
 			return err
 		}
+		x.deactivated(err)
 		x.cur = b.writeStep(ctx, u, x.cur, func(c *freshservice.User) { c.Active = false })
 	case mapping.StepForgetRequester, mapping.StepForgetAgent:
 		var err error
@@ -375,13 +378,25 @@ func (x *execution) alreadyDone(ctx context.Context, s mapping.Step, err error) 
 	return done
 }
 
+// deactivated records how a deactivation ended: answered (confirmed), or
+// taken as done from a 404 (err), which the next walk confirms.
+func (x *execution) deactivated(err error) {
+	x.applied.DeactivationUnconfirmed = time.Time{}
+	if err != nil {
+		x.applied.DeactivationUnconfirmed = time.Now()
+	}
+}
+
 // alreadyInactive tolerates the 404 Freshservice answers to the
 // deactivation of a user it has already deactivated (§19): deactivated by
 // hand, or by an earlier attempt whose answer was lost. A 404 also means
 // an id Freshservice no longer has at all; the two cannot be told apart
 // without another call, so the user the bridge knows (cur) is recorded as
-// inactive, which is true either way, and the walk, which reads by id a
-// user its pages miss twice, drops it from the mirror if it is gone.
+// inactive and the deactivation as unconfirmed (deactivated). The next walk
+// shows which: an erased user leaves the mirror (read by id once its pages
+// miss it twice), and one an admin moved to the other view in the meantime
+// (DELETE /requesters/{id} of an agent is a 404 too) shows active, and its
+// plan runs again through the right view (confirmDeactivations).
 func alreadyInactive(err error, cur *freshservice.User) bool {
 	return errors.Is(err, freshservice.ErrNotFound) && cur != nil
 }
