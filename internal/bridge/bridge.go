@@ -7,8 +7,8 @@
 package bridge
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -156,22 +156,43 @@ func New(ctx context.Context, opts Options) (*Bridge, error) {
 		opts:       opts, fs: opts.Client, store: records{opts.Store}, dir: opts.Directory, log: opts.Log,
 	}
 	b.createRetry.policy.Store(&CreateRetry{})
+	// The directory loads from the store while Freshservice answers the
+	// start's calls: on a large account each takes about as long as the
+	// other, and the first lookup waits for both.
+	loadCtx, cancelLoad := context.WithCancel(ctx)
+	defer cancelLoad()
+	loaded := make(chan error, 1)
+	go func() { loaded <- b.load(loadCtx) }()
+	if err := b.start(ctx); err != nil {
+		cancelLoad()
+		<-loaded
+		return nil, err
+	}
+	if err := <-loaded; err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// start makes the start's Freshservice calls: the catalog, the rules'
+// names, the key's owner and what the key may do.
+func (b *Bridge) start(ctx context.Context) error {
 	// A start's few reads need not queue behind the budget's spreading:
 	// lookups wait for them.
 	ctx = freshservice.Unpaced(ctx)
 	cat, err := LoadCatalog(ctx, b.fs)
 	if err != nil {
-		return nil, fmt.Errorf("bridge: reading the Freshservice catalog: %w", err)
+		return fmt.Errorf("bridge: reading the Freshservice catalog: %w", err)
 	}
 	b.catalog.Store(cat)
-	if err := b.SetRules(ctx, opts.Rules); err != nil {
-		return nil, err
+	if err := b.SetRules(ctx, b.opts.Rules); err != nil {
+		return err
 	}
 	if err := b.loadKeyOwner(ctx); err != nil {
-		return nil, fmt.Errorf("bridge: %w", err)
+		return fmt.Errorf("bridge: %w", err)
 	}
 	b.ProbeKey(ctx)
-	return b, nil
+	return nil
 }
 
 // SetRules resolves rules against the catalog and makes them current; on
@@ -225,7 +246,7 @@ func (b *Bridge) Counters() *Stats { return &b.stats }
 // of the last background pass.
 func (b *Bridge) PlansPending() int { return int(b.plansPending.Load()) }
 
-// Load fills the directory from the store: the mirror snapshot and the
+// load fills the directory from the store: the mirror snapshot and the
 // desired state. It makes no Freshservice call. If the store holds no
 // snapshot (first start) the caller should run a walk before serving reads
 // of users it has not created.
@@ -234,7 +255,7 @@ func (b *Bridge) PlansPending() int { return int(b.plansPending.Load()) }
 // seconds on one core), so entries are decoded on every core while the
 // store is read, and the desired state is read meanwhile: the directory
 // takes users and desired states in any order.
-func (b *Bridge) Load(ctx context.Context) error {
+func (b *Bridge) load(ctx context.Context) error {
 	var n atomic.Int64
 	entries := make(chan store.MirrorEntry, 1024)
 	var decoders sync.WaitGroup
@@ -243,8 +264,10 @@ func (b *Bridge) Load(ctx context.Context) error {
 		go func() {
 			defer decoders.Done()
 			for e := range entries {
+				// UnmarshalJSON validates as it decodes; json.Unmarshal
+				// would validate the entry once more before calling it.
 				var u freshservice.User
-				if err := json.Unmarshal(e.Data, &u); err != nil {
+				if err := u.UnmarshalJSON(e.Data); err != nil {
 					b.log.Warn().Int64("fs_id", e.ID).Err(err).Msg("skipping unreadable mirror entry")
 					continue
 				}
@@ -257,8 +280,16 @@ func (b *Bridge) Load(ctx context.Context) error {
 	go func() {
 		desired <- b.store.ForEachUser(ctx, func(u store.User) error {
 			b.dir.PutDesired(u)
-			b.loadGaps(u)
-			if a := decodeApplied(u.Applied); a.Downgraded != nil && !u.Deleted {
+			// Most users have neither gaps nor a downgrade: their applied
+			// state is decoded only when it may hold one.
+			if u.Deleted || !(bytes.Contains(u.Applied, []byte(`"gaps"`)) || bytes.Contains(u.Applied, []byte(`"downgraded"`))) {
+				return nil
+			}
+			a := decodeApplied(u.Applied)
+			if len(a.Gaps) > 0 {
+				b.gaps.set(u.ID, u.UserName, a.Gaps)
+			}
+			if a.Downgraded != nil {
 				b.downgrades.set(u.ID, u.UserName, a.Downgraded)
 			}
 			return nil
@@ -291,7 +322,7 @@ func (b *Bridge) Load(ctx context.Context) error {
 	return nil
 }
 
-// Loaded reports whether Load has completed.
+// Loaded reports whether the directory has been loaded from the store.
 func (b *Bridge) Loaded() bool { return b.loaded.Load() }
 
 const metaWalkedAt = "mirror.walked_at"

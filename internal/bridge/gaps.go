@@ -136,13 +136,6 @@ func sameGaps(a, b []mapping.Gap) bool {
 	return slices.EqualFunc(a, b, func(x, y mapping.Gap) bool { return x == y })
 }
 
-// loadGaps fills the gap list from the stored applied states (at start).
-func (b *Bridge) loadGaps(u store.User) {
-	if a := decodeApplied(u.Applied); len(a.Gaps) > 0 && !u.Deleted {
-		b.gaps.set(u.ID, u.UserName, a.Gaps)
-	}
-}
-
 // recheckGaps marks for the background pass the users whose gaps the
 // catalog (or the directory) can now fill: a department or location the
 // account gained, a manager that became a user. It makes no call.

@@ -174,10 +174,6 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		return nil, err
 	}
 	br.SetCreateRetry(CreateRetry(cfg.Reconcile))
-	if err := br.Load(ctx); err != nil {
-		s.Close()
-		return nil, err
-	}
 	s.Bridge = br
 	s.Metrics.Watch(metricsSource{s})
 	h, err := s.routes()
