@@ -258,6 +258,11 @@ func (e *edge) requestInfo(next http.Handler) http.Handler {
 		ctx, cancel := context.WithTimeout(r.Context(), e.cfg.RequestTimeout)
 		defer cancel()
 		ctx = context.WithValue(reqctx.With(ctx, &st.info), keyState, st)
+		// Every line the request causes, in the edge or behind it
+		// (zerolog.Ctx), carries its id.
+		if e.cfg.Log.GetLevel() != zerolog.Disabled {
+			ctx = e.cfg.Log.With().Str("request_id", id).Logger().WithContext(ctx)
+		}
 		w.Header()["X-Request-Id"] = []string{id}
 		st.sw.ResponseWriter = w
 		next.ServeHTTP(&st.sw, r.WithContext(ctx))

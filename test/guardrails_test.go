@@ -2,6 +2,7 @@ package test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -438,5 +439,42 @@ func TestProtectedUsersSetting(t *testing.T) {
 	}
 	if u := e.simUser(lead); !u.Active {
 		t.Error("the protected user was deactivated")
+	}
+}
+
+// TestRequestIDOnEveryLineARequestCauses: a line the bridge logs while
+// serving a request (here, that it kept a protected user an agent) carries
+// the request's id, as the access log line does, so an operator can find
+// everything one IdP request did.
+func TestRequestIDOnEveryLineARequestCauses(t *testing.T) {
+	e := rulesEnv(t, config.OnLeaveDemote, func(c *config.Config, _ *simulator.Options) {
+		c.ProtectedUsers = []string{"lead@example.com"}
+	})
+	lead := e.mustCreate(userBody("lead@example.com", "Help", "Lead", nil))
+	g := e.mustGroup("FS Agents", lead)
+	body := patchBody(map[string]any{"op": "remove", "path": fmt.Sprintf(`members[value eq "%s"]`, lead)})
+	status, raw, _ := e.doRaw("PATCH", "/Groups/"+g, body, http.Header{"X-Request-Id": {"req-leave-7"}})
+	if status != 204 && status != 200 {
+		t.Fatalf("removing the protected user from FS Agents: %d %s", status, raw)
+	}
+	var kept, access bool
+	for _, line := range strings.Split(e.logs.String(), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) != nil {
+			continue
+		}
+		msg, _ := m["message"].(string)
+		switch {
+		case strings.HasPrefix(msg, "not locking out a protected user"):
+			kept = true
+			if m["request_id"] != "req-leave-7" {
+				t.Errorf("the bridge's line %q has request_id %v, want req-leave-7", msg, m["request_id"])
+			}
+		case msg == "scim request" && m["request_id"] == "req-leave-7":
+			access = true
+		}
+	}
+	if !kept || !access {
+		t.Errorf("log lines: protection line %v, access line %v; want both", kept, access)
 	}
 }

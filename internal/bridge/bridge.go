@@ -498,3 +498,14 @@ func (b *Bridge) lock(ctx context.Context, key string) (func(), error) {
 	}
 	return unlock, nil
 }
+
+// logger is the logger for work done for ctx: the lines a SCIM request
+// causes carry its request id (the edge puts a logger with it in the
+// request's context); the background pass's lines come from the bridge's
+// own logger.
+func (b *Bridge) logger(ctx context.Context) *zerolog.Logger {
+	if l := zerolog.Ctx(ctx); l.GetLevel() != zerolog.Disabled {
+		return l
+	}
+	return &b.log
+}

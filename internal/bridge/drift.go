@@ -59,13 +59,13 @@ func (b *Bridge) confirmDeactivations(ctx context.Context, users []unconfirmedDe
 		})
 		if err != nil {
 			if !errors.Is(err, errUnchanged) && !errors.Is(err, store.ErrNotFound) {
-				b.log.Warn().Err(err).Int64("fs_id", u.id).Msg("confirming a deactivation failed; the next walk tries again")
+				b.logger(ctx).Warn().Err(err).Int64("fs_id", u.id).Msg("confirming a deactivation failed; the next walk tries again")
 			}
 			continue
 		}
 		b.dir.PutDesired(saved)
 		if u.replan {
-			b.log.Warn().Int64("fs_id", u.id).Msg("a deactivation Freshservice answered 404 did not happen: the user is active in the other view; deactivating it again")
+			b.logger(ctx).Warn().Int64("fs_id", u.id).Msg("a deactivation Freshservice answered 404 did not happen: the user is active in the other view; deactivating it again")
 		}
 	}
 }

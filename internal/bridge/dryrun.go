@@ -68,7 +68,7 @@ func (b *Bridge) dryRun(ctx context.Context, scimID string, calls []plannedCall)
 	lines := make([]string, len(calls))
 	for i, c := range calls {
 		lines[i] = c.line
-		b.log.Info().Str("request_id", reqctx.RequestID(ctx)).Str("plan", c.line).Msg("dry run: not sent")
+		b.logger(ctx).Info().Str("plan", c.line).Msg("dry run: not sent")
 		b.appendAudit(ctx, store.AuditEvent{
 			Time: time.Now(), RequestID: reqctx.RequestID(ctx), Client: reqctx.Client(ctx),
 			Operation: "plan", SCIMID: scimID, Outcome: "planned", Detail: c.line, Call: c.call,

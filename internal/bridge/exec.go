@@ -90,7 +90,7 @@ func (b *Bridge) execute(ctx context.Context, plan mapping.Plan, cur *freshservi
 		}
 		if b.opts.DryRun {
 			b.audit(ctx, step, scimID, "planned", step.String(), nil)
-			b.log.Info().Str("request_id", reqctx.RequestID(ctx)).Str("plan", step.String()).Msg("dry run: not sent")
+			b.logger(ctx).Info().Str("plan", step.String()).Msg("dry run: not sent")
 			continue
 		}
 		err := x.run(ctx, step)
@@ -373,7 +373,7 @@ func (x *execution) alreadyDone(ctx context.Context, s mapping.Step, err error) 
 		done = u.Active
 	}
 	if done {
-		b.log.Info().Int64("fs_id", s.UserID).Str("step", string(s.Kind)).Msg("step already done in Freshservice; continuing")
+		b.logger(ctx).Info().Int64("fs_id", s.UserID).Str("step", string(s.Kind)).Msg("step already done in Freshservice; continuing")
 	}
 	return done
 }
@@ -449,7 +449,7 @@ func (b *Bridge) saveMirror(ctx context.Context, id int64, fallback *freshservic
 		merged = fallback
 	}
 	if err := b.store.PutMirror(ctx, []store.MirrorEntry{{ID: merged.ID, Data: encode(merged)}}); err != nil {
-		b.log.Warn().Err(err).Int64("fs_id", merged.ID).Msg("saving the mirror entry failed; the next walk rewrites it")
+		b.logger(ctx).Warn().Err(err).Int64("fs_id", merged.ID).Msg("saving the mirror entry failed; the next walk rewrites it")
 	}
 	return merged
 }
@@ -460,7 +460,7 @@ func (b *Bridge) saveApplied(ctx context.Context, id int64, a mapping.Applied) {
 		return nil
 	})
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		b.log.Warn().Err(err).Int64("fs_id", id).Msg("saving applied state failed")
+		b.logger(ctx).Warn().Err(err).Int64("fs_id", id).Msg("saving applied state failed")
 	}
 }
 
@@ -555,7 +555,7 @@ func (b *Bridge) auditFailure(ctx context.Context, op, scimID string, fsid int64
 
 func (b *Bridge) appendAudit(ctx context.Context, ev store.AuditEvent) {
 	if _, err := b.store.AppendAudit(ctx, ev); err != nil {
-		b.log.Warn().Err(err).Msg("writing the audit trail failed")
+		b.logger(ctx).Warn().Err(err).Msg("writing the audit trail failed")
 	}
 }
 

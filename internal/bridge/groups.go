@@ -315,7 +315,7 @@ func (gs *groups) Create(ctx context.Context, attrs map[string]any) (scim.Resour
 		// The group exists and its members will be finished by the
 		// background pass: answering an error would make the IdP's retry
 		// a 409 for a group it never learnt the id of.
-		b.log.Warn().Str("group", saved.ID).Err(err).Msg("group created; members left to the background pass")
+		b.logger(ctx).Warn().Str("group", saved.ID).Err(err).Msg("group created; members left to the background pass")
 		return b.renderGroup(saved, true), nil
 	}
 	return b.renderGroup(saved, true), nil
@@ -356,7 +356,7 @@ func (b *Bridge) ensureGroupObject(ctx context.Context, g *store.Group) (groupAp
 			}
 		}
 		if b.opts.DryRun {
-			b.log.Info().Str("plan", "POST /api/v2/requester_groups").Str("name", g.DisplayName).Msg("dry run: not sent")
+			b.logger(ctx).Info().Str("plan", "POST /api/v2/requester_groups").Str("name", g.DisplayName).Msg("dry run: not sent")
 			return applied, nil
 		}
 		rg, _, err := b.fs.RequesterGroups.Create(ctx, &freshservice.RequesterGroupFields{Name: freshservice.Ptr(g.DisplayName)})

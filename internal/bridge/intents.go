@@ -253,7 +253,7 @@ func (b *Bridge) tryIntent(ctx context.Context, in store.Intent, policy CreateRe
 		return // stopping: not the create's fault
 	}
 	detail := retryError(err)
-	b.log.Warn().Str("email", redactEmail(in.Key)).Int("attempt", in.Attempts+1).Err(err).
+	b.logger(ctx).Warn().Str("email", redactEmail(in.Key)).Int("attempt", in.Attempts+1).Err(err).
 		Msg("settling an interrupted create failed; retrying later")
 	attempts := in.Attempts + 1
 	// createNew stores the intent afresh; what is written back keeps its
@@ -320,7 +320,7 @@ func (b *Bridge) giveUpIntent(ctx context.Context, in store.Intent, why string) 
 	b.auditEvent(ctx, "user.create", "", 0, "error", fmt.Sprintf(
 		"gave up creating %s (userName %q) in the background: %s; the last error: %s; fix the cause, then send the user again from the IdP",
 		failed.Key, userName, why, last))
-	b.log.Error().Str("email", redactEmail(failed.Key)).Int("attempts", failed.Attempts).Str("last_error", last).
+	b.logger(ctx).Error().Str("email", redactEmail(failed.Key)).Int("attempts", failed.Attempts).Str("last_error", last).
 		Msg("gave up settling an interrupted create; it shows as failed on /status until the IdP sends the user again")
 }
 

@@ -41,7 +41,7 @@ func (b *Bridge) ProbeKey(ctx context.Context) *KeyAccess {
 	b.keyAccess.Store(a)
 	if len(a.Problems) > 0 {
 		for _, pr := range a.Problems {
-			b.log.Warn().Str("missing_permission", pr.Missing).Msg(pr.String())
+			b.logger(ctx).Warn().Str("missing_permission", pr.Missing).Msg(pr.String())
 		}
 	}
 	return a

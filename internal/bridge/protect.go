@@ -33,7 +33,7 @@ func (b *Bridge) loadKeyOwner(ctx context.Context) error {
 		}
 		return nil
 	case fault.NotFound, fault.Unavailable, fault.Forbidden:
-		b.log.Warn().Err(err).Msg("Freshservice did not say who owns the API key (GET /api/v2/agents/me); list that agent in protected_users so the bridge never deactivates or demotes it")
+		b.logger(ctx).Warn().Err(err).Msg("Freshservice did not say who owns the API key (GET /api/v2/agents/me); list that agent in protected_users so the bridge never deactivates or demotes it")
 		b.keyOwner.Store(nil)
 		return nil
 	}

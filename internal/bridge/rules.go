@@ -180,7 +180,7 @@ func dedupeStrings(l []string) []string {
 
 func (b *Bridge) createAgentGroup(ctx context.Context, name string, workspace int64) (int64, error) {
 	if b.opts.DryRun {
-		b.log.Info().Str("plan", "POST /api/v2/groups").Str("name", name).Msg("dry run: agent group not created")
+		b.logger(ctx).Info().Str("plan", "POST /api/v2/groups").Str("name", name).Msg("dry run: agent group not created")
 		return 0, nil
 	}
 	in := &freshservice.GroupFields{Name: freshservice.Ptr(name)}

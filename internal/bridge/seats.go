@@ -95,7 +95,7 @@ func (b *Bridge) loadSeatGrants(ctx context.Context) seatGrants {
 	v, err := b.store.GetMeta(ctx, metaSeatGrants)
 	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
-			b.log.Warn().Err(err).Msg("reading the seat grants failed; counting the directory's agents only")
+			b.logger(ctx).Warn().Err(err).Msg("reading the seat grants failed; counting the directory's agents only")
 		}
 		return grants
 	}
@@ -116,7 +116,7 @@ func (b *Bridge) saveSeatGrants(ctx context.Context, grants seatGrants) {
 	}
 	data, _ := json.Marshal(keep)
 	if err := b.store.SetMeta(ctx, metaSeatGrants, string(data)); err != nil {
-		b.log.Warn().Err(err).Msg("recording a seat grant failed; other replicas count it at their next walk")
+		b.logger(ctx).Warn().Err(err).Msg("recording a seat grant failed; other replicas count it at their next walk")
 	}
 }
 

@@ -630,7 +630,7 @@ func (u *users) Delete(ctx context.Context, id string) error {
 	// not fail the DELETE: the memberships no longer show, and a later POST
 	// that brings the user back clears them before anything else.
 	if err := b.leaveAllGroups(ctx, n); err != nil {
-		b.log.Warn().Err(err).Int64("fs_id", n).Msg("taking a deleted user out of its groups failed; the groups no longer list it, and a new POST clears them first")
+		b.logger(ctx).Warn().Err(err).Int64("fs_id", n).Msg("taking a deleted user out of its groups failed; the groups no longer list it, and a new POST clears them first")
 	}
 	return nil
 }
@@ -749,7 +749,7 @@ func (b *Bridge) restore(ctx context.Context, id int64, prev store.User, hadPrev
 		return nil
 	})
 	if err != nil {
-		b.log.Error().Err(err).Int64("fs_id", id).Msg("restoring the previous desired state failed")
+		b.logger(ctx).Error().Err(err).Int64("fs_id", id).Msg("restoring the previous desired state failed")
 		return
 	}
 	b.dir.PutDesired(saved)
@@ -798,7 +798,7 @@ func (b *Bridge) reconcileLocked(ctx context.Context, id int64) (directory.Entry
 			safe := mapping.Protect(cur, t.Target)
 			if step, locks := mapping.LocksOut(cur, mapping.PlanUser(cur, t.Target, applied)); locks {
 				m, p := step.Call()
-				b.log.Warn().Int64("fs_id", id).Str("kept", m+" "+p).Msg("not locking out a protected user: " + reason)
+				b.logger(ctx).Warn().Int64("fs_id", id).Str("kept", m+" "+p).Msg("not locking out a protected user: " + reason)
 			}
 			t.Target = safe
 		}
