@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -99,7 +98,7 @@ func Mount(r chi.Router, cfg Config, users, groups Backend) error {
 	// schema library's validation reads this process-wide setting, so it is
 	// set once per process.
 	allowStrings.Do(func() { schema.SetAllowStringValues(true) })
-	e := &edge{cfg: cfg}
+	e := &edge{cfg: cfg, verifier: NewVerifier(cfg.Tokens, cfg.Basic)}
 	e.users = newResourceType("User", "/Users", "People, provisioned as Freshservice requesters or agents", UserSchema(cfg.UserExtensions...), users)
 	e.groups = newResourceType("Group", "/Groups", "Freshservice requester groups, agent groups, or role groups that make members agents", GroupSchema(), groups)
 	e.discovery = newDiscovery(e)
@@ -141,6 +140,7 @@ func Mount(r chi.Router, cfg Config, users, groups Backend) error {
 
 type edge struct {
 	cfg       Config
+	verifier  *Verifier
 	users     *resourceType
 	groups    *resourceType
 	discovery *discovery
@@ -424,37 +424,7 @@ func (e *edge) authenticate(next http.Handler) http.Handler {
 }
 
 func (e *edge) identify(r *http.Request) (string, bool) {
-	h := r.Header.Get("Authorization")
-	scheme, cred, _ := strings.Cut(h, " ")
-	cred = strings.TrimSpace(cred)
-	switch {
-	case strings.EqualFold(scheme, "Bearer") && cred != "":
-		sum := sha256.Sum256([]byte(cred))
-		match := -1
-		for i, t := range e.cfg.Tokens {
-			if subtle.ConstantTimeCompare(sum[:], t.Hash[:]) == 1 && match < 0 {
-				match = i
-			}
-		}
-		if match >= 0 {
-			return e.cfg.Tokens[match].Name, true
-		}
-	case strings.EqualFold(scheme, "Basic") && e.cfg.Basic != nil:
-		u, p, ok := r.BasicAuth()
-		if !ok {
-			return "", false
-		}
-		uh, ph := sha256.Sum256([]byte(u)), sha256.Sum256([]byte(p))
-		wu, wp := sha256.Sum256([]byte(e.cfg.Basic.Username)), sha256.Sum256([]byte(e.cfg.Basic.Password))
-		if subtle.ConstantTimeCompare(uh[:], wu[:])&subtle.ConstantTimeCompare(ph[:], wp[:]) == 1 {
-			name := e.cfg.Basic.Name
-			if name == "" {
-				name = "basic"
-			}
-			return name, true
-		}
-	}
-	return "", false
+	return e.verifier.Authorization(r, false)
 }
 
 // clientLimit applies the optional per-client request rate.

@@ -214,8 +214,9 @@ func observeCall(ctx context.Context, c freshservice.Call) {
 	}
 }
 
-func (s *Server) routes() (http.Handler, error) {
-	r := chi.NewRouter()
+// scimCredentials are the credentials the SCIM endpoint accepts, as the
+// configuration gives them: its tokens (or their hashes) and Basic.
+func (s *Server) scimCredentials() ([]scim.Credential, *scim.BasicCredential, error) {
 	var creds []scim.Credential
 	for i, t := range s.Config.SCIM.Tokens {
 		name := t.Name
@@ -226,7 +227,7 @@ func (s *Server) routes() (http.Handler, error) {
 		if t.SHA256 != "" {
 			h, err := config.ParseTokenHash(t.SHA256)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			c.Hash = h
 		} else {
@@ -238,7 +239,16 @@ func (s *Server) routes() (http.Handler, error) {
 	if b := s.Config.SCIM.Basic; b != nil {
 		basic = &scim.BasicCredential{Name: b.Username, Username: b.Username, Password: b.Password.Reveal()}
 	}
-	err := scim.Mount(r, scim.Config{
+	return creds, basic, nil
+}
+
+func (s *Server) routes() (http.Handler, error) {
+	r := chi.NewRouter()
+	creds, basic, err := s.scimCredentials()
+	if err != nil {
+		return nil, err
+	}
+	err = scim.Mount(r, scim.Config{
 		Tokens: creds, Basic: basic, MaxBodyBytes: s.Config.SCIM.MaxBodyBytes, BaseURL: s.Config.BaseURL,
 		RequestTimeout: s.Config.SCIM.RequestTimeout, ClientRateLimit: s.Config.SCIM.ClientRateLimit, Log: s.Log,
 		UserExtensions: userExtensions(s.Config.Mapping.Extras()),

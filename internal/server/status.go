@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
 	_ "embed"
 	"encoding/hex"
@@ -133,12 +132,9 @@ type statusPage struct {
 	lastFail     time.Time
 	lastFailWhat string
 
-	// Accepted credentials, set by routes: the SHA-256 of every SCIM token
-	// and of the status token, and the SCIM Basic credential.
-	tokens    [][sha256.Size]byte
-	basicUser [sha256.Size]byte
-	basicPass [sha256.Size]byte
-	hasBasic  bool
+	// verifier holds the accepted credentials, set by routes: the SCIM
+	// tokens and Basic credential, and the status token.
+	verifier *scim.Verifier
 }
 
 func newStatusPage(s *Server) *statusPage {
@@ -238,26 +234,11 @@ func (p *statusPage) series(now time.Time) (out []minuteReport, hour, total call
 }
 
 func (p *statusPage) routes(r chi.Router) {
-	cfg := p.s.Config
-	for _, t := range cfg.SCIM.Tokens {
-		if t.SHA256 != "" {
-			if h, err := config.ParseTokenHash(t.SHA256); err == nil {
-				p.tokens = append(p.tokens, h)
-			}
-			continue
-		}
-		if t.Token != "" {
-			p.tokens = append(p.tokens, config.HashToken(t.Token.Reveal()))
-		}
+	creds, basic, _ := p.s.scimCredentials() // routes checked them first
+	if tok := p.s.Config.Status.Token.Reveal(); tok != "" {
+		creds = append(creds, scim.Credential{Name: "status", Hash: config.HashToken(tok)})
 	}
-	if tok := cfg.Status.Token.Reveal(); tok != "" {
-		p.tokens = append(p.tokens, config.HashToken(tok))
-	}
-	if b := cfg.SCIM.Basic; b != nil && b.Username != "" {
-		p.hasBasic = true
-		p.basicUser = sha256.Sum256([]byte(b.Username))
-		p.basicPass = sha256.Sum256([]byte(b.Password.Reveal()))
-	}
+	p.verifier = scim.NewVerifier(creds, basic)
 	r.Get("/status", p.serveHTML)
 	r.Get("/status.json", p.serveJSON)
 }
@@ -265,15 +246,8 @@ func (p *statusPage) routes(r chi.Router) {
 // tokenOK reports whether tok is a SCIM token or the status token, in
 // constant time.
 func (p *statusPage) tokenOK(tok string) bool {
-	if tok == "" {
-		return false
-	}
-	sum := sha256.Sum256([]byte(tok))
-	ok := 0
-	for _, h := range p.tokens {
-		ok |= subtle.ConstantTimeCompare(sum[:], h[:])
-	}
-	return ok == 1
+	_, ok := p.verifier.Token(tok)
+	return ok
 }
 
 // authorize accepts, in this order: Authorization: Bearer <token>, HTTP
@@ -281,25 +255,8 @@ func (p *statusPage) tokenOK(tok string) bool {
 // credential, the session cookie a ?token= visit set, and ?token=. fromQuery
 // says the last one was used.
 func (p *statusPage) authorize(r *http.Request) (ok, fromQuery bool) {
-	scheme, cred, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-	cred = strings.TrimSpace(cred)
-	switch {
-	case strings.EqualFold(scheme, "Bearer"):
-		if p.tokenOK(cred) {
-			return true, false
-		}
-	case strings.EqualFold(scheme, "Basic"):
-		if u, pw, found := r.BasicAuth(); found {
-			if p.tokenOK(pw) {
-				return true, false
-			}
-			if p.hasBasic {
-				uh, ph := sha256.Sum256([]byte(u)), sha256.Sum256([]byte(pw))
-				if subtle.ConstantTimeCompare(uh[:], p.basicUser[:])&subtle.ConstantTimeCompare(ph[:], p.basicPass[:]) == 1 {
-					return true, false
-				}
-			}
-		}
+	if _, ok := p.verifier.Authorization(r, true); ok {
+		return true, false
 	}
 	if c, err := r.Cookie(statusCookie); err == nil && subtle.ConstantTimeCompare([]byte(c.Value), []byte(p.session)) == 1 {
 		return true, false

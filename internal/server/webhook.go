@@ -1,8 +1,6 @@
 package server
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"io"
@@ -13,6 +11,8 @@ import (
 	"time"
 
 	"github.com/fsbridge/fsbridge/freshservice"
+	"github.com/fsbridge/fsbridge/internal/config"
+	"github.com/fsbridge/fsbridge/scim"
 )
 
 // webhook serves /webhooks/freshservice: a Freshservice Workflow Automator
@@ -117,24 +117,16 @@ func (p *webhookPace) take(now time.Time) (bool, time.Duration) {
 	return true, 0
 }
 
+// webhookAuthorized accepts the webhook secret as X-Webhook-Secret, as a
+// bearer token, or as a Basic password (Freshservice's workflow automator
+// can send any of them).
 func (s *Server) webhookAuthorized(r *http.Request) bool {
-	want := sha256.Sum256([]byte(s.Config.Webhook.Secret.Reveal()))
-	var candidates []string
-	if h := r.Header.Get("X-Webhook-Secret"); h != "" {
-		candidates = append(candidates, h)
+	v := scim.NewVerifier([]scim.Credential{{Name: "webhook", Hash: config.HashToken(s.Config.Webhook.Secret.Reveal())}}, nil)
+	if _, ok := v.Token(r.Header.Get("X-Webhook-Secret")); ok {
+		return true
 	}
-	if scheme, cred, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
-		candidates = append(candidates, strings.TrimSpace(cred))
-	}
-	if _, p, ok := r.BasicAuth(); ok {
-		candidates = append(candidates, p)
-	}
-	ok := 0
-	for _, c := range candidates {
-		got := sha256.Sum256([]byte(c))
-		ok |= subtle.ConstantTimeCompare(got[:], want[:])
-	}
-	return ok == 1
+	_, ok := v.Authorization(r, true)
+	return ok
 }
 
 // webhookTarget finds the user a webhook body is about.
