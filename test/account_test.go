@@ -68,7 +68,7 @@ func TestMissingManageAgentsIsExplained(t *testing.T) {
 	if status != http.StatusServiceUnavailable {
 		t.Errorf("/readyz: %d %s", status, body)
 	}
-	for _, want := range []string{`"api_key"`, "the API key's owner owner@example.com lacks the Manage Agents permission", "Fix: give owner@example.com a role with the Manage Agents permission"} {
+	for _, want := range []string{`"permissions"`, "the API key's owner owner@example.com lacks the Manage Agents permission", "Fix: give owner@example.com a role with the Manage Agents permission"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/readyz body lacks %q: %s", want, body)
 		}

@@ -328,44 +328,6 @@ func (s *Server) credentialsOK(ctx context.Context) (bool, string) {
 // credentialsCheckEvery is how often credentialsOK may call Freshservice.
 const credentialsCheckEvery = time.Minute
 
-// ready reports whether the bridge can serve: the store answers, the
-// mirror is loaded, Freshservice accepts the credentials, and the key's
-// owner has the permissions the bridge needs. The body says what is
-// wrong, and for a missing permission how to fix it.
-func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
-	defer cancel()
-	checks := map[string]string{}
-	ok := true
-	if err := s.Store.Ping(ctx); err != nil {
-		checks["store"] = "unreachable"
-		ok = false
-	} else {
-		checks["store"] = "ok"
-	}
-	if !s.Bridge.Loaded() {
-		checks["mirror"] = "not loaded yet"
-		ok = false
-	} else {
-		d := s.Bridge.Directory()
-		if t := d.WalkedAt(); t.IsZero() {
-			checks["mirror"] = fmt.Sprintf("ok, %d users, not walked yet", d.Len())
-		} else {
-			checks["mirror"] = fmt.Sprintf("ok, %d users, walked %s ago", d.Len(), time.Since(t).Round(time.Second))
-		}
-	}
-	good, why := s.credentialsOK(ctx)
-	checks["freshservice"] = why
-	ok = ok && good
-	if good {
-		// What the key may do: "ok", or each missing permission and its fix.
-		good, why = s.keyAccessOK(ctx)
-		checks["api_key"] = why
-		ok = ok && good
-	}
-	writeJSON(w, map[bool]int{true: http.StatusOK, false: http.StatusServiceUnavailable}[ok], map[string]any{"ready": ok, "checks": checks})
-}
-
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fsbridge/fsbridge/freshservice/simulator"
 	"github.com/fsbridge/fsbridge/internal/config"
 )
 
@@ -203,8 +205,52 @@ func TestReadinessNamesAMissingPermissionCheaply(t *testing.T) {
 	}
 	// ...and the first probe after it sees the fix.
 	backdate()
-	probe(http.StatusOK, `"api_key":"ok"`)
+	probe(http.StatusOK, `"permissions":"ok"`)
 	if n := asked.Load(); n != 1 {
 		t.Errorf("after the minute, 40 probes asked for agents %d times; want once", n)
+	}
+}
+
+// TestReadinessIsTheStatusPagesHealth: /readyz and the status page's health
+// come from one model, so they never disagree: each readiness check is on
+// the status page with the same state, and a failing one with the same
+// words.
+func TestReadinessIsTheStatusPagesHealth(t *testing.T) {
+	e := newStatusEnv(t, func(_ *config.Config, o *simulator.Options) { o.Switches.KeyRole = "no_manage_agents" })
+	resp, body := e.get("/readyz", nil)
+	var ready struct {
+		Ready  bool              `json:"ready"`
+		Checks map[string]string `json:"checks"`
+	}
+	if err := json.Unmarshal([]byte(body), &ready); err != nil || resp.StatusCode != http.StatusServiceUnavailable || ready.Ready {
+		t.Fatalf("/readyz: %d %s, want 503", resp.StatusCode, body)
+	}
+	_, body = e.get("/status.json?token="+stStatusToken, nil)
+	var rep struct {
+		Health struct {
+			Checks []struct{ Name, State, Detail string } `json:"checks"`
+		} `json:"health"`
+	}
+	if err := json.Unmarshal([]byte(body), &rep); err != nil {
+		t.Fatal(err)
+	}
+	onPage := map[string][2]string{}
+	for _, c := range rep.Health.Checks {
+		onPage[c.Name] = [2]string{c.State, c.Detail}
+	}
+	for _, name := range []string{"store", "freshservice", "permissions", "mirror"} {
+		got, ok := ready.Checks[name]
+		page, onStatus := onPage[name]
+		switch {
+		case !ok || !onStatus:
+			t.Errorf("check %s: on /readyz %v, on /status %v; want both", name, ok, onStatus)
+		case page[0] == "fail" && got != page[1]:
+			t.Errorf("check %s fails: /readyz says %q, /status says %q", name, got, page[1])
+		case page[0] != "fail" && !strings.HasPrefix(got, "ok"):
+			t.Errorf("check %s is %s on /status but %q on /readyz", name, page[0], got)
+		}
+	}
+	if onPage["permissions"][0] != "fail" {
+		t.Errorf("permissions on /status: %v, want fail", onPage["permissions"])
 	}
 }

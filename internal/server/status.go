@@ -691,26 +691,10 @@ func (p *statusPage) report(ctx context.Context, outcome string, limit int) stat
 	now := p.now()
 	rep := statusReport{GeneratedAt: now.UTC().Truncate(time.Second), DryRun: s.Config.DryRun}
 
-	// Health.
-	var checks []healthCheck
-	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	if err := s.Store.Ping(pctx); err != nil {
-		checks = append(checks, healthCheck{"store", "fail", "unreachable: the bridge cannot save or read state"})
-	} else {
-		checks = append(checks, healthCheck{"store", "ok", "answering"})
-	}
-	cancel()
-	fh := p.freshserviceHealth(ctx, now)
-	checks = append(checks, fh)
-	if fh.State != "fail" {
-		if good, why := s.keyAccessOK(ctx); good {
-			checks = append(checks, healthCheck{"permissions", "ok", "the API key's owner has every permission the bridge needs"})
-		} else {
-			checks = append(checks, healthCheck{"permissions", "fail", why})
-		}
-	}
+	// Health: readiness (what /readyz answers), then what only needs a
+	// look.
+	checks := s.readiness(ctx, now)
 	rep.Account = s.Account()
-	checks = append(checks, p.mirrorHealth(now))
 	rep.Creates = p.creates(ctx, now)
 	rep.Attention = p.attention()
 	rep.Protection = p.protection()
