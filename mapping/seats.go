@@ -51,3 +51,17 @@ func sameNames(a, b []string) bool {
 	slices.Sort(b)
 	return slices.Equal(a, b)
 }
+
+// SeatsTaken is the number of full-time seats taken (rules.max_agents
+// counts against it): the full-time agents the directory shows, plus the
+// seats granted lately (by this replica or another, recorded in the store)
+// to users the directory does not show as full-time agents yet.
+func SeatsTaken(fullTime int, grants map[int64]time.Time, isFullTime func(id int64) bool) int {
+	used := fullTime
+	for id := range grants {
+		if !isFullTime(id) {
+			used++
+		}
+	}
+	return used
+}

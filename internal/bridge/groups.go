@@ -432,7 +432,7 @@ func (b *Bridge) checkGroupSeats(ctx context.Context, g store.Group, before, aft
 			need++
 		}
 	}
-	used := seatsUsed(b.dir.Count().FullTimeAgents, b.loadSeatGrants(ctx), func(uid int64) bool {
+	used := mapping.SeatsTaken(b.dir.Count().FullTimeAgents, b.loadSeatGrants(ctx), func(uid int64) bool {
 		e, ok := b.dir.Get(uid)
 		return ok && fullTime(e)
 	})

@@ -32,18 +32,6 @@ const metaSeatGrants = "seats.grants"
 // seatGrants maps a user id to when a seat was granted to it.
 type seatGrants map[int64]time.Time
 
-// seatsUsed is the number of full-time seats taken: the full-time agents
-// the directory shows, plus the grants it does not show yet.
-func seatsUsed(fullTime int, grants seatGrants, isFullTime func(id int64) bool) int {
-	used := fullTime
-	for id := range grants {
-		if !isFullTime(id) {
-			used++
-		}
-	}
-	return used
-}
-
 // takeSeat reserves a full-time seat when the target makes the user cur
 // (nil: a new user) a full-time agent it is not now and rules.max_agents
 // caps seats. It returns a release function to call once the plan has run,
@@ -65,7 +53,7 @@ func (b *Bridge) takeSeat(ctx context.Context, cur *freshservice.User, t mapping
 		e, ok := b.dir.Get(uid)
 		return ok && fullTime(e)
 	}
-	used := seatsUsed(b.dir.Count().FullTimeAgents, grants, isFullTime)
+	used := mapping.SeatsTaken(b.dir.Count().FullTimeAgents, grants, isFullTime)
 	if used >= rs.MaxAgents {
 		unlock()
 		return nil, scimError(&fault.Error{
