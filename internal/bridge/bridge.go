@@ -60,9 +60,6 @@ type Options struct {
 	// MaxBackoff caps the wait between attempts on one failing user.
 	ReconcileInterval time.Duration
 	MaxBackoff        time.Duration
-	// NoMirror makes every lookup ask Freshservice, as a bridge without a
-	// mirror would: a baseline for measuring what the mirror saves.
-	NoMirror bool
 	// ProtectedUsers are emails or Freshservice ids of users the bridge
 	// never deactivates, demotes, converts or strips of roles (DESIGN D12),
 	// besides the owner of the API key, which is always protected.

@@ -62,11 +62,6 @@ func (u *users) Get(ctx context.Context, id string) (scim.Resource, error) {
 	if !ok {
 		return scim.Resource{}, scim.NotFound("User", id)
 	}
-	if b.opts.NoMirror {
-		if err := b.refreshUser(ctx, n); err != nil && !errors.Is(err, freshservice.ErrNotFound) {
-			return scim.Resource{}, toSCIMError(err)
-		}
-	}
 	e, ok := b.entry(ctx, n)
 	if !ok || !e.Visible() {
 		return scim.Resource{}, scim.NotFound("User", id)
@@ -84,11 +79,6 @@ func (u *users) Get(ctx context.Context, id string) (scim.Resource, error) {
 // directory otherwise. A sorted list is ordered by the users' SCIM documents before it is paged.
 func (u *users) List(ctx context.Context, q scim.ListQuery) (scim.Page, error) {
 	b := u.b()
-	if b.opts.NoMirror {
-		if err := b.naiveLookup(ctx, q.Filter); err != nil {
-			return scim.Page{}, toSCIMError(err)
-		}
-	}
 	var ids []int64
 	indexed, exact := false, false
 	if q.Lookup != nil {
@@ -357,11 +347,6 @@ func (u *users) Create(ctx context.Context, attrs map[string]any) (scim.Resource
 	}
 	if serr := b.pendingUserName(ctx, userName, email); serr != nil {
 		return scim.Resource{}, serr
-	}
-	if b.opts.NoMirror {
-		if _, err := b.lookupEmail(ctx, email); err != nil {
-			return scim.Resource{}, toSCIMError(err)
-		}
 	}
 	if b.opts.DryRun {
 		var id int64
@@ -930,39 +915,3 @@ func (b *Bridge) lookupEmail(ctx context.Context, email string) (*freshservice.U
 	return nil, nil
 }
 
-// naiveLookup is what a bridge without a mirror does for a filter: ask
-// Freshservice. Used only to measure the mirror's savings.
-func (b *Bridge) naiveLookup(ctx context.Context, expr filter.Expression) error {
-	if expr == nil {
-		return nil
-	}
-	var emails []string
-	var walk func(filter.Expression)
-	walk = func(x filter.Expression) {
-		switch e := x.(type) {
-		case *filter.AttributeExpression:
-			if v, ok := scim.FilterString(e.CompareValue); ok && e.Operator == filter.EQ && strings.Contains(v, "@") {
-				emails = append(emails, v)
-			}
-		case *filter.ValuePath:
-			if v, ok := valueEquality(e.ValueFilter); ok {
-				emails = append(emails, v)
-			}
-		case *filter.LogicalExpression:
-			walk(e.Left)
-			walk(e.Right)
-		}
-	}
-	walk(expr)
-	for _, em := range emails {
-		if _, err := b.lookupEmail(ctx, em); err != nil {
-			return err
-		}
-		// A naive bridge also checks the agents endpoint, which the
-		// requester list hides without include_agents.
-		if _, _, err := b.fs.Agents.List(ctx, &freshservice.AgentListOptions{Email: em}); err != nil {
-			return err
-		}
-	}
-	return nil
-}

@@ -46,8 +46,6 @@ type Options struct {
 	HTTPClient *http.Client
 	// Store replaces the configured store (tests).
 	Store store.Store
-	// NoMirror turns the mirror off (the naive baseline of the benchmark).
-	NoMirror bool
 	// ObserveRequest is told about every finished SCIM request, and
 	// ObserveCall about every Freshservice HTTP attempt (benchmarks,
 	// metrics).
@@ -165,7 +163,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		AdoptExisting: cfg.SCIM.AdoptExisting, ForgetOnDelete: cfg.SCIM.ForgetOnDelete, DryRun: cfg.DryRun,
 		StrictAttributes: cfg.SCIM.StrictAttributes, CreateDepartments: cfg.SCIM.CreateDepartments, CreateLocations: cfg.SCIM.CreateLocations,
 		Log: opts.Log, RefreshInterval: cfg.Mirror.RefreshInterval, RefreshShare: cfg.Mirror.Share,
-		ReconcileInterval: cfg.Reconcile.Interval, MaxBackoff: cfg.Reconcile.MaxBackoff, NoMirror: opts.NoMirror,
+		ReconcileInterval: cfg.Reconcile.Interval, MaxBackoff: cfg.Reconcile.MaxBackoff,
 		ProtectedUsers: cfg.ProtectedUsers,
 		Extras:         cfg.Mapping.Extras(), AgentExternalIDReadOnly: cfg.Mapping.AgentExternalIDReadOnly,
 	})

@@ -188,7 +188,6 @@ func (e *env) start(ctx context.Context, mirror bool) error {
 	srv, err := server.New(ctx, e.cfg, server.Options{
 		Store:          &timedStore{Store: st, rec: e.srec},
 		Log:            zerolog.New(logw).Level(zerolog.WarnLevel),
-		NoMirror:       !mirror,
 		ObserveRequest: e.rec.observeRequest,
 		ObserveCall:    e.rec.observeCall,
 		HTTPClient:     &http.Client{Timeout: e.cfg.Freshservice.Timeout, Transport: &http.Transport{MaxIdleConnsPerHost: 64}},
@@ -197,7 +196,11 @@ func (e *env) start(ctx context.Context, mirror bool) error {
 		return err
 	}
 	e.srv = srv
-	e.scim = httptest.NewServer(e.rec.middleware(srv.Handler))
+	h := srv.Handler
+	if !mirror {
+		h = naive(srv.Bridge, srv.Client, h)
+	}
+	e.scim = httptest.NewServer(e.rec.middleware(h))
 	e.url = e.scim.URL + scim.Prefix
 	e.client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2 * e.opts.Concurrency, MaxIdleConns: 4 * e.opts.Concurrency}}
 	return nil

@@ -263,7 +263,7 @@ func benchmark(ctx context.Context, w io.Writer, o options) (bool, error) {
 	fmt.Fprintf(w, "   command: go run ./test/bench %s\n", strings.Join(os.Args[1:], " "))
 	fmt.Fprintf(w, "\n%s\n%s\n", budgetDefinition, latencyDefinition)
 	if o.Baseline && len(out.Naive) > 0 {
-		fmt.Fprintf(w, `naive baseline = the same traffic through server.Options{NoMirror: true}: every lookup asks Freshservice
+		fmt.Fprintf(w, `naive baseline = the same traffic through a bridge fronted by test/bench/naive.go: every lookup asks Freshservice
   (GET /requesters?email=...&include_agents=true, then again with active=false on a miss, then GET /agents?email=...),
   GET /Users/{id} reads the user, a create looks the email up first; no walk, no background pass. Run at time scale %gx,
   waiting for budget instead of answering 429 (it only counts calls).
