@@ -150,7 +150,7 @@ func New(ctx context.Context, opts Options) (*Bridge, error) {
 	}
 	b := &Bridge{
 		userSchema: opts.UserSchema,
-		opts:       opts, fs: opts.Client, store: records{opts.Store}, dir: opts.Directory, log: opts.Log,
+		opts:       opts, fs: opts.Client, store: records{opts.Store, opts.Directory}, dir: opts.Directory, log: opts.Log,
 	}
 	b.createRetry.policy.Store(&CreateRetry{})
 	// The directory loads from the store while Freshservice answers the

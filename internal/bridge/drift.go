@@ -45,7 +45,7 @@ type unconfirmedDeactivation struct {
 // deactivates it through the view it is in now. No call is made here.
 func (b *Bridge) confirmDeactivations(ctx context.Context, users []unconfirmedDeactivation) {
 	for _, u := range users {
-		saved, err := b.store.UpdateUser(ctx, u.id, func(s *store.User) error {
+		_, err := b.store.UpdateUser(ctx, u.id, func(s *store.User) error {
 			a := decodeApplied(s.Applied)
 			if !a.DeactivationUnconfirmed.Equal(u.since) {
 				return errUnchanged // a plan ran since: its own outcome stands
@@ -63,7 +63,6 @@ func (b *Bridge) confirmDeactivations(ctx context.Context, users []unconfirmedDe
 			}
 			continue
 		}
-		b.dir.PutDesired(saved)
 		if u.replan {
 			b.logger(ctx).Warn().Int64("fs_id", u.id).Msg("a deactivation Freshservice answered 404 did not happen: the user is active in the other view; deactivating it again")
 		}

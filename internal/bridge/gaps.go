@@ -150,12 +150,9 @@ func (b *Bridge) recheckGaps(ctx context.Context) {
 		if err != nil || len(p.Gaps) >= len(ug.Gaps) {
 			continue
 		}
-		saved, err := b.store.UpdateUser(ctx, ug.ID, func(s *store.User) error {
+		_, _ = b.store.UpdateUser(ctx, ug.ID, func(s *store.User) error {
 			s.Dirty = true
 			return nil
 		})
-		if err == nil {
-			b.dir.PutDesired(saved)
-		}
 	}
 }

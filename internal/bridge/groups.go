@@ -495,14 +495,13 @@ func (b *Bridge) ensureMemberRecords(ctx context.Context, ids []int64) error {
 			continue
 		}
 		rec := store.User{ID: id, UserName: e.UserName(), Doc: encode(cleanUserDoc(b.userDoc(e)))}
-		saved, err := b.store.CreateUser(ctx, rec)
+		_, err := b.store.CreateUser(ctx, rec)
 		if errors.Is(err, store.ErrAlreadyExists) {
 			continue
 		}
 		if err != nil {
 			return err
 		}
-		b.dir.PutDesired(saved)
 	}
 	return nil
 }

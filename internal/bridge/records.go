@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/fsbridge/fsbridge/internal/directory"
 	"github.com/fsbridge/fsbridge/internal/store"
 )
 
@@ -16,8 +17,14 @@ import (
 // Freshservice until the next walk. Each write still has its own bound, so
 // a stuck database cannot hold a request forever. Reads and Lock keep the
 // caller's context: waiting for either is pointless once nobody listens.
+//
+// It also keeps the directory's desired state in step with the store's,
+// in the style of a storage wrapper: every user record written or deleted
+// here is put into or dropped from the directory once the store has it,
+// so no caller pairs the two by hand and none can forget to.
 type records struct {
 	store.Store
+	dir *directory.Directory
 }
 
 // bookkeepingTimeout bounds one store write made on a detached context.
@@ -30,19 +37,31 @@ func detach(ctx context.Context) (context.Context, context.CancelFunc) {
 func (r records) CreateUser(ctx context.Context, u store.User) (store.User, error) {
 	ctx, cancel := detach(ctx)
 	defer cancel()
-	return r.Store.CreateUser(ctx, u)
+	saved, err := r.Store.CreateUser(ctx, u)
+	if err == nil {
+		r.dir.PutDesired(saved)
+	}
+	return saved, err
 }
 
 func (r records) UpdateUser(ctx context.Context, id int64, fn func(*store.User) error) (store.User, error) {
 	ctx, cancel := detach(ctx)
 	defer cancel()
-	return r.Store.UpdateUser(ctx, id, fn)
+	saved, err := r.Store.UpdateUser(ctx, id, fn)
+	if err == nil {
+		r.dir.PutDesired(saved)
+	}
+	return saved, err
 }
 
 func (r records) DeleteUser(ctx context.Context, id int64) error {
 	ctx, cancel := detach(ctx)
 	defer cancel()
-	return r.Store.DeleteUser(ctx, id)
+	err := r.Store.DeleteUser(ctx, id)
+	if err == nil {
+		r.dir.RemoveDesired(id)
+	}
+	return err
 }
 
 func (r records) CreateGroup(ctx context.Context, g store.Group) (store.Group, error) {

@@ -209,14 +209,11 @@ func (b *Bridge) recheckDowngrades(ctx context.Context) {
 		if !mapping.SeatMayHaveFreed(&u.Downgrade, full) {
 			continue
 		}
-		saved, err := b.store.UpdateUser(ctx, u.ID, func(s *store.User) error {
+		_, _ = b.store.UpdateUser(ctx, u.ID, func(s *store.User) error {
 			if !s.Dirty { // one already waiting keeps its backoff
 				s.Dirty, s.NextAttempt = true, time.Time{}
 			}
 			return nil
 		})
-		if err == nil {
-			b.dir.PutDesired(saved)
-		}
 	}
 }

@@ -456,10 +456,10 @@ func (b *Bridge) createNew(ctx context.Context, email string, doc mapping.Doc, e
 		ID: id, UserName: userNameOf(doc), ExternalID: externalIDOf(doc), Doc: encode(doc),
 		Created: now, Modified: now, Applied: encode(applied), Dirty: len(plan) > 1,
 	}
-	saved, err := b.store.CreateUser(ctx, rec)
+	_, err = b.store.CreateUser(ctx, rec)
 	if errors.Is(err, store.ErrAlreadyExists) {
 		// A record for this id exists (deleted earlier): reuse it.
-		saved, err = b.store.UpdateUser(ctx, id, func(s *store.User) error {
+		_, err = b.store.UpdateUser(ctx, id, func(s *store.User) error {
 			s.UserName, s.ExternalID, s.Doc, s.Deleted = rec.UserName, rec.ExternalID, rec.Doc, false
 			s.Applied, s.Dirty = rec.Applied, rec.Dirty
 			return nil
@@ -471,7 +471,6 @@ func (b *Bridge) createNew(ctx context.Context, email string, doc mapping.Doc, e
 	if !background {
 		_ = b.store.DeleteIntent(ctx, key)
 	}
-	b.dir.PutDesired(saved)
 	b.recordGaps(ctx, id, userNameOf(doc), nil, t.Profile.Gaps)
 	b.downgrades.set(id, userNameOf(doc), applied.Downgraded)
 	if len(plan) > 1 {
@@ -520,9 +519,7 @@ func (b *Bridge) claimKeepingIntent(ctx context.Context, e directory.Entry, doc 
 		// An agent our own lost create made (POST /agents): the bridge
 		// promoted it, and may demote it later.
 		rec := store.User{ID: id, UserName: userNameOf(doc), Doc: encode(doc), Applied: encode(mapping.Applied{Promoted: true}), Dirty: true}
-		if saved, err := b.store.CreateUser(ctx, rec); err == nil {
-			b.dir.PutDesired(saved)
-		}
+		_, _ = b.store.CreateUser(ctx, rec)
 	}
 	return b.putDesired(ctx, id, doc, false)
 }
@@ -687,13 +684,12 @@ func (b *Bridge) putDesired(ctx context.Context, id int64, doc mapping.Doc, dele
 		s.UserName, s.ExternalID, s.Doc, s.Deleted = userName, externalIDOf(doc), encode(doc), deleted
 		s.Dirty, s.Attempts, s.LastError, s.NextAttempt = true, 0, "", time.Time{}
 	}
-	var saved store.User
 	if hadPrev {
-		saved, err = b.store.UpdateUser(ctx, id, func(s *store.User) error { write(s); return nil })
+		_, err = b.store.UpdateUser(ctx, id, func(s *store.User) error { write(s); return nil })
 	} else {
 		rec := store.User{ID: id}
 		write(&rec)
-		saved, err = b.store.CreateUser(ctx, rec)
+		_, err = b.store.CreateUser(ctx, rec)
 	}
 	if errors.Is(err, store.ErrAlreadyExists) {
 		return scim.Resource{}, scim.Errorf(http.StatusConflict, scim.TypeUniqueness, "userName %q is already used by another user", userName)
@@ -701,7 +697,6 @@ func (b *Bridge) putDesired(ctx context.Context, id int64, doc mapping.Doc, dele
 	if err != nil {
 		return scim.Resource{}, scim.AsError(err)
 	}
-	b.dir.PutDesired(saved)
 	if _, err := b.reconcileLocked(ctx, id); err != nil {
 		if permanent(err) {
 			b.restore(ctx, id, prev, hadPrev, true)
@@ -723,21 +718,17 @@ func (b *Bridge) putDesired(ctx context.Context, id int64, doc mapping.Doc, dele
 // plan that did run.
 func (b *Bridge) restore(ctx context.Context, id int64, prev store.User, hadPrev, dirty bool) {
 	if !hadPrev {
-		if err := b.store.DeleteUser(ctx, id); err == nil {
-			b.dir.RemoveDesired(id)
-		}
+		_ = b.store.DeleteUser(ctx, id)
 		return
 	}
-	saved, err := b.store.UpdateUser(ctx, id, func(s *store.User) error {
+	_, err := b.store.UpdateUser(ctx, id, func(s *store.User) error {
 		s.UserName, s.ExternalID, s.Doc, s.Deleted = prev.UserName, prev.ExternalID, prev.Doc, prev.Deleted
 		s.Dirty = dirty
 		return nil
 	})
 	if err != nil {
 		b.logger(ctx).Error().Err(err).Int64("fs_id", id).Msg("restoring the previous desired state failed")
-		return
 	}
-	b.dir.PutDesired(saved)
 }
 
 // reconcileLocked brings Freshservice to the desired state of user id and
@@ -832,7 +823,7 @@ func (b *Bridge) reconcileLocked(ctx context.Context, id int64) (directory.Entry
 		}
 	}
 	applied.InFlight = false
-	saved, err := b.store.UpdateUser(ctx, id, func(s *store.User) error {
+	_, err = b.store.UpdateUser(ctx, id, func(s *store.User) error {
 		s.Applied = encode(applied)
 		s.Dirty, s.Attempts, s.LastError, s.NextAttempt = false, 0, "", time.Time{}
 		return nil
@@ -840,7 +831,6 @@ func (b *Bridge) reconcileLocked(ctx context.Context, id int64) (directory.Entry
 	if err != nil {
 		return e, err
 	}
-	b.dir.PutDesired(saved)
 	if rec.Deleted {
 		b.gaps.set(id, rec.UserName, nil) // no longer a resource to attend to
 		b.downgrades.set(id, rec.UserName, nil)
@@ -859,16 +849,13 @@ func (b *Bridge) reconcileLocked(ctx context.Context, id int64) (directory.Entry
 func (b *Bridge) recordFailure(ctx context.Context, id int64, err error) error {
 	se := toSCIMError(err)
 	retry := kindOf(err) != fault.RequiresFeature
-	saved, uerr := b.store.UpdateUser(ctx, id, func(s *store.User) error {
+	_, _ = b.store.UpdateUser(ctx, id, func(s *store.User) error {
 		s.Dirty = retry
 		s.Attempts++
 		s.LastError = se.Detail
 		s.NextAttempt = time.Now().Add(b.backoff(s.Attempts))
 		return nil
 	})
-	if uerr == nil {
-		b.dir.PutDesired(saved)
-	}
 	return err
 }
 
@@ -914,4 +901,3 @@ func (b *Bridge) lookupEmail(ctx context.Context, email string) (*freshservice.U
 	}
 	return nil, nil
 }
-
