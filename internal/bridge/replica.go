@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -43,19 +44,35 @@ func (b *Bridge) byUserName(ctx context.Context, name string) (directory.Entry, 
 // loadFromStore replaces the directory's view of user id with the store's:
 // the mirror entry and the desired state.
 func (b *Bridge) loadFromStore(ctx context.Context, id int64) {
-	if me, err := b.store.GetMirror(ctx, id); err == nil {
-		var u freshservice.User
-		if json.Unmarshal(me.Data, &u) == nil {
-			if cur, ok := b.dir.Get(id); !ok || cur.User == nil || !cur.User.UpdatedAt.After(u.UpdatedAt) {
-				b.dir.ReplaceUser(&u)
-			}
-		}
-	}
+	b.loadMirror(ctx, id)
 	if rec, err := b.store.GetUser(ctx, id); err == nil {
 		b.dir.PutDesired(rec)
 	} else if errors.Is(err, store.ErrNotFound) {
 		if cur, ok := b.dir.Get(id); ok && cur.Desired != nil {
 			b.dir.RemoveDesired(id)
 		}
+	}
+}
+
+// loadMirror takes the store's mirror entry of user id when it is another
+// replica's, not older than what the directory holds. The copy this
+// replica wrote itself is no news: replacing it would mark the user as
+// written through now, and a walk page asked for since, which may show an
+// admin's change, would be set aside as older than it.
+func (b *Bridge) loadMirror(ctx context.Context, id int64) {
+	me, err := b.store.GetMirror(ctx, id)
+	if err != nil {
+		return
+	}
+	cur, ok := b.dir.Get(id)
+	if ok && cur.User != nil && bytes.Equal(encode(cur.User), me.Data) {
+		return
+	}
+	var u freshservice.User
+	if json.Unmarshal(me.Data, &u) != nil {
+		return
+	}
+	if !ok || cur.User == nil || !cur.User.UpdatedAt.After(u.UpdatedAt) {
+		b.dir.ReplaceUser(&u)
 	}
 }
