@@ -4,7 +4,6 @@ import (
 	"context"
 	"iter"
 	"net/http"
-	"net/url"
 	"strconv"
 )
 
@@ -101,22 +100,6 @@ func (s *DepartmentsService) All(ctx context.Context) iter.Seq2[*Department, err
 	return pages(ctx, func(ctx context.Context, page int) ([]*Department, *Response, error) {
 		return s.List(ctx, &ListOptions{Page: page})
 	})
-}
-
-// Filter finds departments with a query= expression, e.g.
-// QueryEq("name", "Sales") (§8).
-func (s *DepartmentsService) Filter(ctx context.Context, q Query) ([]*Department, *Response, error) {
-	p, err := q.param()
-	if err != nil {
-		return nil, nil, err
-	}
-	var out struct {
-		Departments []*Department `json:"departments"`
-	}
-	resp, err := s.client.do(ctx, request{
-		method: http.MethodGet, path: "departments", route: "/api/v2/departments", query: url.Values{"query": {p}}, idempotent: true,
-	}, &out)
-	return out.Departments, resp, err
 }
 
 // Get returns a department.

@@ -473,27 +473,6 @@ func TestAgentDeactivateAcceptsBodyOrNoContent(t *testing.T) {
 	}
 }
 
-func TestQueryEscapesValues(t *testing.T) {
-	c, mux := setup(t)
-	var got string
-	mux.HandleFunc("GET /api/v2/departments", func(w http.ResponseWriter, r *http.Request) {
-		got = r.URL.Query().Get("query")
-		writeJSON(w, 200, map[string]any{"departments": []any{}})
-	})
-	q := QueryEq("name", `O'Brien "R&D" \ dept`).Or(QueryEq("name", "x"))
-	if _, _, err := c.Departments.Filter(context.Background(), q); err != nil {
-		t.Fatal(err)
-	}
-	want := `"(name:'O\'Brien \"R&D\" \\ dept') OR (name:'x')"`
-	if got != want {
-		t.Errorf("query = %s, want %s", got, want)
-	}
-	long := QueryEq("name", strings.Repeat("a", MaxQueryLength))
-	if _, _, err := c.Departments.Filter(context.Background(), long); err == nil {
-		t.Error("a query over 512 characters was sent")
-	}
-}
-
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

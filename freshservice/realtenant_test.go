@@ -117,16 +117,6 @@ func TestRealTenantAnswersThroughTheClient(t *testing.T) {
 				t.Errorf("second RemoveMember: %v, want ErrNotFound", err)
 			}
 		}},
-		{"external_id finds a requester through Filter", simulator.Switches{}, func(t *testing.T, sim *simulator.Server, c *freshservice.Client) {
-			want, _, err := c.Requesters.Create(ctx, &freshservice.RequesterFields{Email: freshservice.Ptr("x@example.com"), ExternalID: freshservice.Ptr("00u1abc"), Profile: freshservice.Profile{FirstName: freshservice.Ptr("X")}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, _, err := c.Requesters.Filter(ctx, freshservice.QueryEq("external_id", "00u1abc"), 1, false)
-			if err != nil || len(got) != 1 || got[0].ID != want.ID || got[0].ExternalID != "00u1abc" {
-				t.Errorf("Filter = %v, %v", got, err)
-			}
-		}},
 		{"agents carry the user custom fields and external_id", simulator.Switches{}, func(t *testing.T, sim *simulator.Server, c *freshservice.Client) {
 			a, _, err := c.Agents.Create(ctx, &freshservice.AgentFields{Email: freshservice.Ptr("a@example.com"), ExternalID: freshservice.Ptr("00u9"),
 				Roles: &[]freshservice.RoleAssignment{{RoleID: roleID(t, sim, "SD Agent"), AssignmentScope: freshservice.ScopeEntireHelpdesk}},

@@ -75,30 +75,6 @@ func (s *RequestersService) All(ctx context.Context, opts *RequesterListOptions)
 	})
 }
 
-// Filter runs a query= search (§3.3): 30 results per page, at most 40 pages,
-// eventually consistent. Never use it to confirm a write.
-func (s *RequestersService) Filter(ctx context.Context, q Query, page int, includeAgents bool) ([]*User, *Response, error) {
-	p, err := q.param()
-	if err != nil {
-		return nil, nil, err
-	}
-	v := url.Values{"query": {p}}
-	if page > 1 {
-		v.Set("page", strconv.Itoa(page))
-	}
-	if includeAgents {
-		v.Set("include_agents", "true")
-	}
-	var out struct {
-		Requesters []*User `json:"requesters"`
-	}
-	resp, err := s.client.do(ctx, request{
-		method: http.MethodGet, path: "requesters", route: "/api/v2/requesters",
-		query: v, idempotent: true, bucket: BucketListRequesters,
-	}, &out)
-	return out.Requesters, resp, err
-}
-
 // Get returns the user with the id in requester shape; deactivated users
 // too (§3.4). Agents come with IsAgent set, unless the account answers 404
 // for them (§19 leaves it open): ErrNotFound then means "no requester with

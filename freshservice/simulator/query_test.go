@@ -42,7 +42,7 @@ func TestQueryGrammar(t *testing.T) {
 	e.createRequester(map[string]any{"first_name": "Carol", "last_name": "Smithers", "primary_email": "carol@example.com",
 		"job_title": "HR Manager", "reporting_manager_id": alice, "custom_fields": map[string]any{"employee_id": "E42"}})
 	e.clock.Advance(day)
-	e.createRequester(map[string]any{"first_name": "Dan", "primary_email": "dan@example.com", "language": "de"})
+	e.createRequester(map[string]any{"first_name": "Dan", "primary_email": "dan@example.com", "language": "de", "external_id": "00u1abc"})
 
 	tests := []struct {
 		expr string
@@ -76,6 +76,7 @@ func TestQueryGrammar(t *testing.T) {
 		{`language:'de'`, []string{"Dan"}},
 		{`time_zone:'Chennai'`, []string{"Alice"}},
 		{`primary_email:'BOB@example.com'`, []string{"Bob"}},
+		{`external_id:'00u1abc'`, []string{"Dan"}},
 		{`first_name:'Nobody'`, nil},
 	}
 	for _, tc := range tests {
