@@ -4,31 +4,14 @@ import (
 	"context"
 	"net/http"
 	"time"
+
+	"github.com/fsbridge/fsbridge/internal/health"
 )
 
-// readiness is the one health model /readyz and /status report: whether
-// the store answers, Freshservice accepts the API key, the key's owner has
-// the permissions the bridge needs, and the mirror is loaded and walked.
-// A check that fails makes the bridge unready; a warning does not.
-func (s *Server) readiness(ctx context.Context, now time.Time) []healthCheck {
-	var checks []healthCheck
-	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	if err := s.Store.Ping(pctx); err != nil {
-		checks = append(checks, healthCheck{"store", "fail", "unreachable: the bridge cannot save or read state"})
-	} else {
-		checks = append(checks, healthCheck{"store", "ok", "answering"})
-	}
-	cancel()
-	fh := s.status.freshserviceHealth(ctx, now)
-	checks = append(checks, fh)
-	if fh.State != "fail" {
-		if good, why := s.keyAccessOK(ctx); good {
-			checks = append(checks, healthCheck{"permissions", "ok", "the API key's owner has every permission the bridge needs"})
-		} else {
-			checks = append(checks, healthCheck{"permissions", "fail", why})
-		}
-	}
-	return append(checks, s.status.mirrorHealth(now))
+// readiness runs the health model's checks (internal/health), the ones
+// /readyz and /status report.
+func (s *Server) readiness(ctx context.Context, now time.Time) []health.Check {
+	return health.Readiness(ctx, now, source{s})
 }
 
 // ready serves /readyz from the readiness checks: 200 when none fails,
@@ -37,18 +20,30 @@ func (s *Server) readiness(ctx context.Context, now time.Time) []healthCheck {
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
-	ok := true
-	out := map[string]string{}
-	for _, c := range s.readiness(ctx, time.Now()) {
-		switch c.State {
-		case "fail":
-			ok = false
-			out[c.Name] = c.Detail
-		case "warn":
-			out[c.Name] = "ok (warning: " + c.Detail + ")"
-		default:
-			out[c.Name] = "ok"
-		}
-	}
+	ok, out := health.Ready(s.readiness(ctx, time.Now()))
 	writeJSON(w, map[bool]int{true: http.StatusOK, false: http.StatusServiceUnavailable}[ok], map[string]any{"ready": ok, "checks": out})
+}
+
+// source reads, from the assembled server, the facts the health checks
+// read.
+type source struct{ s *Server }
+
+func (src source) PingStore(ctx context.Context) error { return src.s.Store.Ping(ctx) }
+
+func (src source) Credentials(ctx context.Context) (bool, string) { return src.s.credentialsOK(ctx) }
+
+func (src source) KeyAccess(ctx context.Context) (bool, string) { return src.s.keyAccessOK(ctx) }
+
+func (src source) LastCalls() health.Calls { return src.s.calls.Last() }
+
+func (src source) Mirror() health.Mirror {
+	b := src.s.Bridge
+	if !b.Loaded() {
+		return health.Mirror{}
+	}
+	d := b.Directory()
+	return health.Mirror{
+		Loaded: true, Users: d.Len(), WalkedAt: d.WalkedAt(),
+		RefreshEvery: src.s.Config.Mirror.RefreshInterval, WalkErrors: b.Counters().WalkErrors.Load(),
+	}
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/fsbridge/fsbridge/internal/bridge"
 	"github.com/fsbridge/fsbridge/internal/config"
 	"github.com/fsbridge/fsbridge/internal/directory"
+	"github.com/fsbridge/fsbridge/internal/health"
 	"github.com/fsbridge/fsbridge/internal/metrics"
 	"github.com/fsbridge/fsbridge/internal/reqctx"
 	"github.com/fsbridge/fsbridge/internal/store"
@@ -79,6 +80,9 @@ type Server struct {
 	// rate limits Freshservice showed (account.go).
 	saw403 atomic.Bool
 	rates  rateSeen
+	// calls keeps what the last Freshservice calls said, for the health
+	// checks.
+	calls health.CallLog
 	// webhookPace bounds what webhook events spend.
 	webhookPace *webhookPace
 	// conns limits the listener Serve serves on; nil before Serve.
@@ -146,6 +150,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 			observeCall(ctx, c)
 			s.Metrics.ObserveCall(ctx, c)
 			s.status.observeCall(ctx, c)
+			s.calls.Observe(time.Now(), c)
 			s.noteAuth(c.Status)
 			s.rates.observe(c)
 			if opts.ObserveCall != nil {

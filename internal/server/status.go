@@ -25,6 +25,7 @@ import (
 	"github.com/fsbridge/fsbridge/internal/config"
 	"github.com/fsbridge/fsbridge/internal/directory"
 	"github.com/fsbridge/fsbridge/internal/fault"
+	"github.com/fsbridge/fsbridge/internal/health"
 	"github.com/fsbridge/fsbridge/internal/reqctx"
 	"github.com/fsbridge/fsbridge/internal/store"
 	"github.com/fsbridge/fsbridge/scim"
@@ -127,10 +128,6 @@ type statusPage struct {
 	mu    sync.Mutex
 	ring  [statusMinutes]minuteSlot
 	total callCounts
-	// What the last Freshservice calls said, for the health check.
-	lastOK       time.Time
-	lastFail     time.Time
-	lastFailWhat string
 
 	// verifier holds the accepted credentials, set by routes: the SCIM
 	// tokens and Basic credential, and the status token.
@@ -180,16 +177,6 @@ func (p *statusPage) observeCall(ctx context.Context, c freshservice.Call) {
 	defer p.mu.Unlock()
 	p.slot(now).add(d)
 	p.total.add(d)
-	if c.Reason == "" {
-		p.lastOK = now
-	} else {
-		p.lastFail = now
-		what := string(c.Reason)
-		if c.Status != 0 {
-			what = fmt.Sprintf("%d %s", c.Status, c.Reason)
-		}
-		p.lastFailWhat = fmt.Sprintf("%s %s: %s", c.Method, c.Route, what)
-	}
 }
 
 // observeRequest counts one finished SCIM request.
@@ -397,14 +384,8 @@ type statusReport struct {
 
 type healthReport struct {
 	// State is the worst of the checks: ok, warn or fail.
-	State  string        `json:"state"`
-	Checks []healthCheck `json:"checks"`
-}
-
-type healthCheck struct {
-	Name   string `json:"name"`
-	State  string `json:"state"`
-	Detail string `json:"detail"`
+	State  string         `json:"state"`
+	Checks []health.Check `json:"checks"`
 }
 
 type budgetReport struct {
@@ -614,10 +595,10 @@ func (p *statusPage) creates(ctx context.Context, now time.Time) createsReport {
 			if c.NextAttempt.After(now) {
 				t := c.NextAttempt.UTC()
 				e.NextAttempt = &t
-				next = "in " + ago(c.NextAttempt.Sub(now))
+				next = "in " + health.Ago(c.NextAttempt.Sub(now))
 			}
 			e.WhatToDo = fmt.Sprintf("Nothing yet: the bridge tries again by itself (%s), and gives up after %s or %s after the IdP sent it.",
-				next, plural(pol.MaxAttempts, "try", "tries"), shortDur(pol.MaxAge))
+				next, plural(pol.MaxAttempts, "try", "tries"), health.ShortDuration(pol.MaxAge))
 		} else {
 			rep.Failed++
 			e.State = "failed"
@@ -699,10 +680,10 @@ func (p *statusPage) report(ctx context.Context, outcome string, limit int) stat
 	rep.Attention = p.attention()
 	rep.Protection = p.protection()
 	if n := len(p.s.Bridge.Gaps()); n > 0 {
-		checks = append(checks, healthCheck{"attributes", "warn", fmt.Sprintf("%s provisioned without a value Freshservice cannot hold yet (see Needs attention)", plural(n, "user", "users"))})
+		checks = append(checks, health.Check{Name: "attributes", State: "warn", Detail: fmt.Sprintf("%s provisioned without a value Freshservice cannot hold yet (see Needs attention)", plural(n, "user", "users"))})
 	}
 	if n := len(p.s.Bridge.Downgraded()); n > 0 {
-		checks = append(checks, healthCheck{"seats", "warn", fmt.Sprintf("%s occasional instead of full-time: Freshservice had no full-time seat free (see Needs attention)", plural(n, "agent", "agents"))})
+		checks = append(checks, health.Check{Name: "seats", State: "warn", Detail: fmt.Sprintf("%s occasional instead of full-time: Freshservice had no full-time seat free (see Needs attention)", plural(n, "agent", "agents"))})
 	}
 	if lim := s.conns.Load(); lim != nil {
 		st := lim.stats()
@@ -713,22 +694,17 @@ func (p *statusPage) report(ctx context.Context, outcome string, limit int) stat
 	}
 	switch c := rep.Creates; {
 	case c.Failed > 0:
-		checks = append(checks, healthCheck{"creates", "warn", fmt.Sprintf("the bridge gave up on %s (see Creates not finished)%s", plural(c.Failed, "create", "creates"),
+		checks = append(checks, health.Check{Name: "creates", State: "warn", Detail: fmt.Sprintf("the bridge gave up on %s (see Creates not finished)%s", plural(c.Failed, "create", "creates"),
 			map[bool]string{true: fmt.Sprintf("; %d more retrying", c.Retrying), false: ""}[c.Retrying > 0])})
 	case c.Retrying > 0:
-		checks = append(checks, healthCheck{"creates", "ok", fmt.Sprintf("%s whose answer was lost, retrying in the background", plural(c.Retrying, "create", "creates"))})
+		checks = append(checks, health.Check{Name: "creates", State: "ok", Detail: fmt.Sprintf("%s whose answer was lost, retrying in the background", plural(c.Retrying, "create", "creates"))})
 	}
 	if n := s.Bridge.PlansPending(); n > 0 {
-		checks = append(checks, healthCheck{"backlog", "warn", fmt.Sprintf("%s waiting to re-run (the background pass retries them)", plural(n, "plan", "plans"))})
+		checks = append(checks, health.Check{Name: "backlog", State: "warn", Detail: fmt.Sprintf("%s waiting to re-run (the background pass retries them)", plural(n, "plan", "plans"))})
 	} else {
-		checks = append(checks, healthCheck{"backlog", "ok", "no plan waiting to re-run"})
+		checks = append(checks, health.Check{Name: "backlog", State: "ok", Detail: "no plan waiting to re-run"})
 	}
-	rep.Health = healthReport{State: "ok", Checks: checks}
-	for _, c := range checks {
-		if c.State == "fail" || (c.State == "warn" && rep.Health.State == "ok") {
-			rep.Health.State = c.State
-		}
-	}
+	rep.Health = healthReport{State: health.Worst(checks), Checks: checks}
 
 	// Budget.
 	stats, waited := s.Client.Budget().Stats()
@@ -748,12 +724,10 @@ func (p *statusPage) report(ctx context.Context, outcome string, limit int) stat
 	// Calls.
 	minutes, hour, total := p.series(now)
 	rep.Calls = callsReport{Minutes: minutes, LastHour: hour, SinceStart: total}
-	p.mu.Lock()
-	if !p.lastFail.IsZero() {
-		t := p.lastFail.UTC()
-		rep.Calls.LastFailure, rep.Calls.LastFailureAt = p.lastFailWhat, &t
+	if last := s.calls.Last(); !last.FailedAt.IsZero() {
+		t := last.FailedAt.UTC()
+		rep.Calls.LastFailure, rep.Calls.LastFailureAt = last.Failure, &t
 	}
-	p.mu.Unlock()
 
 	// Counts.
 	dir := s.Bridge.Directory()
@@ -814,45 +788,6 @@ func (p *statusPage) report(ctx context.Context, outcome string, limit int) stat
 		rep.Audit.Events = append(rep.Audit.Events, e)
 	}
 	return rep
-}
-
-func (p *statusPage) freshserviceHealth(ctx context.Context, now time.Time) healthCheck {
-	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	good, why := p.s.credentialsOK(cctx)
-	if !good {
-		return healthCheck{"freshservice", "fail", why}
-	}
-	p.mu.Lock()
-	lastOK, lastFail, what := p.lastOK, p.lastFail, p.lastFailWhat
-	p.mu.Unlock()
-	if !lastFail.IsZero() && lastFail.After(lastOK) && now.Sub(lastFail) < 5*time.Minute {
-		return healthCheck{"freshservice", "warn", fmt.Sprintf("API key accepted, but the last call failed %s ago (%s)", ago(now.Sub(lastFail)), what)}
-	}
-	if !lastOK.IsZero() {
-		return healthCheck{"freshservice", "ok", fmt.Sprintf("API key accepted; last call answered %s ago", ago(now.Sub(lastOK)))}
-	}
-	return healthCheck{"freshservice", "ok", "API key accepted"}
-}
-
-func (p *statusPage) mirrorHealth(now time.Time) healthCheck {
-	s := p.s
-	if !s.Bridge.Loaded() {
-		return healthCheck{"mirror", "fail", "not loaded yet: SCIM reads wait for it"}
-	}
-	d := s.Bridge.Directory()
-	t := d.WalkedAt()
-	if t.IsZero() {
-		return healthCheck{"mirror", "warn", fmt.Sprintf("%s loaded, not walked yet (the first walk is running or failing)", plural(d.Len(), "user", "users"))}
-	}
-	age := now.Sub(t)
-	every := s.Config.Mirror.RefreshInterval
-	everyS := shortDur(every)
-	walkErrs := s.Bridge.Counters().WalkErrors.Load()
-	if every > 0 && age > 2*every+time.Minute {
-		return healthCheck{"mirror", "warn", fmt.Sprintf("%s; last complete walk %s ago, but it should run every %s (%s failed)", plural(d.Len(), "user", "users"), ago(age), everyS, plural(int(walkErrs), "walk", "walks"))}
-	}
-	return healthCheck{"mirror", "ok", fmt.Sprintf("%s; walked %s ago (every %s)", plural(d.Len(), "user", "users"), ago(age), everyS)}
 }
 
 // subjectOf names the user or group an event is about.
@@ -1090,30 +1025,6 @@ func plural(n int, one, many string) string {
 		return "1 " + one
 	}
 	return strconv.Itoa(n) + " " + many
-}
-
-func ago(d time.Duration) string {
-	switch {
-	case d < time.Second:
-		return "under a second"
-	case d < time.Minute:
-		return shortDur(d.Round(time.Second))
-	case d < time.Hour:
-		return shortDur(d.Round(time.Minute))
-	}
-	return shortDur(d.Round(time.Hour))
-}
-
-// shortDur writes 15m instead of 15m0s.
-func shortDur(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }
 
 // The drawings: geometry is computed here, the template only writes it

@@ -18,6 +18,7 @@ import (
 	"github.com/fsbridge/fsbridge/freshservice"
 	"github.com/fsbridge/fsbridge/freshservice/simulator"
 	"github.com/fsbridge/fsbridge/internal/config"
+	"github.com/fsbridge/fsbridge/internal/health"
 	"github.com/fsbridge/fsbridge/internal/reqctx"
 	"github.com/fsbridge/fsbridge/internal/store"
 	"github.com/fsbridge/fsbridge/scim"
@@ -1074,7 +1075,7 @@ func TestStatusListsCreatesNotFinished(t *testing.T) {
 		!strings.Contains(ann.WhatToDo, "tries again by itself (in 10m") {
 		t.Errorf("the create being retried: %+v", ann)
 	}
-	var check healthCheck
+	var check health.Check
 	for _, h := range rep.Health.Checks {
 		if h.Name == "creates" {
 			check = h
