@@ -11,13 +11,14 @@ import (
 	"github.com/fsbridge/fsbridge/internal/bridge"
 	"github.com/fsbridge/fsbridge/internal/config"
 	"github.com/fsbridge/fsbridge/internal/server"
+	"github.com/fsbridge/fsbridge/internal/status"
 	"github.com/fsbridge/fsbridge/mapping"
 )
 
 // The first-contact report: what `fsbridge check` says of an account
 // beyond the configuration, ending with `ready` or `not ready: N
 // problems`, each problem with its fix (docs/first-day.md). Its facts are
-// the status page's Account card (server.AccountReport); check adds what
+// the status page's Account card (status.AccountReport); check adds what
 // only it asks: the mandatory requester fields, the agents, and the rules
 // that do not resolve (which stop serve from starting at all).
 
@@ -25,10 +26,10 @@ import (
 var errNotReady = errLogged{errors.New("not ready")}
 
 // checkProblems are the problems check found, in the order found.
-type checkProblems []server.AccountProblem
+type checkProblems []status.AccountProblem
 
 func (p *checkProblems) add(what, fix string) {
-	*p = append(*p, server.AccountProblem{What: what, Fix: fix})
+	*p = append(*p, status.AccountProblem{What: what, Fix: fix})
 }
 
 // newCheckServer assembles the bridge for check. Rules that name what the
@@ -130,7 +131,7 @@ func plural(n int, one, many string) string {
 // planNote says when the configured plan's per-minute limit is not the
 // one Freshservice showed: the budget follows Freshservice, but the
 // configuration should say the truth.
-func planNote(a server.AccountReport) string {
+func planNote(a status.AccountReport) string {
 	if !a.Measured {
 		return ""
 	}

@@ -25,6 +25,7 @@ import (
 
 	"github.com/fsbridge/fsbridge/freshservice/simulator"
 	"github.com/fsbridge/fsbridge/internal/config"
+	"github.com/fsbridge/fsbridge/internal/status"
 )
 
 // connEnv is a bridge serving on a real listener with the given limits.
@@ -256,7 +257,7 @@ func TestConnectionLimits(t *testing.T) {
 			if err != nil || resp.StatusCode != http.StatusOK {
 				t.Fatalf("/status.json: %v %v", err, resp)
 			}
-			var rep statusReport
+			var rep status.Report
 			if err := json.Unmarshal([]byte(body), &rep); err != nil || rep.Connections == nil {
 				t.Fatalf("/status.json: %v %s", err, body)
 			}

@@ -23,27 +23,3 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	ok, out := health.Ready(s.readiness(ctx, time.Now()))
 	writeJSON(w, map[bool]int{true: http.StatusOK, false: http.StatusServiceUnavailable}[ok], map[string]any{"ready": ok, "checks": out})
 }
-
-// source reads, from the assembled server, the facts the health checks
-// read.
-type source struct{ s *Server }
-
-func (src source) PingStore(ctx context.Context) error { return src.s.Store.Ping(ctx) }
-
-func (src source) Credentials(ctx context.Context) (bool, string) { return src.s.credentialsOK(ctx) }
-
-func (src source) KeyAccess(ctx context.Context) (bool, string) { return src.s.keyAccessOK(ctx) }
-
-func (src source) LastCalls() health.Calls { return src.s.calls.Last() }
-
-func (src source) Mirror() health.Mirror {
-	b := src.s.Bridge
-	if !b.Loaded() {
-		return health.Mirror{}
-	}
-	d := b.Directory()
-	return health.Mirror{
-		Loaded: true, Users: d.Len(), WalkedAt: d.WalkedAt(),
-		RefreshEvery: src.s.Config.Mirror.RefreshInterval, WalkErrors: b.Counters().WalkErrors.Load(),
-	}
-}

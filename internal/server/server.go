@@ -15,6 +15,7 @@ import (
 	stdlog "log"
 	"net"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -32,6 +33,7 @@ import (
 	"github.com/fsbridge/fsbridge/internal/health"
 	"github.com/fsbridge/fsbridge/internal/metrics"
 	"github.com/fsbridge/fsbridge/internal/reqctx"
+	"github.com/fsbridge/fsbridge/internal/status"
 	"github.com/fsbridge/fsbridge/internal/store"
 	"github.com/fsbridge/fsbridge/internal/store/postgres"
 	"github.com/fsbridge/fsbridge/internal/store/sqlite"
@@ -63,7 +65,7 @@ type Server struct {
 	Handler http.Handler
 	Log     zerolog.Logger
 	Metrics *metrics.Metrics
-	status  *statusPage
+	status  *status.Page
 
 	opts Options
 	// fsAuth is what Freshservice last said of the credentials: 1 accepted,
@@ -122,7 +124,7 @@ func NewLogger(cfg config.Log, w io.Writer) zerolog.Logger {
 // and resolve the rules, and loads the mirror from the store.
 func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) {
 	s := &Server{Config: cfg, Log: opts.Log, opts: opts, Metrics: metrics.New()}
-	s.status = newStatusPage(s)
+	s.status = status.New(source{s}, opts.Log)
 	st := opts.Store
 	if st == nil {
 		var err error
@@ -149,7 +151,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		freshservice.WithHTTPClient(hc), freshservice.WithBudget(budget), freshservice.WithObserver(func(ctx context.Context, c freshservice.Call) {
 			observeCall(ctx, c)
 			s.Metrics.ObserveCall(ctx, c)
-			s.status.observeCall(ctx, c)
+			s.status.ObserveCall(ctx, c)
 			s.calls.Observe(time.Now(), c)
 			s.noteAuth(c.Status)
 			s.rates.observe(c)
@@ -257,7 +259,7 @@ func (s *Server) routes() (http.Handler, error) {
 		UserExtensions: userExtensions(s.Config.Mapping.Extras()),
 		Observe: func(rr scim.RequestRecord) {
 			s.Metrics.ObserveRequest(rr)
-			s.status.observeRequest(rr)
+			s.status.ObserveRequest(rr)
 			if s.opts.ObserveRequest != nil {
 				s.opts.ObserveRequest(rr)
 			}
@@ -271,7 +273,13 @@ func (s *Server) routes() (http.Handler, error) {
 	})
 	r.Get("/readyz", s.ready)
 	r.Handle("/metrics", s.Metrics.Handler())
-	s.status.routes(r)
+	// The status page accepts the SCIM tokens and Basic credential, and
+	// the status token.
+	statusCreds := slices.Clone(creds)
+	if tok := s.Config.Status.Token.Reveal(); tok != "" {
+		statusCreds = append(statusCreds, scim.Credential{Name: "status", Hash: config.HashToken(tok)})
+	}
+	s.status.Mount(r, scim.NewVerifier(statusCreds, basic))
 	if s.Config.Webhook.Secret != "" {
 		s.webhookPace = newWebhookPace(s.Client.Budget(), s.Config.Mirror.Share)
 		r.Post("/webhooks/freshservice", s.webhook)
