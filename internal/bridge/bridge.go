@@ -95,9 +95,6 @@ type Bridge struct {
 	// downgrades are the users Freshservice keeps occasional for want of
 	// a full-time seat (seats.go).
 	downgrades userDowngrades
-	// createRetry is the policy and the spending of the background tries
-	// at creates whose answer was lost (intents.go).
-	createRetry createRetryState
 	// agentExtIDRefused is set once Freshservice refused external_id on
 	// an agent: agent bodies leave it out from then on.
 	agentExtIDRefused atomic.Bool
@@ -107,12 +104,9 @@ type Bridge struct {
 
 	userSchema scim.ResourceSchema
 
-	stats        Stats
-	driftUsers   atomic.Int64
-	plansPending atomic.Int64
-	// walkMissed holds the users the last walk's pages did not show.
-	walkMissed atomic.Pointer[map[int64]bool]
-	runMu      sync.Mutex
+	// background is the walk, the reconcile pass, the drift check and the
+	// finishing of creates whose outcome is unknown (background.go).
+	background *background
 }
 
 // Stats are counters the status page reads.
@@ -152,7 +146,7 @@ func New(ctx context.Context, opts Options) (*Bridge, error) {
 		userSchema: opts.UserSchema,
 		opts:       opts, fs: opts.Client, store: records{opts.Store, opts.Directory}, dir: opts.Directory, log: opts.Log,
 	}
-	b.createRetry.policy.Store(&CreateRetry{})
+	b.background = newBackground(b.fs, b.store, b.dir, b.log, opts, b)
 	// The directory loads from the store while Freshservice answers the
 	// start's calls: on a large account each takes about as long as the
 	// other, and the first lookup waits for both.
@@ -237,11 +231,7 @@ func (b *Bridge) Catalog() *Catalog { return b.catalog.Load() }
 func (b *Bridge) Directory() *directory.Directory { return b.dir }
 
 // Counters returns the bridge's counters.
-func (b *Bridge) Counters() *Stats { return &b.stats }
-
-// PlansPending is the number of users whose plan waits to be re-run, as
-// of the last background pass.
-func (b *Bridge) PlansPending() int { return int(b.plansPending.Load()) }
+func (b *Bridge) Counters() *Stats { return &b.background.stats }
 
 // load fills the directory from the store: the mirror snapshot and the
 // desired state. It makes no Freshservice call. If the store holds no
@@ -501,8 +491,13 @@ func (b *Bridge) lock(ctx context.Context, key string) (func(), error) {
 // request's context); the background pass's lines come from the bridge's
 // own logger.
 func (b *Bridge) logger(ctx context.Context) *zerolog.Logger {
+	return ctxLogger(ctx, &b.log)
+}
+
+// ctxLogger is the logger ctx carries, or own when it carries none.
+func ctxLogger(ctx context.Context, own *zerolog.Logger) *zerolog.Logger {
 	if l := zerolog.Ctx(ctx); l.GetLevel() != zerolog.Disabled {
 		return l
 	}
-	return &b.log
+	return own
 }

@@ -38,86 +38,91 @@ type unconfirmedDeactivation struct {
 	replan bool
 }
 
-// confirmDeactivations settles the deactivations a walk has confirmed: the
-// mark is cleared, and a user the walk shows still active (an admin moved
-// it to the other view before the deactivation, which therefore found no
-// such requester or agent) is left to the background pass, whose plan
-// deactivates it through the view it is in now. No call is made here.
-func (b *Bridge) confirmDeactivations(ctx context.Context, users []unconfirmedDeactivation) {
+// confirmDeactivations settles the deactivations a walk has confirmed
+// (confirmDeactivation). No call is made here.
+func (bg *background) confirmDeactivations(ctx context.Context, users []unconfirmedDeactivation) {
 	for _, u := range users {
-		_, err := b.store.UpdateUser(ctx, u.id, func(s *store.User) error {
-			a := decodeApplied(s.Applied)
-			if !a.DeactivationUnconfirmed.Equal(u.since) {
-				return errUnchanged // a plan ran since: its own outcome stands
-			}
-			a.DeactivationUnconfirmed = time.Time{}
-			s.Applied = encode(a)
-			if u.replan {
-				s.Dirty, s.NextAttempt = true, time.Time{}
-			}
-			return nil
-		})
+		_, err := bg.store.UpdateUser(ctx, u.id, func(s *store.User) error { return confirmDeactivation(s, u) })
 		if err != nil {
 			if !errors.Is(err, errUnchanged) && !errors.Is(err, store.ErrNotFound) {
-				b.logger(ctx).Warn().Err(err).Int64("fs_id", u.id).Msg("confirming a deactivation failed; the next walk tries again")
+				bg.logger(ctx).Warn().Err(err).Int64("fs_id", u.id).Msg("confirming a deactivation failed; the next walk tries again")
 			}
 			continue
 		}
 		if u.replan {
-			b.logger(ctx).Warn().Int64("fs_id", u.id).Msg("a deactivation Freshservice answered 404 did not happen: the user is active in the other view; deactivating it again")
+			bg.logger(ctx).Warn().Int64("fs_id", u.id).Msg("a deactivation Freshservice answered 404 did not happen: the user is active in the other view; deactivating it again")
 		}
 	}
+}
+
+// confirmDeactivation settles u in its record s: the mark is cleared, and
+// a user the walk shows still active (an admin moved it to the other view
+// before the deactivation, which therefore found no such requester or
+// agent) is left to the background pass, whose plan deactivates it
+// through the view it is in now. A record whose mark is not u's (a plan
+// ran since: its own outcome stands) is left as it is: errUnchanged.
+func confirmDeactivation(s *store.User, u unconfirmedDeactivation) error {
+	a := decodeApplied(s.Applied)
+	if !a.DeactivationUnconfirmed.Equal(u.since) {
+		return errUnchanged
+	}
+	a.DeactivationUnconfirmed = time.Time{}
+	s.Applied = encode(a)
+	if u.replan {
+		s.Dirty, s.NextAttempt = true, time.Time{}
+	}
+	return nil
 }
 
 var errUnchanged = errors.New("unchanged")
 
 // DriftCount is the number of drifted users found by the last check.
-func (b *Bridge) DriftCount() int { return int(b.driftUsers.Load()) }
+func (b *Bridge) DriftCount() int { return int(b.background.driftUsers.Load()) }
 
 // FindDrift compares every managed user's desired state with the mirror
 // (as fresh as the last walk; walk first for a current answer) and, with
 // groups, every requester group's members with Freshservice's member list
 // (one list call per group).
 func (b *Bridge) FindDrift(ctx context.Context, groups bool) ([]Drift, error) {
-	return b.findDrift(ctx, groups, time.Time{})
+	return b.background.findDrift(ctx, groups, time.Time{})
+}
+
+// Heal re-runs the plans of the drifted users and fixes the drifted
+// requester groups' members.
+func (b *Bridge) Heal(ctx context.Context, items []Drift) error {
+	return b.background.heal(ctx, items)
 }
 
 // findDrift is FindDrift; after a walk that began at walked, it also
 // confirms the deactivations taken as done from a 404 before that
 // (confirmDeactivations) instead of reporting them as drift.
-func (b *Bridge) findDrift(ctx context.Context, groups bool, walked time.Time) ([]Drift, error) {
+func (bg *background) findDrift(ctx context.Context, groups bool, walked time.Time) ([]Drift, error) {
 	var out []Drift
 	users := 0
 	var unconfirmed []unconfirmedDeactivation
-	err := b.store.ForEachUser(ctx, func(rec store.User) error {
+	err := bg.store.ForEachUser(ctx, func(rec store.User) error {
 		if rec.Dirty {
 			return nil // a plan is pending anyway; not drift
 		}
 		applied := decodeApplied(rec.Applied)
-		check := !walked.IsZero() && !applied.DeactivationUnconfirmed.IsZero() && applied.DeactivationUnconfirmed.Before(walked)
-		e, ok := b.dir.Get(rec.ID)
-		if !ok || e.User == nil {
-			if check {
-				// Erased in Freshservice: nothing left to deactivate.
-				unconfirmed = append(unconfirmed, unconfirmedDeactivation{rec.ID, applied.DeactivationUnconfirmed, false})
+		e, ok := bg.dir.Get(rec.ID)
+		inMirror := ok && e.User != nil
+		var plan mapping.Plan
+		if inMirror {
+			t, err := bg.ops.target(ctx, rec.ID, decodeDoc(rec.Doc), rec.Deleted, applied, nil)
+			if err != nil {
+				return nil
 			}
-			return nil
+			// Requester groups are compared from Freshservice's member
+			// lists, not from what the bridge remembers applying.
+			t.RequesterGroups = applied.RequesterGroups
+			plan = mapping.PlanUser(e.User, t.Target, applied)
 		}
-		t, err := b.target(ctx, rec.ID, decodeDoc(rec.Doc), rec.Deleted, applied, nil)
-		if err != nil {
-			return nil
+		v := judgeDrift(walked, applied.DeactivationUnconfirmed, inMirror, len(plan) > 0)
+		if v.confirm {
+			unconfirmed = append(unconfirmed, unconfirmedDeactivation{rec.ID, applied.DeactivationUnconfirmed, v.replan})
 		}
-		// Requester groups are compared from Freshservice's member lists,
-		// not from what the bridge remembers applying.
-		t.RequesterGroups = applied.RequesterGroups
-		plan := mapping.PlanUser(e.User, t.Target, applied)
-		if check {
-			unconfirmed = append(unconfirmed, unconfirmedDeactivation{rec.ID, applied.DeactivationUnconfirmed, len(plan) > 0})
-			if len(plan) > 0 {
-				return nil // the bridge's own change may not have happened: not drift
-			}
-		}
-		if len(plan) == 0 {
+		if !v.drifted {
 			return nil
 		}
 		users++
@@ -132,13 +137,13 @@ func (b *Bridge) findDrift(ctx context.Context, groups bool, walked time.Time) (
 	if err != nil {
 		return nil, err
 	}
-	b.confirmDeactivations(ctx, unconfirmed)
-	b.driftUsers.Store(int64(users))
+	bg.confirmDeactivations(ctx, unconfirmed)
+	bg.driftUsers.Store(int64(users))
 	if !groups {
 		return out, nil
 	}
 	var gs []store.Group
-	if err := b.store.ForEachGroup(ctx, func(g store.Group) error { gs = append(gs, g); return nil }); err != nil {
+	if err := bg.store.ForEachGroup(ctx, func(g store.Group) error { gs = append(gs, g); return nil }); err != nil {
 		return nil, err
 	}
 	for _, g := range gs {
@@ -146,7 +151,7 @@ func (b *Bridge) findDrift(ctx context.Context, groups bool, walked time.Time) (
 			continue
 		}
 		have := map[int64]bool{}
-		for m, err := range b.fs.RequesterGroups.AllMembers(ctx, g.FSID) {
+		for m, err := range bg.fs.RequesterGroups.AllMembers(ctx, g.FSID) {
 			if err != nil {
 				return nil, fmt.Errorf("reading members of requester group %d: %w", g.FSID, err)
 			}
@@ -157,7 +162,7 @@ func (b *Bridge) findDrift(ctx context.Context, groups bool, walked time.Time) (
 		want := map[int64]bool{}
 		for _, id := range g.Members {
 			want[id] = true
-			e, _ := b.dir.Get(id)
+			e, _ := bg.dir.Get(id)
 			if e.User == nil || !e.User.Active || e.User.IsAgent {
 				continue // only active requesters are held in requester groups
 			}
@@ -182,6 +187,38 @@ func (b *Bridge) findDrift(ctx context.Context, groups bool, walked time.Time) (
 		}
 	}
 	return out, nil
+}
+
+// driftVerdict is what the drift check makes of one managed user whose
+// plan is not pending.
+type driftVerdict struct {
+	// confirm: a deactivation was taken as done from a 404 before the
+	// walk; the walk settles it (confirmDeactivations), and replan says
+	// it did not happen.
+	confirm, replan bool
+	// drifted: someone changed the user in Freshservice; it is reported.
+	drifted bool
+}
+
+// judgeDrift decides for one managed user. walked is when the walk just
+// finished began (zero for a check on demand, which confirms nothing),
+// unconfirmed when a deactivation of the user was taken as done from a 404
+// (zero: none), inMirror whether the mirror holds the user, and planned
+// whether the plan from the mirror to the user's target has steps.
+//
+// A deactivation taken as done before the walk is confirmed by it: a user
+// the walk did not find was erased, nothing is left to deactivate; one
+// whose plan still has steps was not deactivated (the bridge's own change
+// may not have happened, which is not drift), and is planned again.
+func judgeDrift(walked, unconfirmed time.Time, inMirror, planned bool) driftVerdict {
+	check := !walked.IsZero() && !unconfirmed.IsZero() && unconfirmed.Before(walked)
+	switch {
+	case !inMirror:
+		return driftVerdict{confirm: check}
+	case check:
+		return driftVerdict{confirm: true, replan: planned}
+	}
+	return driftVerdict{drifted: planned}
 }
 
 // describeDrift explains a healing plan as differences.
@@ -242,18 +279,17 @@ func show(v any) string {
 	return string(data)
 }
 
-// Heal re-runs the plans of the drifted users and fixes the drifted
-// requester groups' members.
-func (b *Bridge) Heal(ctx context.Context, items []Drift) error {
+// heal is Bridge.Heal.
+func (bg *background) heal(ctx context.Context, items []Drift) error {
 	var first error
 	for _, d := range items {
 		var err error
 		switch d.Kind {
 		case "user":
 			id, _ := strconv.ParseInt(d.ID, 10, 64)
-			err = b.reconcileUser(ctx, id)
+			err = bg.ops.reconcileUser(ctx, id)
 		case "requester_group":
-			err = b.healRequesterGroup(ctx, d)
+			err = bg.healRequesterGroup(ctx, d)
 		}
 		if err != nil && first == nil {
 			first = err
@@ -262,14 +298,14 @@ func (b *Bridge) Heal(ctx context.Context, items []Drift) error {
 	return first
 }
 
-func (b *Bridge) healRequesterGroup(ctx context.Context, d Drift) error {
+func (bg *background) healRequesterGroup(ctx context.Context, d Drift) error {
 	for _, st := range d.steps {
 		gid, uid := st.GroupID, st.UserID
 		switch st.Kind {
 		case mapping.StepAddRequesterGroup:
 			// The bridge's memory of applying it was wrong: forget it and
 			// let the user's plan add it again.
-			if _, err := b.store.UpdateUser(ctx, uid, func(s *store.User) error {
+			if _, err := bg.store.UpdateUser(ctx, uid, func(s *store.User) error {
 				a := decodeApplied(s.Applied)
 				var keep []int64
 				for _, g := range a.RequesterGroups {
@@ -283,16 +319,16 @@ func (b *Bridge) healRequesterGroup(ctx context.Context, d Drift) error {
 			}); err != nil {
 				return err
 			}
-			if err := b.reconcileUser(ctx, uid); err != nil {
+			if err := bg.ops.reconcileUser(ctx, uid); err != nil {
 				return err
 			}
 		case mapping.StepRemoveRequesterGroup:
 			// 404: not a member (any more), which is what healing wants (§19).
-			if _, err := b.fs.RequesterGroups.RemoveMember(ctx, gid, uid); err != nil && !errors.Is(err, freshservice.ErrNotFound) {
+			if _, err := bg.fs.RequesterGroups.RemoveMember(ctx, gid, uid); err != nil && !errors.Is(err, freshservice.ErrNotFound) {
 				return err
 			}
 			m, p := st.Call()
-			b.appendAudit(ctx, store.AuditEvent{
+			bg.ops.appendAudit(ctx, store.AuditEvent{
 				Time: time.Now(), RequestID: reqctx.RequestID(ctx), Client: reqctx.Client(ctx),
 				Operation: "group.remove_member", SCIMID: d.ID, FSID: gid, Outcome: "ok",
 				Detail: "drift healed: " + m + " " + p, Call: m + " " + p,

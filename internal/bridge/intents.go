@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/fsbridge/fsbridge/freshservice"
 	"github.com/fsbridge/fsbridge/internal/fault"
 	"github.com/fsbridge/fsbridge/internal/reqctx"
 	"github.com/fsbridge/fsbridge/internal/store"
@@ -82,7 +84,8 @@ const intentTTL = 24 * time.Hour
 // on /status (and known as the bridge's own, should the IdP send it again).
 const failedIntentTTL = 7 * 24 * time.Hour
 
-// createRetryState is one Bridge's policy and what its tries spent lately.
+// createRetryState is the background pass's policy and what its tries
+// spent lately.
 type createRetryState struct {
 	policy atomic.Pointer[CreateRetry]
 	mu     sync.Mutex
@@ -95,39 +98,54 @@ type spending struct {
 	calls int
 }
 
-func (b *Bridge) retryState() *createRetryState { return &b.createRetry }
-
 // SetCreateRetry sets the policy for creates whose answer was lost; it
 // applies from the next background pass, so a reload can change it.
 func (b *Bridge) SetCreateRetry(p CreateRetry) {
 	p = p.withDefaults()
-	b.retryState().policy.Store(&p)
+	b.background.createRetry.policy.Store(&p)
 }
 
 // CreateRetryPolicy returns the policy in force, defaults filled in.
-func (b *Bridge) CreateRetryPolicy() CreateRetry {
-	return b.retryState().policy.Load().withDefaults()
-}
+func (b *Bridge) CreateRetryPolicy() CreateRetry { return b.background.retryPolicy() }
 
 // CreateRetryAllowance is how many calls background tries of creates may
 // spend per rate-limit window: the policy's share of the bridge's part of
 // the scarcest bucket, at least one. It follows the budget, which
 // X-RateLimit-Total may resize.
-func (b *Bridge) CreateRetryAllowance() int {
-	stats, _ := b.fs.Budget().Stats()
+func (b *Bridge) CreateRetryAllowance() int { return b.background.retryAllowance() }
+
+// CreateRetrySpent is how many calls background tries of creates spent
+// in the last rate-limit window.
+func (b *Bridge) CreateRetrySpent() int {
+	return b.background.createRetry.spentSince(time.Now().Add(-b.background.fs.Budget().Window()))
+}
+
+// PendingCreates lists the creates that are not settled, oldest first:
+// those whose user Freshservice does not hold as managed yet. It makes no
+// Freshservice call.
+func (b *Bridge) PendingCreates(ctx context.Context) ([]PendingCreate, error) {
+	return b.background.pendingCreates(ctx)
+}
+
+func (bg *background) retryPolicy() CreateRetry {
+	return bg.createRetry.policy.Load().withDefaults()
+}
+
+func (bg *background) retryAllowance() int {
+	stats, _ := bg.fs.Budget().Stats()
+	return retryAllowance(stats, bg.retryPolicy().Share)
+}
+
+// retryAllowance is share of the scarcest bucket of the budget whose
+// stats are given, in whole calls, at least one.
+func retryAllowance(stats []freshservice.BucketStats, share float64) int {
 	limit := 0
 	for _, s := range stats {
 		if limit == 0 || s.Limit < limit {
 			limit = s.Limit
 		}
 	}
-	return max(int(math.Floor(float64(limit)*b.CreateRetryPolicy().Share)), 1)
-}
-
-// CreateRetrySpent is how many calls background tries of creates spent
-// in the last rate-limit window.
-func (b *Bridge) CreateRetrySpent() int {
-	return b.retryState().spentSince(time.Now().Add(-b.fs.Budget().Window()))
+	return max(int(math.Floor(float64(limit)*share)), 1)
 }
 
 // spentSince sums the calls of the tries that ended after t, and forgets
@@ -159,44 +177,29 @@ func (st *createRetryState) charge(at time.Time, calls int) {
 // passes), so the retry is answered 201 with the user, not 409. Failed
 // tries back off, the bridge gives up in the end, and all tries together
 // stay within their share of the budget (see CreateRetry).
-func (b *Bridge) finishIntents(ctx context.Context) {
-	intents, err := b.store.ListIntents(ctx)
+func (bg *background) finishIntents(ctx context.Context) {
+	intents, err := bg.store.ListIntents(ctx)
 	if err != nil {
 		return
 	}
-	policy := b.CreateRetryPolicy()
-	allowance := b.CreateRetryAllowance()
-	st := b.retryState()
-	window := b.fs.Budget().Window()
+	policy := bg.retryPolicy()
+	allowance := bg.retryAllowance()
+	st := &bg.createRetry
+	window := bg.fs.Budget().Window()
 	for _, in := range intents {
 		if ctx.Err() != nil {
 			return
 		}
 		now := time.Now()
-		if now.Sub(in.Created) < b.opts.ReconcileInterval {
-			continue // a request may still be working on it
-		}
-		if e, ok := b.dir.ByEmail(in.Key); ok && e.Managed() {
-			if now.Sub(in.Created) > intentTTL {
-				_ = b.store.DeleteIntent(ctx, in.Key)
-			}
-			continue // settled; waiting for the IdP's retry
-		}
-		if !in.Failed.IsZero() {
-			if now.Sub(in.Failed) > failedIntentTTL {
-				_ = b.store.DeleteIntent(ctx, in.Key)
-			}
+		e, ok := bg.dir.ByEmail(in.Key)
+		switch nextIntentStep(in, now, ok && e.Managed(), policy, bg.cfg.reconcileInterval) {
+		case intentWaits:
 			continue
-		}
-		if in.NextAttempt.After(now) {
+		case intentForgotten:
+			_ = bg.store.DeleteIntent(ctx, in.Key)
 			continue
-		}
-		if in.Attempts > 0 && now.Sub(in.Created) >= policy.MaxAge {
-			b.giveUpIntent(ctx, in, tooOld(policy, in.Attempts))
-			continue
-		}
-		if decodeDoc(in.Doc) == nil {
-			_ = b.store.DeleteIntent(ctx, in.Key)
+		case intentTooOld:
+			bg.giveUpIntent(ctx, in, tooOld(policy, in.Attempts))
 			continue
 		}
 		// The ceiling is checked before a try and charged after it with
@@ -205,21 +208,68 @@ func (b *Bridge) finishIntents(ctx context.Context) {
 		if st.spentSince(now.Add(-window)) >= allowance {
 			continue // out of allowance this window; the rest wait for a later pass
 		}
-		b.tryIntent(ctx, in, policy, st)
+		bg.tryIntent(ctx, in, policy, st)
 	}
+}
+
+// intentStep is what the background pass does with an intent.
+type intentStep int
+
+const (
+	// intentWaits: nothing this pass.
+	intentWaits intentStep = iota
+	// intentForgotten: the intent is deleted.
+	intentForgotten
+	// intentTooOld: the bridge gives up on the create (tooOld).
+	intentTooOld
+	// intentTried: a try at settling the create, if the ceiling allows.
+	intentTried
+)
+
+// nextIntentStep decides for intent in at now; settled is whether the
+// directory holds its user as managed.
+//
+// A young intent may still be a request's at work; a settled one waits
+// for the IdP's retry to get its answer (so that it is 201 with the user,
+// not 409), for a day at most; one the bridge gave up on stays listed on
+// /status for a week; a failed try waits out its backoff; after one try
+// at least, a create older than the policy's MaxAge is given up on; an
+// intent without a readable document cannot be tried and is dropped.
+func nextIntentStep(in store.Intent, now time.Time, settled bool, policy CreateRetry, reconcileInterval time.Duration) intentStep {
+	switch {
+	case now.Sub(in.Created) < reconcileInterval:
+		return intentWaits // a request may still be working on it
+	case settled:
+		if now.Sub(in.Created) > intentTTL {
+			return intentForgotten
+		}
+		return intentWaits
+	case !in.Failed.IsZero():
+		if now.Sub(in.Failed) > failedIntentTTL {
+			return intentForgotten
+		}
+		return intentWaits
+	case in.NextAttempt.After(now):
+		return intentWaits
+	case in.Attempts > 0 && now.Sub(in.Created) >= policy.MaxAge:
+		return intentTooOld
+	case decodeDoc(in.Doc) == nil:
+		return intentForgotten
+	}
+	return intentTried
 }
 
 // tryIntent makes one background try at settling in, and records its
 // outcome and cost.
-func (b *Bridge) tryIntent(ctx context.Context, in store.Intent, policy CreateRetry, st *createRetryState) {
+func (bg *background) tryIntent(ctx context.Context, in store.Intent, policy CreateRetry, st *createRetryState) {
 	// The same locks as the IdP's own create of this user (its userName
 	// and every email), so neither can make a second Freshservice user.
-	unlock, err := b.lockCreate(ctx, decodeDoc(in.Doc), in.Key)
+	unlock, err := bg.ops.lockCreate(ctx, decodeDoc(in.Doc), in.Key)
 	if err != nil {
 		return
 	}
 	defer unlock()
-	cur, err := b.store.GetIntent(ctx, in.Key)
+	cur, err := bg.store.GetIntent(ctx, in.Key)
 	if err != nil || !cur.Created.Equal(in.Created) || cur.Attempts != in.Attempts {
 		return // settled, or sent again by the IdP, meanwhile
 	}
@@ -230,16 +280,16 @@ func (b *Bridge) tryIntent(ctx context.Context, in store.Intent, policy CreateRe
 	info := &reqctx.Info{}
 	tctx := reqctx.With(ctx, info)
 	err = func() error {
-		found, err := b.lookupEmail(tctx, in.Key)
+		found, err := bg.ops.lookupEmail(tctx, in.Key)
 		if err != nil {
 			return err
 		}
 		if found != nil {
-			e, _ := b.dir.Get(found.ID)
-			_, err := b.claimKeepingIntent(tctx, e, doc, true)
+			e, _ := bg.dir.Get(found.ID)
+			_, err := bg.ops.claimKeepingIntent(tctx, e, doc, true)
 			return err
 		}
-		_, err = b.createNew(tctx, in.Key, doc, true, true)
+		_, err = bg.ops.createNew(tctx, in.Key, doc, true, true)
 		return err
 	}()
 	end := time.Now()
@@ -253,25 +303,35 @@ func (b *Bridge) tryIntent(ctx context.Context, in store.Intent, policy CreateRe
 		return // stopping: not the create's fault
 	}
 	detail := retryError(err)
-	b.logger(ctx).Warn().Str("email", redactEmail(in.Key)).Int("attempt", in.Attempts+1).Err(err).
+	bg.logger(ctx).Warn().Str("email", redactEmail(in.Key)).Int("attempt", in.Attempts+1).Err(err).
 		Msg("settling an interrupted create failed; retrying later")
 	attempts := in.Attempts + 1
 	// createNew stores the intent afresh; what is written back keeps its
 	// age, so the give-up point does not move with every try.
-	updated, uerr := b.store.UpdateIntent(ctx, in.Key, func(s *store.Intent) error {
+	updated, uerr := bg.store.UpdateIntent(ctx, in.Key, func(s *store.Intent) error {
 		s.Created, s.Attempts, s.LastError = in.Created, attempts, detail
-		s.NextAttempt = end.Add(b.backoff(attempts))
+		s.NextAttempt = end.Add(bg.backoff(attempts))
 		return nil
 	})
 	if uerr != nil {
 		return // settled meanwhile (a refused create drops its intent)
 	}
+	if why, last := lastTry(policy, attempts, in.Created, end); last {
+		bg.giveUpIntent(ctx, updated, why)
+	}
+}
+
+// lastTry says whether the attempts-th try at a create the IdP sent at
+// created, which failed at end, is the last, and why: the policy's tries
+// are spent, or its MaxAge has passed.
+func lastTry(policy CreateRetry, attempts int, created, end time.Time) (why string, last bool) {
 	switch {
 	case attempts >= policy.MaxAttempts:
-		b.giveUpIntent(ctx, updated, fmt.Sprintf("%s failed", plural(attempts, "try", "tries")))
-	case end.Sub(in.Created) >= policy.MaxAge:
-		b.giveUpIntent(ctx, updated, tooOld(policy, attempts))
+		return fmt.Sprintf("%s failed", plural(attempts, "try", "tries")), true
+	case end.Sub(created) >= policy.MaxAge:
+		return tooOld(policy, attempts), true
 	}
+	return "", false
 }
 
 func tooOld(policy CreateRetry, attempts int) string {
@@ -303,9 +363,9 @@ func retryError(err error) string {
 // giveUpIntent marks the create failed: the background pass stops trying,
 // the audit trail says why, and /status lists it until the IdP sends the
 // create again (which starts afresh) or failedIntentTTL passes.
-func (b *Bridge) giveUpIntent(ctx context.Context, in store.Intent, why string) {
+func (bg *background) giveUpIntent(ctx context.Context, in store.Intent, why string) {
 	now := time.Now()
-	failed, err := b.store.UpdateIntent(ctx, in.Key, func(s *store.Intent) error {
+	failed, err := bg.store.UpdateIntent(ctx, in.Key, func(s *store.Intent) error {
 		s.Failed = now
 		return nil
 	})
@@ -317,10 +377,10 @@ func (b *Bridge) giveUpIntent(ctx context.Context, in store.Intent, why string) 
 		userName = userNameOf(doc)
 	}
 	last := failed.LastError
-	b.auditEvent(ctx, "user.create", "", 0, "error", fmt.Sprintf(
+	bg.ops.auditEvent(ctx, "user.create", "", 0, "error", fmt.Sprintf(
 		"gave up creating %s (userName %q) in the background: %s; the last error: %s; fix the cause, then send the user again from the IdP",
 		failed.Key, userName, why, last))
-	b.logger(ctx).Error().Str("email", redactEmail(failed.Key)).Int("attempts", failed.Attempts).Str("last_error", last).
+	bg.logger(ctx).Error().Str("email", redactEmail(failed.Key)).Int("attempts", failed.Attempts).Str("last_error", last).
 		Msg("gave up settling an interrupted create; it shows as failed on /status until the IdP sends the user again")
 }
 
@@ -338,17 +398,15 @@ type PendingCreate struct {
 	Failed time.Time
 }
 
-// PendingCreates lists the creates that are not settled, oldest first:
-// those whose user Freshservice does not hold as managed yet. It makes no
-// Freshservice call.
-func (b *Bridge) PendingCreates(ctx context.Context) ([]PendingCreate, error) {
-	intents, err := b.store.ListIntents(ctx)
+// pendingCreates is Bridge.PendingCreates.
+func (bg *background) pendingCreates(ctx context.Context) ([]PendingCreate, error) {
+	intents, err := bg.store.ListIntents(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var out []PendingCreate
 	for _, in := range intents {
-		if e, ok := b.dir.ByEmail(in.Key); ok && e.Managed() {
+		if e, ok := bg.dir.ByEmail(in.Key); ok && e.Managed() {
 			continue
 		}
 		p := PendingCreate{
@@ -379,4 +437,13 @@ func roundDur(d time.Duration) string {
 		return d.Round(time.Second).String()
 	}
 	return d.String()
+}
+
+// redactEmail keeps logs useful without spelling out addresses.
+func redactEmail(e string) string {
+	at := strings.LastIndex(e, "@")
+	if at <= 1 {
+		return "***"
+	}
+	return e[:1] + "***" + e[at:]
 }

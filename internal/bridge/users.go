@@ -861,11 +861,7 @@ func (b *Bridge) recordFailure(ctx context.Context, id int64, err error) error {
 
 // backoff is exponential from the reconcile interval up to MaxBackoff.
 func (b *Bridge) backoff(attempts int) time.Duration {
-	d := b.opts.ReconcileInterval
-	for i := 1; i < attempts && d < b.opts.MaxBackoff; i++ {
-		d *= 2
-	}
-	return min(d, b.opts.MaxBackoff)
+	return backoffAfter(attempts, b.opts.ReconcileInterval, b.opts.MaxBackoff)
 }
 
 // refreshUser reads one user from Freshservice into the directory, through
