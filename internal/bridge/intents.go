@@ -100,10 +100,7 @@ type spending struct {
 
 // SetCreateRetry sets the policy for creates whose answer was lost; it
 // applies from the next background pass, so a reload can change it.
-func (b *Bridge) SetCreateRetry(p CreateRetry) {
-	p = p.withDefaults()
-	b.background.createRetry.policy.Store(&p)
-}
+func (b *Bridge) SetCreateRetry(p CreateRetry) { b.background.setRetryPolicy(p) }
 
 // CreateRetryPolicy returns the policy in force, defaults filled in.
 func (b *Bridge) CreateRetryPolicy() CreateRetry { return b.background.retryPolicy() }
@@ -116,9 +113,7 @@ func (b *Bridge) CreateRetryAllowance() int { return b.background.retryAllowance
 
 // CreateRetrySpent is how many calls background tries of creates spent
 // in the last rate-limit window.
-func (b *Bridge) CreateRetrySpent() int {
-	return b.background.createRetry.spentSince(time.Now().Add(-b.background.fs.Budget().Window()))
-}
+func (b *Bridge) CreateRetrySpent() int { return b.background.retrySpent() }
 
 // PendingCreates lists the creates that are not settled, oldest first:
 // those whose user Freshservice does not hold as managed yet. It makes no
@@ -127,18 +122,27 @@ func (b *Bridge) PendingCreates(ctx context.Context) ([]PendingCreate, error) {
 	return b.background.pendingCreates(ctx)
 }
 
+func (bg *background) setRetryPolicy(p CreateRetry) {
+	p = p.withDefaults()
+	bg.createRetry.policy.Store(&p)
+}
+
 func (bg *background) retryPolicy() CreateRetry {
 	return bg.createRetry.policy.Load().withDefaults()
 }
 
 func (bg *background) retryAllowance() int {
 	stats, _ := bg.fs.Budget().Stats()
-	return retryAllowance(stats, bg.retryPolicy().Share)
+	return createRetryAllowance(stats, bg.retryPolicy().Share)
 }
 
-// retryAllowance is share of the scarcest bucket of the budget whose
-// stats are given, in whole calls, at least one.
-func retryAllowance(stats []freshservice.BucketStats, share float64) int {
+func (bg *background) retrySpent() int {
+	return bg.createRetry.spentSince(time.Now().Add(-bg.fs.Budget().Window()))
+}
+
+// createRetryAllowance is share of the scarcest bucket of the budget
+// whose stats are given, in whole calls, at least one.
+func createRetryAllowance(stats []freshservice.BucketStats, share float64) int {
 	limit := 0
 	for _, s := range stats {
 		if limit == 0 || s.Limit < limit {

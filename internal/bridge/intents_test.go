@@ -79,9 +79,9 @@ func TestLastTry(t *testing.T) {
 	}
 }
 
-// TestRetryAllowance is the calls per window all background tries of
+// TestCreateRetryAllowance is the calls per window all background tries of
 // creates may spend: the share of the scarcest bucket, at least one.
-func TestRetryAllowance(t *testing.T) {
+func TestCreateRetryAllowance(t *testing.T) {
 	buckets := func(overall, agents, requesters int) []freshservice.BucketStats {
 		return []freshservice.BucketStats{
 			{Bucket: freshservice.BucketOverall, Limit: overall},
@@ -102,8 +102,8 @@ func TestRetryAllowance(t *testing.T) {
 		{"NoStats", nil, 0.1, 1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			if got := retryAllowance(c.stats, c.share); got != c.want {
-				t.Errorf("retryAllowance = %d, want %d", got, c.want)
+			if got := createRetryAllowance(c.stats, c.share); got != c.want {
+				t.Errorf("createRetryAllowance = %d, want %d", got, c.want)
 			}
 		})
 	}
