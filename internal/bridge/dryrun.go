@@ -17,14 +17,16 @@ import (
 
 // In dry-run mode reads are real and every write becomes a plan: the
 // calls a request would make are computed from the same target and diff
-// as a real run, logged, recorded in the audit trail as "planned", and
-// answered to the IdP as 202 Accepted with the plan in the detail.
+// as a real run, run through the same executor with a writer that records
+// them instead of sending them (planRecorder) and a ledger that keeps
+// nothing (keepNothing), logged, recorded in the audit trail as "planned",
+// and answered to the IdP as 202 Accepted with the plan in the detail.
 // Nothing is saved, so turning dry-run off later applies nothing that was
 // only planned.
 
-// planFor computes user id's plan for a desired document, with the groups
-// given (nil: as the store says).
-func (b *Bridge) planFor(ctx context.Context, id int64, doc mapping.Doc, deleted bool, groups []store.Group) (mapping.Plan, error) {
+// planUser records in r the calls user id's plan would make for a desired
+// document, with the groups given (nil: as the store says).
+func (b *Bridge) planUser(ctx context.Context, r *planRecorder, id int64, doc mapping.Doc, deleted bool, groups []store.Group) error {
 	var applied mapping.Applied
 	if id != 0 {
 		if rec, err := b.store.GetUser(ctx, id); err == nil {
@@ -33,7 +35,7 @@ func (b *Bridge) planFor(ctx context.Context, id int64, doc mapping.Doc, deleted
 	}
 	t, err := b.target(ctx, id, doc, deleted, applied, groups)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	var cur *freshservice.User
 	if e, ok := b.dir.Get(id); ok && id != 0 {
@@ -42,24 +44,17 @@ func (b *Bridge) planFor(ctx context.Context, id int64, doc mapping.Doc, deleted
 	// The seat is only counted, not held: nothing will be sent.
 	release, err := b.takeSeat(ctx, cur, t.Target)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	release(0)
-	return mapping.PlanUser(cur, t.Target, applied), nil
+	plan := mapping.PlanUser(cur, t.Target, applied)
+	_, err = executor{w: r, l: keepNothing{}}.run(ctx, plan, cur, &applied, "")
+	return err
 }
 
 // plannedCall is one call a dry run would make: the call itself ("POST
 // /api/v2/requesters") and the line that shows it with its body.
 type plannedCall struct{ call, line string }
-
-func plannedCalls(p mapping.Plan) []plannedCall {
-	out := make([]plannedCall, len(p))
-	for i, s := range p {
-		m, path := s.Call()
-		out[i] = plannedCall{call: m + " " + path, line: s.String()}
-	}
-	return out
-}
 
 // dryRun records the plans and answers 202 with them. Each audit event
 // keeps its call apart from the line, so the status page shows the call
@@ -91,21 +86,21 @@ func planLines(p mapping.Plan) []string {
 
 // dryRunUser answers a user write in dry-run mode.
 func (b *Bridge) dryRunUser(ctx context.Context, id int64, doc mapping.Doc, deleted bool) error {
-	plan, err := b.planFor(ctx, id, doc, deleted, nil)
-	if err != nil {
+	var r planRecorder
+	if err := b.planUser(ctx, &r, id, doc, deleted, nil); err != nil {
 		return toSCIMError(err)
 	}
-	return b.dryRun(ctx, strconv.FormatInt(id, 10), plannedCalls(plan))
+	return b.dryRun(ctx, strconv.FormatInt(id, 10), r.calls)
 }
 
-// dryRunGroup answers a group write in dry-run mode: the plans of every
-// member whose membership would change, as if the change were made.
+// dryRunGroup answers a group write in dry-run mode: the requester group
+// it would create, and the plans of every member whose membership would
+// change, as if the change were made.
 func (b *Bridge) dryRunGroup(ctx context.Context, before *store.Group, after store.Group) error {
-	var calls []plannedCall
+	var r planRecorder
 	if after.FSID == 0 {
 		if kind, _, _ := b.rules.Load().GroupKindOf(after.DisplayName, after.ExternalID); kind == KindRequesterGroup {
-			calls = append(calls, plannedCall{call: "POST /api/v2/requester_groups",
-				line: fmt.Sprintf("POST /api/v2/requester_groups {\"name\":%q}", after.DisplayName)})
+			r.createRequesterGroup(after.DisplayName)
 		}
 	}
 	var old []int64
@@ -131,11 +126,9 @@ func (b *Bridge) dryRunGroup(ctx context.Context, before *store.Group, after sto
 			doc = cleanUserDoc(b.userDoc(e))
 		}
 		rec, _ := b.store.GetUser(ctx, id)
-		plan, err := b.planFor(ctx, id, doc, rec.Deleted, groups)
-		if err != nil {
+		if err := b.planUser(ctx, &r, id, doc, rec.Deleted, groups); err != nil {
 			return toSCIMError(err)
 		}
-		calls = append(calls, plannedCalls(plan)...)
 	}
-	return b.dryRun(ctx, after.ID, calls)
+	return b.dryRun(ctx, after.ID, r.calls)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"strconv"
 	"time"
@@ -18,11 +17,8 @@ import (
 	"github.com/fsbridge/fsbridge/scim"
 )
 
-// errDryRun ends a plan in dry-run mode after it was logged.
-var errDryRun = errors.New("dry run: plan logged, not sent")
-
 // stepError is a failed step: which one, and why (a *fault.Error that
-// names the step's call, when execute made it).
+// names the step's call, when an executor made it).
 type stepError struct {
 	step mapping.Step
 	err  error
@@ -31,10 +27,30 @@ type stepError struct {
 func (e *stepError) Error() string { return fmt.Sprintf("%s: %v", e.step.Kind, e.err) }
 func (e *stepError) Unwrap() error { return e.err }
 
+// executor runs a plan's steps one after the other: each step's write goes
+// through w, and what it did is kept in l (Freshservice's answer in the
+// mirror, the applied state, the audit trail). A real run sends through an
+// fsWriter and keeps in a bridgeLedger; a dry run records through a
+// planRecorder and keeps nothing: the same steps, nothing sent, nothing
+// saved.
+type executor struct {
+	w writer
+	l ledger
+}
+
+// live is the executor of real runs: its writes go to Freshservice, its
+// outcomes to the directory, the store and the audit trail.
+func (b *Bridge) live() executor { return executor{w: b.writes(), l: bridgeLedger{b}} }
+
+// writes is the writer that sends to Freshservice.
+func (b *Bridge) writes() fsWriter {
+	return fsWriter{fs: b.fs, extIDRefused: &b.agentExtIDRefused, log: &b.log}
+}
+
 // execution carries the state of one plan run.
 type execution struct {
-	b       *Bridge
-	scimID  string
+	w       writer
+	l       ledger
 	cur     *freshservice.User // the user as the plan changes it
 	applied *mapping.Applied
 	created *freshservice.User
@@ -47,10 +63,11 @@ type execution struct {
 	downgraded bool
 }
 
-// execute runs the plan step by step, writing every result through to the
-// directory and the store. It holds the locks of every agent group the
-// plan touches. On error it returns a *stepError; what ran before it stays
-// done and is recorded, so planning again continues where it stopped.
+// execute runs the plan against Freshservice step by step, writing every
+// result through to the directory and the store. It holds the locks of
+// every agent group the plan touches. On error it returns a *stepError;
+// what ran before it stays done and is recorded, so planning again
+// continues where it stopped.
 func (b *Bridge) execute(ctx context.Context, plan mapping.Plan, cur *freshservice.User, applied *mapping.Applied, scimID string) (*freshservice.User, error) {
 	if len(plan) == 0 {
 		return cur, nil
@@ -72,7 +89,17 @@ func (b *Bridge) execute(ctx context.Context, plan mapping.Plan, cur *freshservi
 		}
 		defer unlock()
 	}
-	x := &execution{b: b, scimID: scimID, cur: cur, applied: applied}
+	return b.live().run(ctx, plan, cur, applied, scimID)
+}
+
+// run runs the plan's steps in order and keeps each outcome, audited
+// under scimID (for a create, the id of the user it made). applied is
+// changed as the steps go. It stops at the first step that fails and
+// returns it as a *stepError, recorded in the audit trail; a step whose
+// effect Freshservice already shows counts as done (alreadyDone). It
+// returns the user as the steps left it.
+func (e executor) run(ctx context.Context, plan mapping.Plan, cur *freshservice.User, applied *mapping.Applied, scimID string) (*freshservice.User, error) {
+	x := &execution{w: e.w, l: e.l, cur: cur, applied: applied}
 	if cur != nil {
 		c := *cur
 		x.cur = &c
@@ -81,17 +108,12 @@ func (b *Bridge) execute(ctx context.Context, plan mapping.Plan, cur *freshservi
 		if x.pendingAgent != nil {
 			// The plan stopped between convert and the PUT after it: record
 			// what Freshservice now holds, so the next plan finishes it.
-			b.writeThrough(ctx, x.pendingAgent)
+			x.l.answered(ctx, x.pendingAgent)
 		}
 	}()
 	for _, step := range plan {
 		if x.cur != nil && step.UserID == 0 {
 			step.UserID = x.cur.ID
-		}
-		if b.opts.DryRun {
-			b.audit(ctx, step, scimID, "planned", step.String(), nil)
-			b.logger(ctx).Info().Str("plan", step.String()).Msg("dry run: not sent")
-			continue
 		}
 		err := x.run(ctx, step)
 		if err != nil && x.alreadyDone(ctx, step, err) {
@@ -99,7 +121,7 @@ func (b *Bridge) execute(ctx context.Context, plan mapping.Plan, cur *freshservi
 		}
 		if err != nil {
 			f := stepFault(step, err)
-			b.audit(ctx, step, scimID, "error", describeFailure(step, err), f)
+			x.l.audit(ctx, step, scimID, "error", describeFailure(step, err), f)
 			return x.cur, &stepError{step: step, err: f}
 		}
 		if step.UserID == 0 && x.created != nil {
@@ -111,112 +133,102 @@ func (b *Bridge) execute(ctx context.Context, plan mapping.Plan, cur *freshservi
 		}
 		if x.downgraded {
 			x.downgraded = false
-			b.auditDowngrade(ctx, step, scimID, x.applied.Downgraded)
+			detail, f := downgradeAudit(step, x.applied.Downgraded)
+			x.l.audit(ctx, step, scimID, "partial", detail, f)
 			continue
 		}
-		b.audit(ctx, step, scimID, "ok", step.String(), nil)
-	}
-	if b.opts.DryRun {
-		return x.cur, errDryRun
+		x.l.audit(ctx, step, scimID, "ok", step.String(), nil)
 	}
 	return x.cur, nil
 }
 
 func (x *execution) run(ctx context.Context, s mapping.Step) error {
-	b := x.b
-	fs := b.fs
+	w, l := x.w, x.l
 	id := s.UserID
 	switch s.Kind {
 	case mapping.StepCreateRequester:
-		u, _, err := fs.Requesters.Create(ctx, s.Requester)
+		u, err := w.CreateRequester(ctx, s.Requester)
 		if err != nil {
 			return err
 		}
 		x.cur, x.created = u, u
-		b.writeThrough(ctx, u)
+		l.answered(ctx, u)
 	case mapping.StepCreateAgent:
-		u, _, err := fs.Agents.Create(ctx, s.Agent)
-		if f, retry := b.withoutAgentExternalID(s.Agent, err); retry {
-			u, _, err = fs.Agents.Create(ctx, f)
-		}
+		u, err := w.CreateAgent(ctx, s.Agent)
 		if err != nil {
 			return err
 		}
 		x.cur, x.created = u, u
 		x.applied.Promoted = true
-		b.writeThrough(ctx, u)
+		l.answered(ctx, u)
 		x.seatOutcome(askedFullTime(s.Agent), u)
 	case mapping.StepUpdateRequester:
-		u, _, err := fs.Requesters.Update(ctx, id, s.Requester)
+		u, err := w.UpdateRequester(ctx, id, s.Requester)
 		if err != nil {
 			return err
 		}
-		x.cur = b.writeThrough(ctx, u)
+		x.cur = l.answered(ctx, u)
 	case mapping.StepUpdateAgent:
-		u, _, err := fs.Agents.Update(ctx, id, s.Agent)
-		if f, retry := b.withoutAgentExternalID(s.Agent, err); retry {
-			u, _, err = fs.Agents.Update(ctx, id, f)
-		}
+		u, err := w.UpdateAgent(ctx, id, s.Agent)
 		if err != nil {
 			return err
 		}
 		x.pendingAgent = nil
 		x.applied.PromotionPending = false
-		x.cur = b.writeThrough(ctx, u)
+		x.cur = l.answered(ctx, u)
 		x.seatOutcome(askedFullTime(s.Agent), u)
 	case mapping.StepReactivateRequester:
 		// "Already active" (400 contact_already_active, §19) is the state
 		// the step asks for: reactivated by hand in Freshservice, or by
 		// an earlier attempt whose answer was lost. Nothing to read again.
-		u, _, err := fs.Requesters.Reactivate(ctx, id)
+		u, err := w.ReactivateRequester(ctx, id)
 		if err != nil && !errors.Is(err, freshservice.ErrAlreadyActive) {
 			return err
 		}
 		x.applied.RequesterGroups, x.applied.RequesterGroupsUncertain = nil, nil // dropped at deactivation
-		x.cur = b.writeStep(ctx, u, x.cur, func(c *freshservice.User) { c.Active = true })
+		x.cur = recordStep(ctx, l, u, x.cur, func(c *freshservice.User) { c.Active = true })
 	case mapping.StepReactivateAgent:
-		u, _, err := fs.Agents.Reactivate(ctx, id)
+		u, err := w.ReactivateAgent(ctx, id)
 		if err != nil && !errors.Is(err, freshservice.ErrAlreadyActive) {
 			return err
 		}
 		wasFullTime := x.cur != nil && x.cur.IsAgent && !x.cur.Occasional
-		x.cur = b.writeStep(ctx, u, x.cur, func(c *freshservice.User) { c.Active = true })
+		x.cur = recordStep(ctx, l, u, x.cur, func(c *freshservice.User) { c.Active = true })
 		x.seatOutcome(wasFullTime, u)
 	case mapping.StepDeactivateRequester:
-		_, err := fs.Requesters.Deactivate(ctx, id)
+		err := w.DeactivateRequester(ctx, id)
 		if err != nil && !alreadyInactive(err, x.cur) {
 			return err
 		}
 		x.deactivated(err)
 		x.applied.RequesterGroups, x.applied.RequesterGroupsUncertain = nil, nil // Freshservice drops them (§3.6)
-		x.cur = b.writeStep(ctx, nil, x.cur, func(c *freshservice.User) { c.Active = false })
+		x.cur = recordStep(ctx, l, nil, x.cur, func(c *freshservice.User) { c.Active = false })
 	case mapping.StepDeactivateAgent:
-		u, _, err := fs.Agents.Deactivate(ctx, id)
+		u, err := w.DeactivateAgent(ctx, id)
 		if err != nil && !alreadyInactive(err, x.cur) {
 			return err
 		}
 		x.deactivated(err)
-		x.cur = b.writeStep(ctx, u, x.cur, func(c *freshservice.User) { c.Active = false })
+		x.cur = recordStep(ctx, l, u, x.cur, func(c *freshservice.User) { c.Active = false })
 	case mapping.StepForgetRequester, mapping.StepForgetAgent:
 		var err error
 		if s.Kind == mapping.StepForgetAgent {
-			_, err = fs.Agents.Forget(ctx, id)
+			err = w.ForgetAgent(ctx, id)
 		} else {
-			_, err = fs.Requesters.Forget(ctx, id)
+			err = w.ForgetRequester(ctx, id)
 		}
 		if err != nil && !errors.Is(err, freshservice.ErrNotFound) {
 			return err
 		}
-		b.dir.RemoveUser(id)
-		_ = b.store.DeleteMirror(ctx, []int64{id})
+		l.erased(ctx, id)
 		x.cur = nil
 	case mapping.StepConvertToAgent:
 		// Recorded before the call: if the answer is lost or the bridge
 		// dies right after, the user is still known as promoted by the
 		// bridge (so it may demote them) and the promotion is finished.
 		x.applied.Promoted, x.applied.PromotionPending = true, true
-		b.saveApplied(ctx, id, *x.applied)
-		u, _, err := fs.Requesters.ConvertToAgent(ctx, id)
+		l.saveApplied(ctx, id, *x.applied)
+		u, err := w.ConvertToAgent(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -227,9 +239,9 @@ func (x *execution) run(ctx context.Context, s mapping.Step) error {
 		merged := mergeUser(x.cur, u)
 		x.pendingAgent = merged
 		x.cur = merged
-		b.saveApplied(ctx, id, *x.applied)
+		l.saveApplied(ctx, id, *x.applied)
 	case mapping.StepConvertToRequester:
-		u, _, err := fs.Agents.ConvertToRequester(ctx, id)
+		u, err := w.ConvertToRequester(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -239,19 +251,19 @@ func (x *execution) run(ctx context.Context, s mapping.Step) error {
 		x.applied.Downgraded = nil
 		x.applied.RequesterGroupsUncertain = dedupe(append(x.applied.RequesterGroupsUncertain, x.applied.RequesterGroups...))
 		x.applied.RequesterGroups = nil
-		x.cur = b.writeStep(ctx, u, x.cur, func(c *freshservice.User) {
+		x.cur = recordStep(ctx, l, u, x.cur, func(c *freshservice.User) {
 			c.IsAgent, c.Occasional, c.Roles, c.MemberOf, c.ObserverOf = false, false, nil, nil, nil
 		})
-		b.saveApplied(ctx, id, *x.applied)
+		l.saveApplied(ctx, id, *x.applied)
 	case mapping.StepAddRequesterGroup:
-		if _, err := fs.RequesterGroups.AddMember(ctx, s.GroupID, id); err != nil {
+		if err := w.AddRequesterGroupMember(ctx, s.GroupID, id); err != nil {
 			x.unsure(s.GroupID, err)
 			return err
 		}
 		x.applied.RequesterGroups = dedupe(append(x.applied.RequesterGroups, s.GroupID))
 		x.applied.RequesterGroupsUncertain = without(x.applied.RequesterGroupsUncertain, s.GroupID)
 	case mapping.StepRemoveRequesterGroup:
-		if _, err := fs.RequesterGroups.RemoveMember(ctx, s.GroupID, id); err != nil && !errors.Is(err, freshservice.ErrNotFound) {
+		if err := w.RemoveRequesterGroupMember(ctx, s.GroupID, id); err != nil && !errors.Is(err, freshservice.ErrNotFound) {
 			x.unsure(s.GroupID, err)
 			return err
 		}
@@ -259,10 +271,14 @@ func (x *execution) run(ctx context.Context, s mapping.Step) error {
 		x.applied.RequesterGroupsUncertain = without(x.applied.RequesterGroupsUncertain, s.GroupID)
 	case mapping.StepJoinAgentGroup, mapping.StepLeaveAgentGroup:
 		join := s.Kind == mapping.StepJoinAgentGroup
-		if err := b.changeAgentGroup(ctx, s.GroupID, s.Observer, map[int64]bool{id: join}); err != nil {
+		change := w.LeaveAgentGroup
+		if join {
+			change = w.JoinAgentGroup
+		}
+		if err := change(ctx, s.GroupID, id, s.Observer); err != nil {
 			return err
 		}
-		x.cur = b.writeStep(ctx, nil, x.cur, func(c *freshservice.User) {
+		x.cur = recordStep(ctx, l, nil, x.cur, func(c *freshservice.User) {
 			list := &c.MemberOf
 			if s.Observer {
 				list = &c.ObserverOf
@@ -276,31 +292,6 @@ func (x *execution) run(ctx context.Context, s mapping.Step) error {
 		return fmt.Errorf("unknown step %s", s.Kind)
 	}
 	return nil
-}
-
-// withoutAgentExternalID handles an account that refuses external_id on
-// agents (400 invalid_field on external_id, §4.1): when err is that
-// refusal of an agent body f that sent it, the bridge remembers it (agent
-// bodies leave it out from now on) and returns the body without it, to be
-// sent again. A person is not refused because their externalId cannot
-// be stored on their agent record.
-func (b *Bridge) withoutAgentExternalID(f *freshservice.AgentFields, err error) (*freshservice.AgentFields, bool) {
-	if err == nil || f == nil || f.ExternalID == nil {
-		return nil, false
-	}
-	var er *freshservice.ErrorResponse
-	if !errors.As(err, &er) || er.Status != http.StatusBadRequest {
-		return nil, false
-	}
-	if code, ok := er.FieldCode("external_id"); !ok || code != "invalid_field" {
-		return nil, false
-	}
-	if !b.agentExtIDRefused.Swap(true) {
-		b.log.Warn().Msg("Freshservice refuses external_id on agents; agent writes leave it out from now on (set mapping.agent_external_id_read_only to skip the first refusal)")
-	}
-	c := *f
-	c.ExternalID = nil
-	return &c, true
 }
 
 // unsure records a requester-group change whose outcome is unknown (the
@@ -339,12 +330,7 @@ func (x *execution) alreadyDone(ctx context.Context, s mapping.Step, err error) 
 	default:
 		return false
 	}
-	b := x.b
-	if rerr := b.refreshUser(ctx, s.UserID); rerr != nil {
-		return false
-	}
-	e, _ := b.dir.Get(s.UserID)
-	u := e.User
+	u := x.l.reread(ctx, s.UserID)
 	if u == nil {
 		return false
 	}
@@ -357,7 +343,7 @@ func (x *execution) alreadyDone(ctx context.Context, s mapping.Step, err error) 
 			x.applied.Promoted, x.applied.PromotionPending = true, true
 			x.applied.RequesterGroupsUncertain = dedupe(append(x.applied.RequesterGroupsUncertain, x.applied.RequesterGroups...))
 			x.applied.RequesterGroups = nil
-			b.saveApplied(ctx, s.UserID, *x.applied)
+			x.l.saveApplied(ctx, s.UserID, *x.applied)
 		}
 	case mapping.StepConvertToRequester:
 		done = !u.IsAgent
@@ -365,7 +351,7 @@ func (x *execution) alreadyDone(ctx context.Context, s mapping.Step, err error) 
 			x.applied.Promoted, x.applied.PromotionPending, x.applied.Rules = false, false, nil
 			x.applied.RequesterGroupsUncertain = dedupe(append(x.applied.RequesterGroupsUncertain, x.applied.RequesterGroups...))
 			x.applied.RequesterGroups = nil
-			b.saveApplied(ctx, s.UserID, *x.applied)
+			x.l.saveApplied(ctx, s.UserID, *x.applied)
 		}
 	case mapping.StepDeactivateRequester, mapping.StepDeactivateAgent:
 		done = !u.Active
@@ -373,7 +359,7 @@ func (x *execution) alreadyDone(ctx context.Context, s mapping.Step, err error) 
 		done = u.Active
 	}
 	if done {
-		b.logger(ctx).Info().Int64("fs_id", s.UserID).Str("step", string(s.Kind)).Msg("step already done in Freshservice; continuing")
+		x.l.logger(ctx).Info().Int64("fs_id", s.UserID).Str("step", string(s.Kind)).Msg("step already done in Freshservice; continuing")
 	}
 	return done
 }
@@ -401,24 +387,29 @@ func alreadyInactive(err error, cur *freshservice.User) bool {
 	return errors.Is(err, freshservice.ErrNotFound) && cur != nil
 }
 
-// writeStep records in the mirror what a step did: the user Freshservice
-// sent back, merged with what was known; or, when the answer carries no
-// user (a 204, a membership changed on the group's side), a copy of cur
-// changed by edit, recorded as it is. That copy is what the mirror held
-// plus the change, so it must not be merged again: for an agent the mirror
-// last read through the requester view, the merge keeps the agent fields
-// it held before (that view has none) and would drop the change.
+// writeStep records in the directory and the store what a step that ran
+// outside a plan did (recordStep).
 func (b *Bridge) writeStep(ctx context.Context, u, cur *freshservice.User, edit func(*freshservice.User)) *freshservice.User {
+	return recordStep(ctx, bridgeLedger{b}, u, cur, edit)
+}
+
+// recordStep records in l what a step did: the user Freshservice sent
+// back, merged with what was known; or, when the answer carries no user (a
+// 204, a membership changed on the group's side), a copy of cur changed by
+// edit, recorded as it is. That copy is what the mirror held plus the
+// change, so it must not be merged again: for an agent the mirror last
+// read through the requester view, the merge keeps the agent fields it
+// held before (that view has none) and would drop the change.
+func recordStep(ctx context.Context, l ledger, u, cur *freshservice.User, edit func(*freshservice.User)) *freshservice.User {
 	if u != nil {
-		return b.writeThrough(ctx, mergeUser(cur, u))
+		return l.answered(ctx, mergeUser(cur, u))
 	}
 	if cur == nil {
 		return nil
 	}
 	c := *cur
 	edit(&c)
-	b.dir.ReplaceUser(&c)
-	return b.saveMirror(ctx, c.ID, &c)
+	return l.changed(ctx, &c)
 }
 
 // mergeUser combines a newly read view with what was known, as the
@@ -465,47 +456,10 @@ func (b *Bridge) saveApplied(ctx context.Context, id int64, a mapping.Applied) {
 }
 
 // changeAgentGroup adds or removes users from an agent group's members (or
-// observers) by read-modify-write of the whole list, the only way
-// Freshservice offers (§5). The caller holds the group's lock.
+// observers) in one read-modify-write (fsWriter.changeAgentGroup). The
+// caller holds the group's lock.
 func (b *Bridge) changeAgentGroup(ctx context.Context, groupID int64, observer bool, change map[int64]bool) error {
-	g, _, err := b.fs.Groups.Get(ctx, groupID)
-	if err != nil {
-		return err
-	}
-	// In an approval-gated group the PUT must repeat the ids still pending
-	// approval, or their requests are dropped (§19): a pending member is a
-	// member for this read-modify-write.
-	list := g.AllMembers()
-	if observer {
-		list = g.AllObservers()
-	}
-	in := map[int64]bool{}
-	for _, id := range list {
-		in[id] = true
-	}
-	changed := false
-	for id, join := range change {
-		if in[id] != join {
-			in[id] = join
-			changed = true
-		}
-	}
-	if !changed {
-		return nil
-	}
-	var out []int64
-	for id, ok := range in {
-		if ok {
-			out = append(out, id)
-		}
-	}
-	out = dedupe(out)
-	f := &freshservice.GroupFields{Members: &out}
-	if observer {
-		f = &freshservice.GroupFields{Observers: &out}
-	}
-	_, _, err = b.fs.Groups.Update(ctx, groupID, f)
-	return err
+	return b.writes().changeAgentGroup(ctx, groupID, observer, change)
 }
 
 // audit records one step in the audit trail, with its call, and with the

@@ -355,10 +355,6 @@ func (b *Bridge) ensureGroupObject(ctx context.Context, g *store.Group) (groupAp
 				return applied, nil
 			}
 		}
-		if b.opts.DryRun {
-			b.logger(ctx).Info().Str("plan", "POST /api/v2/requester_groups").Str("name", g.DisplayName).Msg("dry run: not sent")
-			return applied, nil
-		}
 		rg, _, err := b.fs.RequesterGroups.Create(ctx, &freshservice.RequesterGroupFields{Name: freshservice.Ptr(g.DisplayName)})
 		if err != nil {
 			// The group may exist: made by an earlier attempt whose
@@ -457,7 +453,7 @@ func (b *Bridge) applyMembers(ctx context.Context, g store.Group, before, after 
 	if len(changed) == 0 {
 		return b.markGroupClean(ctx, g.ID)
 	}
-	if ga.Kind == KindAgentGroup && g.FSID != 0 && !b.opts.DryRun {
+	if ga.Kind == KindAgentGroup && g.FSID != 0 {
 		change := map[int64]bool{}
 		for _, id := range changed {
 			change[id] = slices.Contains(after, id)
@@ -736,7 +732,7 @@ func (b *Bridge) updateGroup(ctx context.Context, id string, edit func(store.Gro
 	if err != nil {
 		return store.Group{}, toSCIMError(err)
 	}
-	if renamed && applied.Kind == KindRequesterGroup && applied.Created && after.FSID == g.FSID && after.FSID != 0 && !b.opts.DryRun {
+	if renamed && applied.Kind == KindRequesterGroup && applied.Created && after.FSID == g.FSID && after.FSID != 0 {
 		if _, _, err := b.fs.RequesterGroups.Update(ctx, after.FSID, &freshservice.RequesterGroupFields{Name: freshservice.Ptr(name)}); err != nil {
 			return store.Group{}, toSCIMError(err)
 		}
@@ -1068,7 +1064,7 @@ func (gs *groups) Delete(ctx context.Context, id string) error {
 		return toSCIMError(err)
 	}
 	ga := decodeGroupApplied(g.Applied)
-	if ga.Kind == KindRequesterGroup && ga.Created && g.FSID != 0 && !b.opts.DryRun {
+	if ga.Kind == KindRequesterGroup && ga.Created && g.FSID != 0 {
 		if _, err := b.fs.RequesterGroups.Delete(ctx, g.FSID); err != nil && !errors.Is(err, freshservice.ErrNotFound) {
 			return toSCIMError(err)
 		}

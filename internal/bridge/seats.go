@@ -137,21 +137,21 @@ func (x *execution) seatOutcome(askedFullTime bool, u *freshservice.User) {
 	}
 	rules := slices.Clone(x.applied.Rules)
 	slices.Sort(rules)
-	x.applied.Downgraded = &mapping.Downgrade{Rules: rules, FullTime: x.b.dir.Count().FullTimeAgents, At: time.Now().UTC()}
+	x.applied.Downgraded = &mapping.Downgrade{Rules: rules, FullTime: x.l.fullTimeAgents(), At: time.Now().UTC()}
 	x.downgraded = true
 }
 
-// auditDowngrade records a step Freshservice answered with an occasional
-// agent where a full-time one was asked.
-func (b *Bridge) auditDowngrade(ctx context.Context, s mapping.Step, scimID string, d *mapping.Downgrade) {
+// downgradeAudit is the audit detail and failure fields of a step
+// Freshservice answered with an occasional agent where a full-time one
+// was asked (outcome "partial").
+func downgradeAudit(s mapping.Step, d *mapping.Downgrade) (string, *fault.Error) {
 	m, p := s.Call()
 	full := 0
 	if d != nil {
 		full = d.FullTime
 	}
-	b.audit(ctx, s, scimID, "partial",
-		fmt.Sprintf("%s %s: Freshservice had no full-time agent seat free (%d full-time agents) and made the agent occasional; the bridge asks again when a seat frees or the user's role rules change", m, p, full),
-		&fault.Error{Kind: fault.NoSeat, Field: "occasional", Call: m + " " + p})
+	return fmt.Sprintf("%s %s: Freshservice had no full-time agent seat free (%d full-time agents) and made the agent occasional; the bridge asks again when a seat frees or the user's role rules change", m, p, full),
+		&fault.Error{Kind: fault.NoSeat, Field: "occasional", Call: m + " " + p}
 }
 
 // UserDowngrade is one user Freshservice keeps occasional for want of a

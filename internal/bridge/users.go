@@ -809,9 +809,6 @@ func (b *Bridge) reconcileLocked(ctx context.Context, id int64) (directory.Entry
 		} else {
 			release(id)
 		}
-		if errors.Is(err, errDryRun) {
-			return e, err
-		}
 		if err != nil {
 			b.saveApplied(ctx, id, applied)
 			return e, b.recordFailure(ctx, id, err)
