@@ -48,9 +48,13 @@ func (b *Bridge) planUser(ctx context.Context, r *planRecorder, id int64, doc ma
 	}
 	release(0)
 	plan := mapping.PlanUser(cur, t.Target, applied)
-	_, err = executor{w: r, l: keepNothing{}}.run(ctx, plan, cur, &applied, "")
+	_, err = planning(r).run(ctx, plan, cur, &applied, "")
 	return err
 }
+
+// planning is the executor of a dry run: the same steps as a real run,
+// recorded in r instead of sent, and nothing kept.
+func planning(r *planRecorder) executor { return executor{w: r, l: keepNothing{}} }
 
 // plannedCall is one call a dry run would make: the call itself ("POST
 // /api/v2/requesters") and the line that shows it with its body.
