@@ -78,7 +78,7 @@ func (b *Bridge) memberIDs(ctx context.Context, doc mapping.Doc, had []int64) ([
 			if typ, _ := mm["type"].(string); strings.EqualFold(typ, "Group") {
 				return nil, scim.Errorf(http.StatusBadRequest, scim.TypeInvalidValue, "nested groups are not supported (member %q is a group)", val)
 			}
-			id, ok := parseUserID(val)
+			id, ok := mapping.ParseUserID(val)
 			if !ok {
 				return nil, scim.Errorf(http.StatusBadRequest, scim.TypeInvalidValue, "member %q is not a user id", val)
 			}
@@ -186,7 +186,7 @@ func (gs *groups) List(ctx context.Context, q scim.ListQuery) (scim.Page, error)
 	case lookup == "id":
 		err = one(b.store.GetGroup(ctx, q.Lookup.Value))
 	case lookup == "members.value":
-		uid, ok := parseUserID(q.Lookup.Value)
+		uid, ok := mapping.ParseUserID(q.Lookup.Value)
 		if !ok {
 			break
 		}
@@ -209,7 +209,7 @@ func (gs *groups) List(ctx context.Context, q scim.ListQuery) (scim.Page, error)
 	if err != nil {
 		return scim.Page{}, scim.AsError(err)
 	}
-	withMembers := (q.Filter != nil && mentions(q.Filter, "members")) || strings.HasPrefix(strings.ToLower(q.SortBy), "members")
+	withMembers := (q.Filter != nil && mapping.FilterMentions(q.Filter, "members")) || strings.HasPrefix(strings.ToLower(q.SortBy), "members")
 	docOf := func(g store.Group) map[string]any {
 		doc := b.renderGroup(g, withMembers).Attributes
 		doc["id"] = g.ID
@@ -903,7 +903,7 @@ func (b *Bridge) patchMembers(ctx context.Context, g store.Group, mops []memberO
 		case mo.op == scim.PatchRemove:
 			for _, it := range mo.items {
 				v, _ := memberItemValue(it)
-				if id, ok := parseUserID(v); ok {
+				if id, ok := mapping.ParseUserID(v); ok {
 					set.changes[id] = false
 				}
 			}
@@ -943,7 +943,7 @@ func (b *Bridge) memberItems(ctx context.Context, items []any, had []int64) (ids
 		if !ok {
 			return nil, nil, scim.Errorf(http.StatusBadRequest, scim.TypeInvalidValue, "a member's value must be a string holding a user id")
 		}
-		id, ok := parseUserID(val)
+		id, ok := mapping.ParseUserID(val)
 		if !ok {
 			return nil, nil, scim.Errorf(http.StatusBadRequest, scim.TypeInvalidValue, "member %q is not a user id", val)
 		}

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/scim2/filter-parser/v2"
-
 	"github.com/fsbridge/fsbridge/freshservice"
 	"github.com/fsbridge/fsbridge/internal/directory"
 	"github.com/fsbridge/fsbridge/internal/fault"
@@ -25,11 +23,6 @@ type users Bridge
 var _ scim.Backend = (*users)(nil)
 
 func (u *users) b() *Bridge { return (*Bridge)(u) }
-
-func parseUserID(id string) (int64, bool) {
-	n, err := strconv.ParseInt(strings.TrimSpace(id), 10, 64)
-	return n, err == nil && n > 0
-}
 
 // cleanUserDoc is the desired document for attrs: read-only and
 // never-stored attributes removed.
@@ -58,7 +51,7 @@ func externalIDOf(doc mapping.Doc) string { return strOf(doc, "externalId") }
 // users deleted over SCIM answer 404.
 func (u *users) Get(ctx context.Context, id string) (scim.Resource, error) {
 	b := u.b()
-	n, ok := parseUserID(id)
+	n, ok := mapping.ParseUserID(id)
 	if !ok {
 		return scim.Resource{}, scim.NotFound("User", id)
 	}
@@ -73,24 +66,14 @@ func (u *users) Get(ctx context.Context, id string) (scim.Resource, error) {
 	return res, nil
 }
 
-// List answers a filter from the directory. The lookups IdPs send (userName, id, externalId and
-// email equality, which the edge hands over as a scim.Lookup) are answered from its indexes;
-// other filters narrow to indexed terms where they can (candidates) and are evaluated over the
-// directory otherwise. A sorted list is ordered by the users' SCIM documents before it is paged.
+// List answers a filter from the directory, as mapping.PlanLookup plans it: the lookups IdPs send
+// (userName, id, externalId and email equality, which the edge hands over as a scim.Lookup) from its
+// indexes; other filters from the users their indexed terms name where they can, and over every
+// user otherwise. A sorted list is ordered by the users' SCIM documents before it is paged.
 func (u *users) List(ctx context.Context, q scim.ListQuery) (scim.Page, error) {
 	b := u.b()
-	var ids []int64
-	indexed, exact := false, false
-	if q.Lookup != nil {
-		ids, indexed, exact = b.lookup(*q.Lookup)
-	}
-	if !indexed {
-		ids, indexed = b.candidates(q.Filter)
-	}
-	if !indexed {
-		ids = b.dir.IDs()
-	}
-	withGroups := q.Filter != nil && mentions(q.Filter, "groups")
+	plan := mapping.PlanLookup(q.Filter, q.Lookup)
+	ids := b.candidates(plan.Source)
 	var matched []directory.Entry
 	// A lookup's few candidates are rendered once, for the filter and for the answer alike.
 	var rendered map[int64]scim.Resource
@@ -103,9 +86,9 @@ func (u *users) List(ctx context.Context, q scim.ListQuery) (scim.Page, error) {
 			continue
 		}
 		switch {
-		case q.Filter == nil || exact:
-		case q.Lookup != nil && indexed && !withGroups && q.Lookup.Attr == "emails.value":
-			// The filter reads only emails, which the rendered resource holds.
+		case plan.Check == mapping.CheckNone:
+		case plan.Check == mapping.CheckUserName && sameFold(e.UserName(), plan.Source.Value):
+		case plan.Check == mapping.CheckRendered:
 			res, err := b.renderUser(ctx, e)
 			if err != nil {
 				return scim.Page{}, scim.AsError(err)
@@ -117,7 +100,7 @@ func (u *users) List(ctx context.Context, q scim.ListQuery) (scim.Page, error) {
 				rendered = map[int64]scim.Resource{}
 			}
 			rendered[id] = res
-		case !scim.Match(b.matchDoc(ctx, e, withGroups), q.Filter, b.userSchema):
+		case !scim.Match(b.matchDoc(ctx, e, plan.Groups), q.Filter, b.userSchema):
 			continue
 		}
 		matched = append(matched, e)
@@ -144,40 +127,50 @@ func (u *users) List(ctx context.Context, q scim.ListQuery) (scim.Page, error) {
 	return page, nil
 }
 
-// lookup answers a scim.Lookup from the directory's indexes: the ids of the users it may match,
-// whether an index answered it (indexed), and whether the index's answer is exactly the filter's,
-// so that no user needs to be rendered to check it (exact). userName compares ignoring case, as
-// both the filter and the index do; id and externalId compare exactly. Emails are indexed as
-// Freshservice holds them, so a user found by email is checked against its SCIM emails (their type
-// included).
-func (b *Bridge) lookup(l scim.Lookup) (ids []int64, indexed, exact bool) {
-	switch l.Attr {
-	case "userName":
-		en, ok := b.dir.ByUserName(l.Value)
-		if !ok || en.User == nil {
-			return nil, true, true
+// candidates are the ids of the users a lookup plan's source names, in the directory's order for a
+// scan.
+func (b *Bridge) candidates(src mapping.LookupSource) []int64 {
+	switch src.Kind {
+	case mapping.SourceIndex:
+		return b.indexed(src.Index, src.Value)
+	case mapping.SourceSmaller:
+		l, r := b.candidates(src.Sides[0]), b.candidates(src.Sides[1])
+		if len(l) <= len(r) {
+			return l
 		}
-		return []int64{en.User.ID}, true, sameFold(en.UserName(), l.Value)
-	case "id":
-		n, ok := parseUserID(l.Value)
-		if !ok {
-			return nil, true, true
+		return r
+	case mapping.SourceUnion:
+		return dedupe(append(b.candidates(src.Sides[0]), b.candidates(src.Sides[1])...))
+	}
+	return b.dir.IDs()
+}
+
+// indexed reads one index of the directory: the ids of the users it holds under v. userName and
+// email compare ignoring case, as the indexes do; id and externalId exactly.
+func (b *Bridge) indexed(index mapping.LookupIndex, v string) []int64 {
+	switch index {
+	case mapping.IndexUserName:
+		if en, ok := b.dir.ByUserName(v); ok && en.User != nil {
+			return []int64{en.User.ID}
 		}
-		return []int64{n}, true, strconv.FormatInt(n, 10) == l.Value
-	case "externalId":
-		for _, en := range b.dir.ByExternalID(l.Value) {
+	case mapping.IndexID:
+		if n, ok := mapping.ParseUserID(v); ok {
+			return []int64{n}
+		}
+	case mapping.IndexExternalID:
+		var ids []int64
+		for _, en := range b.dir.ByExternalID(v) {
 			if en.User != nil {
 				ids = append(ids, en.User.ID)
 			}
 		}
-		return ids, true, true
-	case "emails.value":
-		if en, ok := b.dir.ByEmail(l.Value); ok && en.User != nil {
-			return []int64{en.User.ID}, true, false
+		return ids
+	case mapping.IndexEmail:
+		if en, ok := b.dir.ByEmail(v); ok && en.User != nil {
+			return []int64{en.User.ID}
 		}
-		return nil, true, true
 	}
-	return nil, false, false
+	return nil
 }
 
 // sameFold reports whether two strings are equal ignoring case as a filter compares them (lower
@@ -194,116 +187,6 @@ func sameFold(a, b string) bool {
 		}
 	}
 	return strings.EqualFold(a, b)
-}
-
-// candidates narrows a filter to the ids its indexed terms name: userName,
-// id, externalId and emails equalities, through and (either side) and or
-// (both sides). ok is false when the filter needs a full scan.
-func (b *Bridge) candidates(expr filter.Expression) ([]int64, bool) {
-	switch e := expr.(type) {
-	case *filter.AttributeExpression:
-		if e.Operator != filter.EQ {
-			return nil, false
-		}
-		v, ok := scim.FilterString(e.CompareValue)
-		if !ok {
-			if n, isNum := numericID(e.CompareValue); isNum && strings.EqualFold(e.AttributePath.AttributeName, "id") {
-				return []int64{n}, true
-			}
-			return nil, false
-		}
-		name := strings.ToLower(e.AttributePath.AttributeName)
-		sub := ""
-		if e.AttributePath.SubAttribute != nil {
-			sub = strings.ToLower(*e.AttributePath.SubAttribute)
-		}
-		if p := e.AttributePath.URIPrefix; p != nil && !strings.EqualFold(*p, scim.URNUser) {
-			return nil, false
-		}
-		switch {
-		case name == "username" && sub == "":
-			ids, _, _ := b.lookup(scim.Lookup{Attr: "userName", Value: v})
-			return ids, true
-		case name == "id" && sub == "":
-			ids, _, _ := b.lookup(scim.Lookup{Attr: "id", Value: v})
-			return ids, true
-		case name == "externalid" && sub == "":
-			ids, _, _ := b.lookup(scim.Lookup{Attr: "externalId", Value: v})
-			return ids, true
-		case name == "emails" && (sub == "" || sub == "value"):
-			ids, _, _ := b.lookup(scim.Lookup{Attr: "emails.value", Value: v})
-			return ids, true
-		}
-	case *filter.ValuePath:
-		if strings.EqualFold(e.AttributePath.AttributeName, "emails") {
-			if v, ok := valueEquality(e.ValueFilter); ok {
-				ids, _, _ := b.lookup(scim.Lookup{Attr: "emails.value", Value: v})
-				return ids, true
-			}
-		}
-	case *filter.LogicalExpression:
-		l, lok := b.candidates(e.Left)
-		r, rok := b.candidates(e.Right)
-		if e.Operator == filter.AND {
-			switch {
-			case lok && (!rok || len(l) <= len(r)):
-				return l, true
-			case rok:
-				return r, true
-			}
-			return nil, false
-		}
-		if lok && rok {
-			return dedupe(append(l, r...)), true
-		}
-	}
-	return nil, false
-}
-
-// numericID reads an unquoted id compare value (id eq 42), as filter-parser gives it.
-func numericID(v any) (int64, bool) {
-	switch n := v.(type) {
-	case int:
-		return int64(n), n > 0
-	case int64:
-		return n, n > 0
-	case float64:
-		return int64(n), n > 0 && n == float64(int64(n))
-	}
-	return 0, false
-}
-
-// valueEquality finds `value eq "x"` in a value filter's and-chain.
-func valueEquality(expr filter.Expression) (string, bool) {
-	switch e := expr.(type) {
-	case *filter.AttributeExpression:
-		if e.Operator == filter.EQ && strings.EqualFold(e.AttributePath.AttributeName, "value") {
-			return scim.FilterString(e.CompareValue)
-		}
-	case *filter.LogicalExpression:
-		if e.Operator == filter.AND {
-			if v, ok := valueEquality(e.Left); ok {
-				return v, true
-			}
-			return valueEquality(e.Right)
-		}
-	}
-	return "", false
-}
-
-// mentions reports whether a filter refers to an attribute.
-func mentions(expr filter.Expression, attr string) bool {
-	switch e := expr.(type) {
-	case *filter.AttributeExpression:
-		return strings.EqualFold(e.AttributePath.AttributeName, attr)
-	case *filter.ValuePath:
-		return strings.EqualFold(e.AttributePath.AttributeName, attr)
-	case *filter.LogicalExpression:
-		return mentions(e.Left, attr) || mentions(e.Right, attr)
-	case *filter.NotExpression:
-		return mentions(e.Expression, attr)
-	}
-	return false
 }
 
 // Create provisions a user (DESIGN D2, D5):
@@ -528,7 +411,7 @@ func (b *Bridge) claimKeepingIntent(ctx context.Context, e directory.Entry, doc 
 // PUT of the whole object).
 func (u *users) Replace(ctx context.Context, id string, attrs map[string]any) (scim.Resource, error) {
 	b := u.b()
-	n, ok := parseUserID(id)
+	n, ok := mapping.ParseUserID(id)
 	if !ok {
 		return scim.Resource{}, scim.NotFound("User", id)
 	}
@@ -549,7 +432,7 @@ func (u *users) Replace(ctx context.Context, id string, attrs map[string]any) (s
 // bridge does not manage yet, to its current SCIM view) in order.
 func (u *users) Patch(ctx context.Context, id string, ops []scim.PatchOperation) (scim.Resource, error) {
 	b := u.b()
-	n, ok := parseUserID(id)
+	n, ok := mapping.ParseUserID(id)
 	if !ok {
 		return scim.Resource{}, scim.NotFound("User", id)
 	}
@@ -582,7 +465,7 @@ func (u *users) Patch(ctx context.Context, id string, ops []scim.PatchOperation)
 // Freshservice record back.
 func (u *users) Delete(ctx context.Context, id string) error {
 	b := u.b()
-	n, ok := parseUserID(id)
+	n, ok := mapping.ParseUserID(id)
 	if !ok {
 		return scim.NotFound("User", id)
 	}
