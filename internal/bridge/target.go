@@ -40,20 +40,17 @@ func encode(v any) json.RawMessage {
 	return data
 }
 
-// userTarget is a target with what was decided along the way.
+// userTarget is a user's target with what was decided along the way, and the SCIM groups it was
+// decided from: the next target of the same write (a re-plan after a step ran, the target of the
+// document a request replaces) is decided from the same groups instead of reading them again.
 type userTarget struct {
-	mapping.Target
-	Rules []string // names of the role rules the user matches
-	// FullTime is what the rules ask: a full-time agent. Agent.Occasional
-	// may say otherwise while Freshservice has no seat for the user
-	// (Downgraded).
-	FullTime bool
-	// Downgraded: the rules ask for full-time, but the user is kept
-	// occasional, as Freshservice made it for want of a seat.
-	Downgraded bool
+	mapping.UserTarget
+	groups []store.Group
 }
 
-// groupsOf returns the SCIM groups user id is a member of.
+// groupsOf returns the SCIM groups user id is a member of, as the store holds them: the rules
+// match a group's externalId and requester groups stand for its Freshservice object, which the
+// directory's membership index does not hold. Not nil for a user that exists (id not 0).
 func (b *Bridge) groupsOf(ctx context.Context, id int64) ([]store.Group, error) {
 	if id == 0 {
 		return nil, nil
@@ -76,68 +73,52 @@ func (b *Bridge) groupsOf(ctx context.Context, id int64) ([]store.Group, error) 
 	return out, nil
 }
 
-// target computes the Freshservice state user id should have from its
-// desired document, the groups it is in (nil: as the store says), and the
-// rules. It fails with a 400 *scim.Error when the document holds a value
-// Freshservice cannot take.
+// target computes the Freshservice state user id should have from its desired document, the
+// groups it is in (nil: read from the store), and the rules (mapping.DecideTarget). It fails with
+// a 400 *scim.Error when the document holds a value Freshservice cannot take.
 func (b *Bridge) target(ctx context.Context, id int64, doc mapping.Doc, deleted bool, applied mapping.Applied, groups []store.Group) (userTarget, error) {
 	cat := b.catalog.Load()
 	rs := b.rules.Load()
-	var t userTarget
 	prof, err := b.profile(doc, &cat.Catalog)
+	if err == nil {
+		if serr := b.strictGaps(&prof); serr != nil {
+			return userTarget{}, serr
+		}
+		err = mapping.CheckOwnManager(id, prof)
+	}
 	if err != nil {
 		var ae *mapping.AttrError
 		if errors.As(err, &ae) {
-			return t, &scim.Error{Status: http.StatusBadRequest, ScimType: scim.TypeInvalidValue, Detail: ae.Error()}
+			return userTarget{}, &scim.Error{Status: http.StatusBadRequest, ScimType: scim.TypeInvalidValue, Detail: ae.Error()}
 		}
-		return t, err
+		return userTarget{}, err
 	}
-	if serr := b.strictGaps(&prof); serr != nil {
-		return t, serr
-	}
-	if id != 0 && prof.ReportingManagerID == id {
-		return t, &scim.Error{Status: http.StatusBadRequest, ScimType: scim.TypeInvalidValue, Detail: fmt.Sprintf("%s:manager: a user cannot be their own manager (id %d)", mapping.URNEnterprise, id)}
-	}
-	if deleted {
-		prof.Active = false
-		prof.Set |= mapping.FieldActive
-	}
-	t.Profile = prof
-	t.ManagedRoles = rs.ManagedRoles
-	t.ManagedAgentGroups = rs.ManagedAgentGroups
-	t.Forget = deleted && b.opts.ForgetOnDelete
-	t.NoAgentExternalID = b.opts.AgentExternalIDReadOnly || b.agentExtIDRefused.Load()
-
 	if groups == nil {
 		if groups, err = b.groupsOf(ctx, id); err != nil {
-			return t, err
+			return userTarget{}, err
 		}
 	}
-	refs := make([]mapping.GroupRef, len(groups))
-	for i, g := range groups {
-		refs[i] = mapping.GroupRef{DisplayName: g.DisplayName, ExternalID: g.ExternalID, FSID: g.FSID}
+	in := mapping.TargetInput{
+		Profile: prof, Doc: doc, Deleted: deleted, Applied: applied, Rules: rs,
+		Groups:            make([]mapping.GroupRef, len(groups)),
+		ForgetOnDelete:    b.opts.ForgetOnDelete,
+		NoAgentExternalID: b.opts.AgentExternalIDReadOnly || b.agentExtIDRefused.Load(),
 	}
-	access, err := mapping.DecideAccess(rs, refs, doc, applied, deleted)
+	for i, g := range groups {
+		in.Groups[i] = mapping.GroupRef{DisplayName: g.DisplayName, ExternalID: g.ExternalID, FSID: g.FSID}
+	}
+	if applied.Downgraded != nil {
+		in.FullTimeAgents = b.dir.Count().FullTimeAgents
+	}
+	t, err := mapping.DecideTarget(in)
 	if err != nil {
 		var ae *mapping.AttrError
 		if errors.As(err, &ae) {
-			return t, &scim.Error{Status: http.StatusBadRequest, ScimType: scim.TypeInvalidValue, Detail: ae.Reason}
+			return userTarget{}, &scim.Error{Status: http.StatusBadRequest, ScimType: scim.TypeInvalidValue, Detail: ae.Reason}
 		}
-		return t, err
+		return userTarget{}, err
 	}
-	t.Kind, t.Agent, t.Rules = access.Kind, access.Agent, access.Rules
-	t.MemberOf, t.ObserverOf, t.RequesterGroups = access.MemberOf, access.ObserverOf, access.RequesterGroups
-	if access.Deactivate {
-		t.Profile.Active = false
-		t.Profile.Set |= mapping.FieldActive
-	}
-	if t.Kind == mapping.KindAgent && !t.Agent.Occasional {
-		t.FullTime = true
-		if applied.Downgraded != nil && mapping.HoldDowngrade(applied.Downgraded, t.Rules, b.dir.Count().FullTimeAgents) {
-			t.Agent.Occasional, t.Downgraded = true, true
-		}
-	}
-	return t, nil
+	return userTarget{UserTarget: t, groups: groups}, nil
 }
 
 // profile is the Freshservice profile of a SCIM user: the fixed mapping,

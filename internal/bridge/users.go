@@ -546,7 +546,7 @@ func (b *Bridge) putDesired(ctx context.Context, id int64, doc mapping.Doc, dele
 	if e, ok := b.dir.Get(id); ok && e.User != nil && b.protectedReason(e.User) != "" {
 		var prevPlan mapping.Plan
 		if hadPrev {
-			if pt, err := b.target(ctx, id, decodeDoc(prev.Doc), prev.Deleted, applied, nil); err == nil {
+			if pt, err := b.target(ctx, id, decodeDoc(prev.Doc), prev.Deleted, applied, t.groups); err == nil {
 				prevPlan = mapping.PlanUser(e.User, pt.Target, applied)
 			}
 		}
@@ -580,7 +580,9 @@ func (b *Bridge) putDesired(ctx context.Context, id int64, doc mapping.Doc, dele
 	if err != nil {
 		return scim.Resource{}, scim.AsError(err)
 	}
-	if _, err := b.reconcileLocked(ctx, id); err != nil {
+	// The plan is made from the document as the store now holds it, and from the groups this
+	// request read.
+	if _, err := b.reconcileWith(ctx, id, t.groups); err != nil {
 		if permanent(err) {
 			b.restore(ctx, id, prev, hadPrev, true)
 		}
@@ -617,6 +619,13 @@ func (b *Bridge) restore(ctx context.Context, id int64, prev store.User, hadPrev
 // reconcileLocked brings Freshservice to the desired state of user id and
 // records the outcome. The caller holds the user's lock.
 func (b *Bridge) reconcileLocked(ctx context.Context, id int64) (directory.Entry, error) {
+	return b.reconcileWith(ctx, id, nil)
+}
+
+// reconcileWith is reconcileLocked for a user in the SCIM groups given (nil: as the store says,
+// read once). Running the plan changes Freshservice, not the user's groups, so every round plans
+// from the same groups.
+func (b *Bridge) reconcileWith(ctx context.Context, id int64, groups []store.Group) (directory.Entry, error) {
 	rec, err := b.store.GetUser(ctx, id)
 	if err != nil {
 		return directory.Entry{}, err
@@ -638,13 +647,15 @@ func (b *Bridge) reconcileLocked(ctx context.Context, id int64) (directory.Entry
 	// re-plans from what Freshservice answered until nothing is left to do.
 	gapsBefore := applied.Gaps
 	for round := 0; ; round++ {
-		t, err := b.target(ctx, id, doc, rec.Deleted, applied, nil)
+		t, err := b.target(ctx, id, doc, rec.Deleted, applied, groups)
 		if err == nil && b.createMissing(ctx, t.Profile.Gaps) {
-			t, err = b.target(ctx, id, doc, rec.Deleted, applied, nil)
+			// The catalog has what was missing: the profile changes, the groups do not.
+			t, err = b.target(ctx, id, doc, rec.Deleted, applied, t.groups)
 		}
 		if err != nil {
 			return e, b.recordFailure(ctx, id, err)
 		}
+		groups = t.groups
 		applied.Gaps = t.Profile.Gaps
 		if !t.FullTime {
 			applied.Downgraded = nil // the rules no longer ask for a full-time seat
