@@ -469,10 +469,10 @@ func names(m map[int64]string) []string {
 }
 
 // Users returns the SCIM backend for /Users.
-func (b *Bridge) Users() scim.Backend { return (*users)(b) }
+func (b *Bridge) Users() scim.Backend { return newUserBackend(b) }
 
 // Groups returns the SCIM backend for /Groups.
-func (b *Bridge) Groups() scim.Backend { return (*groups)(b) }
+func (b *Bridge) Groups() scim.Backend { return &groupBackend{bridge: b} }
 
 // lock takes a store lock; names are "create:<userName or email>" (see
 // lockCreate), "group:<scim id>", "user:<id>", "seats", "agentgroup:<fs

@@ -21,14 +21,15 @@ import (
 	"github.com/fsbridge/fsbridge/scim"
 )
 
-// groups serves /Groups.
-type groups Bridge
+// groupBackend is the SCIM backend for /Groups (Bridge.Groups): it keeps the groups and their
+// members in the store, and re-plans the users whose membership a write changes.
+type groupBackend struct {
+	bridge *Bridge
+}
 
-var _ scim.Backend = (*groups)(nil)
+var _ scim.Backend = (*groupBackend)(nil)
 
 var groupSchema = scim.GroupSchema()
-
-func (g *groups) b() *Bridge { return (*Bridge)(g) }
 
 // groupApplied is what the bridge did in Freshservice for a group.
 type groupApplied struct {
@@ -148,8 +149,8 @@ func groupVersion(g store.Group) string {
 
 // Get returns a group with its members, unless the IdP asked not to get them (Entra reads every
 // group with excludedAttributes=members).
-func (gs *groups) Get(ctx context.Context, id string) (scim.Resource, error) {
-	b := gs.b()
+func (gs *groupBackend) Get(ctx context.Context, id string) (scim.Resource, error) {
+	b := gs.bridge
 	g, err := b.store.GetGroup(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return scim.Resource{}, scim.NotFound("Group", id)
@@ -163,8 +164,8 @@ func (gs *groups) Get(ctx context.Context, id string) (scim.Resource, error) {
 // List supports every filter and sort. The lookups IdPs send are answered from indexes:
 // displayName and id from the store's, members.value (the groups of a user) from the directory's;
 // anything else reads every group.
-func (gs *groups) List(ctx context.Context, q scim.ListQuery) (scim.Page, error) {
-	b := gs.b()
+func (gs *groupBackend) List(ctx context.Context, q scim.ListQuery) (scim.Page, error) {
+	b := gs.bridge
 	var all []store.Group
 	one := func(g store.Group, err error) error {
 		if err == nil {
@@ -261,8 +262,8 @@ func displayNameEquality(expr filter.Expression) (string, bool) {
 // Create makes the group: a requester group (found by name or created), an
 // agent group named by the rules, or a role group with no Freshservice
 // object; then applies its members.
-func (gs *groups) Create(ctx context.Context, attrs map[string]any) (scim.Resource, error) {
-	b := gs.b()
+func (gs *groupBackend) Create(ctx context.Context, attrs map[string]any) (scim.Resource, error) {
+	b := gs.bridge
 	doc := mapping.Doc(attrs)
 	name := strOf(doc, "displayName")
 	if name == "" {
@@ -599,8 +600,8 @@ func diffIDs(before, after []int64) (added, removed []int64) {
 }
 
 // Replace is PUT of the whole group (Okta's AIW apps): its members are the ones listed.
-func (gs *groups) Replace(ctx context.Context, id string, attrs map[string]any) (scim.Resource, error) {
-	b := gs.b()
+func (gs *groupBackend) Replace(ctx context.Context, id string, attrs map[string]any) (scim.Resource, error) {
+	b := gs.bridge
 	saved, err := b.updateGroup(ctx, id, func(g store.Group) (groupChange, error) {
 		doc := mapping.Doc(attrs)
 		members, serr := b.memberIDs(ctx, doc, g.Members)
@@ -623,11 +624,11 @@ func (gs *groups) Replace(ctx context.Context, id string, attrs map[string]any) 
 // attributes are patched on the group's document without its members. A member path of any other
 // form (members.display, a filter on another sub-attribute) is applied to the whole rendered group,
 // as a PUT would be.
-func (gs *groups) Patch(ctx context.Context, id string, ops []scim.PatchOperation) (scim.Resource, error) {
-	b := gs.b()
+func (gs *groupBackend) Patch(ctx context.Context, id string, ops []scim.PatchOperation) (scim.Resource, error) {
+	b := gs.bridge
 	var edit func(store.Group) (groupChange, error)
 	if mops, dops, ok := splitMemberOps(ops); ok {
-		edit = func(g store.Group) (groupChange, error) { return b.patchMembers(ctx, g, mops, dops) }
+		edit = func(g store.Group) (groupChange, error) { return gs.patchMembers(ctx, g, mops, dops) }
 	} else {
 		edit = b.documentEdit(ctx, func(_ store.Group, cur mapping.Doc) (mapping.Doc, error) {
 			next, err := scim.ApplyPatch(cur, ops, groupSchema)
@@ -876,7 +877,7 @@ func memberValueEq(expr filter.Expression) (string, bool) {
 // group's document without members, the member operations on the stored ids. Its cost is that of
 // the request, not of the group: members are found by binary search in the stored, ascending list,
 // and only the ids the request names are looked up or validated.
-func (b *Bridge) patchMembers(ctx context.Context, g store.Group, mops []memberOp, dops []scim.PatchOperation) (groupChange, error) {
+func (gs *groupBackend) patchMembers(ctx context.Context, g store.Group, mops []memberOp, dops []scim.PatchOperation) (groupChange, error) {
 	doc := decodeDoc(g.Doc)
 	if doc == nil {
 		doc = mapping.Doc{}
@@ -908,7 +909,7 @@ func (b *Bridge) patchMembers(ctx context.Context, g store.Group, mops []memberO
 				}
 			}
 		default:
-			ids, gone, serr := b.memberItems(ctx, mo.items, g.Members)
+			ids, gone, serr := gs.memberItems(ctx, mo.items, g.Members)
 			if serr != nil {
 				return groupChange{}, serr
 			}
@@ -932,7 +933,7 @@ func (b *Bridge) patchMembers(ctx context.Context, g store.Group, mops []memberO
 // memberItems reads the members a PATCH adds or sets, as memberIDs reads a document's: user ids of
 // users the bridge can see. gone are the ones the group had whose users have since been deleted over
 // SCIM: dropped rather than refused.
-func (b *Bridge) memberItems(ctx context.Context, items []any, had []int64) (ids, gone []int64, serr *scim.Error) {
+func (gs *groupBackend) memberItems(ctx context.Context, items []any, had []int64) (ids, gone []int64, serr *scim.Error) {
 	for _, it := range items {
 		val, ok := memberItemValue(it)
 		if m, isMap := it.(map[string]any); isMap {
@@ -947,7 +948,7 @@ func (b *Bridge) memberItems(ctx context.Context, items []any, had []int64) (ids
 		if !ok {
 			return nil, nil, scim.Errorf(http.StatusBadRequest, scim.TypeInvalidValue, "member %q is not a user id", val)
 		}
-		if e, found := b.entry(ctx, id); !found || !e.Visible() {
+		if e, found := gs.bridge.entry(ctx, id); !found || !e.Visible() {
 			if _, had := slices.BinarySearch(had, id); had {
 				gone = append(gone, id)
 				continue
@@ -1028,8 +1029,8 @@ func decodeGroupApplied(raw json.RawMessage) groupApplied {
 // Delete removes the group: its members leave it in Freshservice (role
 // group members are demoted as the rule says), and a requester group the
 // bridge created is deleted there too.
-func (gs *groups) Delete(ctx context.Context, id string) error {
-	b := gs.b()
+func (gs *groupBackend) Delete(ctx context.Context, id string) error {
+	b := gs.bridge
 	unlock, err := b.lock(ctx, "group:"+id)
 	if err != nil {
 		return err

@@ -17,12 +17,18 @@ import (
 	"github.com/fsbridge/fsbridge/scim"
 )
 
-// users serves /Users.
-type users Bridge
+// userBackend is the SCIM backend for /Users (Bridge.Users): it answers reads from the bridge's
+// directory of users, and turns writes into desired states whose plans the bridge runs.
+type userBackend struct {
+	bridge *Bridge
+	// schema is the /Users resource schema, extensions included: filters, sorting and PATCH
+	// paths are read against it.
+	schema scim.ResourceSchema
+}
 
-var _ scim.Backend = (*users)(nil)
+var _ scim.Backend = (*userBackend)(nil)
 
-func (u *users) b() *Bridge { return (*Bridge)(u) }
+func newUserBackend(b *Bridge) *userBackend { return &userBackend{bridge: b, schema: b.userSchema} }
 
 // cleanUserDoc is the desired document for attrs: read-only and
 // never-stored attributes removed.
@@ -49,8 +55,8 @@ func externalIDOf(doc mapping.Doc) string { return strOf(doc, "externalId") }
 
 // Get returns a user by id: agents and requesters alike, active or not;
 // users deleted over SCIM answer 404.
-func (u *users) Get(ctx context.Context, id string) (scim.Resource, error) {
-	b := u.b()
+func (u *userBackend) Get(ctx context.Context, id string) (scim.Resource, error) {
+	b := u.bridge
 	n, ok := mapping.ParseUserID(id)
 	if !ok {
 		return scim.Resource{}, scim.NotFound("User", id)
@@ -70,10 +76,10 @@ func (u *users) Get(ctx context.Context, id string) (scim.Resource, error) {
 // (userName, id, externalId and email equality, which the edge hands over as a scim.Lookup) from its
 // indexes; other filters from the users their indexed terms name where they can, and over every
 // user otherwise. A sorted list is ordered by the users' SCIM documents before it is paged.
-func (u *users) List(ctx context.Context, q scim.ListQuery) (scim.Page, error) {
-	b := u.b()
+func (u *userBackend) List(ctx context.Context, q scim.ListQuery) (scim.Page, error) {
+	b := u.bridge
 	plan := mapping.PlanLookup(q.Filter, q.Lookup)
-	ids := b.candidates(plan.Source)
+	ids := u.candidates(plan.Source)
 	var matched []directory.Entry
 	// A lookup's few candidates are rendered once, for the filter and for the answer alike.
 	var rendered map[int64]scim.Resource
@@ -93,21 +99,21 @@ func (u *users) List(ctx context.Context, q scim.ListQuery) (scim.Page, error) {
 			if err != nil {
 				return scim.Page{}, scim.AsError(err)
 			}
-			if !scim.Match(res.Attributes, q.Filter, b.userSchema) {
+			if !scim.Match(res.Attributes, q.Filter, u.schema) {
 				continue
 			}
 			if rendered == nil {
 				rendered = map[int64]scim.Resource{}
 			}
 			rendered[id] = res
-		case !scim.Match(b.matchDoc(ctx, e, plan.Groups), q.Filter, b.userSchema):
+		case !scim.Match(b.matchDoc(ctx, e, plan.Groups), q.Filter, u.schema):
 			continue
 		}
 		matched = append(matched, e)
 	}
 	if q.SortBy != "" {
 		groups := strings.HasPrefix(strings.ToLower(q.SortBy), "groups")
-		scim.Sort(matched, func(e directory.Entry) map[string]any { return b.matchDoc(ctx, e, groups) }, q, b.userSchema)
+		scim.Sort(matched, func(e directory.Entry) map[string]any { return b.matchDoc(ctx, e, groups) }, q, u.schema)
 	}
 	page := scim.Page{Total: len(matched), Resources: []scim.Resource{}}
 	start := q.StartIndex - 1
@@ -129,28 +135,29 @@ func (u *users) List(ctx context.Context, q scim.ListQuery) (scim.Page, error) {
 
 // candidates are the ids of the users a lookup plan's source names, in the directory's order for a
 // scan.
-func (b *Bridge) candidates(src mapping.LookupSource) []int64 {
+func (u *userBackend) candidates(src mapping.LookupSource) []int64 {
 	switch src.Kind {
 	case mapping.SourceIndex:
-		return b.indexed(src.Index, src.Value)
+		return u.indexed(src.Index, src.Value)
 	case mapping.SourceSmaller:
-		l, r := b.candidates(src.Sides[0]), b.candidates(src.Sides[1])
+		l, r := u.candidates(src.Sides[0]), u.candidates(src.Sides[1])
 		if len(l) <= len(r) {
 			return l
 		}
 		return r
 	case mapping.SourceUnion:
-		return dedupe(append(b.candidates(src.Sides[0]), b.candidates(src.Sides[1])...))
+		return dedupe(append(u.candidates(src.Sides[0]), u.candidates(src.Sides[1])...))
 	}
-	return b.dir.IDs()
+	return u.bridge.dir.IDs()
 }
 
 // indexed reads one index of the directory: the ids of the users it holds under v. userName and
 // email compare ignoring case, as the indexes do; id and externalId exactly.
-func (b *Bridge) indexed(index mapping.LookupIndex, v string) []int64 {
+func (u *userBackend) indexed(index mapping.LookupIndex, v string) []int64 {
+	dir := u.bridge.dir
 	switch index {
 	case mapping.IndexUserName:
-		if en, ok := b.dir.ByUserName(v); ok && en.User != nil {
+		if en, ok := dir.ByUserName(v); ok && en.User != nil {
 			return []int64{en.User.ID}
 		}
 	case mapping.IndexID:
@@ -159,14 +166,14 @@ func (b *Bridge) indexed(index mapping.LookupIndex, v string) []int64 {
 		}
 	case mapping.IndexExternalID:
 		var ids []int64
-		for _, en := range b.dir.ByExternalID(v) {
+		for _, en := range dir.ByExternalID(v) {
 			if en.User != nil {
 				ids = append(ids, en.User.ID)
 			}
 		}
 		return ids
 	case mapping.IndexEmail:
-		if en, ok := b.dir.ByEmail(v); ok && en.User != nil {
+		if en, ok := dir.ByEmail(v); ok && en.User != nil {
 			return []int64{en.User.ID}
 		}
 	}
@@ -197,8 +204,8 @@ func sameFold(a, b string) bool {
 //     adopt_existing is on, else 409;
 //   - otherwise a new requester (or, if the rules say so, an agent with
 //     its roles) in one call.
-func (u *users) Create(ctx context.Context, attrs map[string]any) (scim.Resource, error) {
-	b := u.b()
+func (u *userBackend) Create(ctx context.Context, attrs map[string]any) (scim.Resource, error) {
+	b := u.bridge
 	doc := cleanUserDoc(attrs)
 	email, err := mapping.PrimaryEmail(doc)
 	if err != nil {
@@ -409,8 +416,8 @@ func (b *Bridge) claimKeepingIntent(ctx context.Context, e directory.Entry, doc 
 
 // Replace is PUT: the body replaces the desired state (Okta's GET then
 // PUT of the whole object).
-func (u *users) Replace(ctx context.Context, id string, attrs map[string]any) (scim.Resource, error) {
-	b := u.b()
+func (u *userBackend) Replace(ctx context.Context, id string, attrs map[string]any) (scim.Resource, error) {
+	b := u.bridge
 	n, ok := mapping.ParseUserID(id)
 	if !ok {
 		return scim.Resource{}, scim.NotFound("User", id)
@@ -430,8 +437,8 @@ func (u *users) Replace(ctx context.Context, id string, attrs map[string]any) (s
 
 // Patch applies the operations to the desired state (or, for a user the
 // bridge does not manage yet, to its current SCIM view) in order.
-func (u *users) Patch(ctx context.Context, id string, ops []scim.PatchOperation) (scim.Resource, error) {
-	b := u.b()
+func (u *userBackend) Patch(ctx context.Context, id string, ops []scim.PatchOperation) (scim.Resource, error) {
+	b := u.bridge
 	n, ok := mapping.ParseUserID(id)
 	if !ok {
 		return scim.Resource{}, scim.NotFound("User", id)
@@ -453,7 +460,7 @@ func (u *users) Patch(ctx context.Context, id string, ops []scim.PatchOperation)
 	if e.Managed() && e.Desired.ExternalID != "" {
 		base["externalId"] = e.Desired.ExternalID
 	}
-	next, err := scim.ApplyPatch(base, ops, b.userSchema)
+	next, err := scim.ApplyPatch(base, ops, u.schema)
 	if err != nil {
 		return scim.Resource{}, scim.AsError(err)
 	}
@@ -463,8 +470,8 @@ func (u *users) Patch(ctx context.Context, id string, ops []scim.PatchOperation)
 // Delete deactivates (or, if configured, erases) the user; afterwards GET
 // and DELETE answer 404, and a POST with the same userName brings the same
 // Freshservice record back.
-func (u *users) Delete(ctx context.Context, id string) error {
-	b := u.b()
+func (u *userBackend) Delete(ctx context.Context, id string) error {
+	b := u.bridge
 	n, ok := mapping.ParseUserID(id)
 	if !ok {
 		return scim.NotFound("User", id)
