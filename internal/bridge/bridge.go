@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"runtime"
 	"sort"
@@ -409,38 +410,18 @@ func (b *Bridge) replaceCatalog(c *Catalog) *Catalog {
 
 // clone copies the catalog's maps, so a changed copy can replace it.
 func (c *Catalog) clone() *Catalog {
-	n := &Catalog{
-		Catalog:          mapping.Catalog{Departments: map[int64]string{}, Locations: map[int64]string{}},
-		Roles:            map[int64]string{},
-		AgentGroups:      map[int64]string{},
-		RequesterGroups:  map[int64]*freshservice.RequesterGroup{},
-		RoleWorkspace:    map[int64]int64{},
-		GroupWorkspace:   map[int64]int64{},
-		Workspaces:       c.Workspaces,
-		WorkspacesStatus: c.WorkspacesStatus,
-		LoadedAt:         c.LoadedAt,
-	}
-	for k, v := range c.RoleWorkspace {
-		n.RoleWorkspace[k] = v
-	}
-	for k, v := range c.GroupWorkspace {
-		n.GroupWorkspace[k] = v
-	}
-	for k, v := range c.Departments {
-		n.Departments[k] = v
-	}
-	for k, v := range c.Locations {
-		n.Locations[k] = v
-	}
-	for k, v := range c.Roles {
-		n.Roles[k] = v
-	}
-	for k, v := range c.AgentGroups {
-		n.AgentGroups[k] = v
-	}
-	for k, v := range c.RequesterGroups {
-		n.RequesterGroups[k] = v
-	}
+	n := *c
+	n.Departments, n.Locations = copyMap(c.Departments), copyMap(c.Locations)
+	n.Roles, n.AgentGroups = copyMap(c.Roles), copyMap(c.AgentGroups)
+	n.RequesterGroups = copyMap(c.RequesterGroups)
+	n.RoleWorkspace, n.GroupWorkspace = copyMap(c.RoleWorkspace), copyMap(c.GroupWorkspace)
+	return &n
+}
+
+// copyMap is maps.Clone that never returns nil, so the copy can be added to.
+func copyMap[K comparable, V any](m map[K]V) map[K]V {
+	n := make(map[K]V, len(m))
+	maps.Copy(n, m)
 	return n
 }
 
