@@ -184,7 +184,7 @@ func narrow(expr filter.Expression) (LookupSource, bool) {
 		}
 	case *filter.ValuePath:
 		if strings.EqualFold(e.AttributePath.AttributeName, "emails") {
-			if v, ok := valueEquality(e.ValueFilter); ok {
+			if v, ok := AndEquality(e.ValueFilter, "value"); ok {
 				return indexed(IndexEmail, v), true
 			}
 		}
@@ -218,19 +218,21 @@ func numericID(v any) (int64, bool) {
 	return 0, false
 }
 
-// valueEquality finds `value eq "x"` in a value filter's and-chain.
-func valueEquality(expr filter.Expression) (string, bool) {
+// AndEquality finds `attr eq "x"` (attr without a sub-attribute, any case)
+// among the terms a filter ANDs together: a filter that holds it matches
+// only resources whose attr is x, so an index on attr narrows it.
+func AndEquality(expr filter.Expression, attr string) (string, bool) {
 	switch e := expr.(type) {
 	case *filter.AttributeExpression:
-		if e.Operator == filter.EQ && strings.EqualFold(e.AttributePath.AttributeName, "value") {
+		if e.Operator == filter.EQ && strings.EqualFold(e.AttributePath.AttributeName, attr) && e.AttributePath.SubAttribute == nil {
 			return scim.FilterString(e.CompareValue)
 		}
 	case *filter.LogicalExpression:
 		if e.Operator == filter.AND {
-			if v, ok := valueEquality(e.Left); ok {
+			if v, ok := AndEquality(e.Left, attr); ok {
 				return v, true
 			}
-			return valueEquality(e.Right)
+			return AndEquality(e.Right, attr)
 		}
 	}
 	return "", false

@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/go-cmp/cmp"
+	filter "github.com/scim2/filter-parser/v2"
 
 	"github.com/fsbridge/fsbridge/scim"
 )
@@ -156,3 +157,38 @@ func (recordingBackend) Patch(_ context.Context, id string, _ []scim.PatchOperat
 }
 
 func (recordingBackend) Delete(_ context.Context, id string) error { return scim.NotFound("User", id) }
+
+// TestAndEquality: an `attr eq "x"` term narrows a filter to one index only
+// when every match must satisfy it (it is ANDed, not ORed or negated) and it
+// compares attr itself, not one of its sub-attributes.
+func TestAndEquality(t *testing.T) {
+	tests := []struct {
+		filter, attr string
+		want         string
+		ok           bool
+	}{
+		{`displayName eq "Sales"`, "displayName", "Sales", true},
+		{`DISPLAYNAME eq "Sales"`, "displayName", "Sales", true},
+		{`displayName eq "R\"D"`, "displayName", `R"D`, true},
+		{`displayName eq "Sales" and externalId eq "x"`, "displayName", "Sales", true},
+		{`externalId eq "x" and displayName eq "Sales"`, "displayName", "Sales", true},
+		{`displayName eq "Sales" or displayName eq "HR"`, "displayName", "", false},
+		{`not (displayName eq "Sales")`, "displayName", "", false},
+		{`displayName co "Sales"`, "displayName", "", false},
+		{`displayName.x eq "Sales"`, "displayName", "", false},
+		{`externalId eq "x"`, "displayName", "", false},
+		{`value eq "a@example.com" and type eq "work"`, "value", "a@example.com", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.filter, func(t *testing.T) {
+			expr, err := filter.ParseFilter([]byte(tc.filter))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, ok := AndEquality(expr, tc.attr)
+			if got != tc.want || ok != tc.ok {
+				t.Errorf("AndEquality(%q) = %q, %v; want %q, %v", tc.attr, got, ok, tc.want, tc.ok)
+			}
+		})
+	}
+}

@@ -182,7 +182,7 @@ func (gs *groupBackend) List(ctx context.Context, q scim.ListQuery) (scim.Page, 
 	if q.Lookup != nil {
 		lookup = q.Lookup.Attr
 	}
-	name, byName := displayNameEquality(q.Filter)
+	name, byName := mapping.AndEquality(q.Filter, "displayName")
 	switch {
 	case lookup == "id":
 		err = one(b.store.GetGroup(ctx, q.Lookup.Value))
@@ -240,23 +240,6 @@ func (gs *groupBackend) List(ctx context.Context, q scim.ListQuery) (scim.Page, 
 		page.Resources = append(page.Resources, b.renderGroup(matched[i], !q.ExcludeMembers))
 	}
 	return page, nil
-}
-
-func displayNameEquality(expr filter.Expression) (string, bool) {
-	switch e := expr.(type) {
-	case *filter.AttributeExpression:
-		if e.Operator == filter.EQ && strings.EqualFold(e.AttributePath.AttributeName, "displayName") && e.AttributePath.SubAttribute == nil {
-			return scim.FilterString(e.CompareValue)
-		}
-	case *filter.LogicalExpression:
-		if e.Operator == filter.AND {
-			if v, ok := displayNameEquality(e.Left); ok {
-				return v, true
-			}
-			return displayNameEquality(e.Right)
-		}
-	}
-	return "", false
 }
 
 // Create makes the group: a requester group (found by name or created), an
